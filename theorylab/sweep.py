@@ -1,0 +1,387 @@
+"""Parameter sweeps: a grid of parameters × seeds → results, cached and resumable.
+
+The default engine is a local process pool (one BLAS/torch thread per worker); the
+same call runs on a Dask cluster with ``backend="dask"`` (a ``LocalCluster`` when
+``address`` is ``None`` or ``"local"``, else the scheduler at ``address``).
+
+Each ``(function, parameters, seed)`` value is stored under ``cache_dir`` with an
+atomic write (temporary file + ``os.replace``), so a sweep killed midway resumes
+without recomputing finished points and without ever reading a half-written one.
+The cache key includes the function's source code, so editing the function
+invalidates its entries.
+
+Examples
+--------
+>>> from theorylab.sweep import sweep
+>>> def square(x, seed):
+...     return x * x + seed
+>>> res = sweep(square, {"x": [1, 2, 3]}, seeds=[0, 10], backend="serial", progress=False)
+>>> res.array().tolist()
+[[1.0, 11.0], [4.0, 14.0], [9.0, 19.0]]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import itertools
+import json
+import os
+import pickle
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["sweep", "SweepResult", "defaults", "grid_points", "limit_threads"]
+
+Backend = Literal["local", "serial", "dask"]
+_BACKENDS = ("local", "serial", "dask")
+
+_DEFAULTS: dict[str, Any] = {"workers": None, "backend": None, "address": None,
+                             "cache_dir": None}
+
+
+@contextlib.contextmanager
+def defaults(*, workers: int | None = None, backend: str | None = None,
+             address: str | None = None, cache_dir: str | os.PathLike | None = None
+             ) -> Iterator[None]:
+    """Set the engine used by :func:`sweep` calls that do not name one.
+
+    The verify harness uses this so that ``theorylab verify --workers 4`` or
+    ``--dask ADDRESS`` reaches the sweeps inside every claim without the claim
+    scripts knowing about engines.
+    """
+    old = dict(_DEFAULTS)
+    new = {"workers": workers, "backend": backend, "address": address, "cache_dir": cache_dir}
+    _DEFAULTS.update({k: v for k, v in new.items() if v is not None})
+    try:
+        yield
+    finally:
+        _DEFAULTS.clear()
+        _DEFAULTS.update(old)
+
+
+def limit_threads(n: int = 1) -> None:
+    """Limit BLAS/OpenMP/torch threads in this process (called in every worker)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]]
+                ) -> list[dict[str, Any]]:
+    """Expand ``{"a": [1, 2], "b": [3]}`` to ``[{"a": 1, "b": 3}, {"a": 2, "b": 3}]``.
+
+    A sequence of dicts is taken as the explicit list of points.
+    """
+    if isinstance(grid, Mapping):
+        for k, v in grid.items():
+            if not isinstance(k, str):
+                raise TypeError(f"grid keys must be parameter names (str), got {k!r}")
+            if isinstance(v, str | bytes) or not isinstance(v, Sequence | np.ndarray):
+                raise TypeError(f"grid[{k!r}] must be a sequence of values, got {v!r}")
+            if len(v) == 0:
+                raise ValueError(f"grid[{k!r}] must be non-empty, got an empty sequence")
+        keys = list(grid)
+        return [dict(zip(keys, vals, strict=True))
+                for vals in itertools.product(*(list(grid[k]) for k in keys))]
+    pts = [dict(p) for p in grid]
+    if not pts:
+        raise ValueError("grid must contain at least one point, got none")
+    return pts
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in sorted(v.items())}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _fn_identity(fn: Callable[..., Any]) -> str:
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+    try:
+        src = inspect.getsource(fn)
+    except (OSError, TypeError):
+        src = ""
+    return name + "\n" + hashlib.sha256(src.encode()).hexdigest()
+
+
+def _key(fn_id: str, params: Mapping[str, Any], seed: int) -> str:
+    payload = json.dumps({"fn": fn_id, "params": _plain(params), "seed": int(seed)},
+                         sort_keys=True, default=repr)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def _cache_path(cache_dir: Path, fn: Callable[..., Any], key: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_"
+                   for ch in f"{fn.__module__}.{fn.__qualname__}")
+    return cache_dir / safe / f"{key}.pkl"
+
+
+def _atomic_dump(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _load(path: Path) -> tuple[bool, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return True, pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return False, None
+
+
+def _call(fn: Callable[..., Any], params: dict[str, Any], seed: int) -> Any:
+    return fn(**params, seed=seed)
+
+
+def _worker_init() -> None:
+    limit_threads(1)
+
+
+@dataclass
+class SweepResult:
+    """Values of a sweep, aligned as ``values[i][j]`` = point ``i``, seed ``j``.
+
+    Attributes
+    ----------
+    points : list of dict
+        The parameter points, in grid order.
+    seeds : list of int
+    values : list of list
+        What the function returned, per point and seed.
+    n_cached : int
+        How many values came from the cache instead of being computed.
+    """
+
+    points: list[dict[str, Any]]
+    seeds: list[int]
+    values: list[list[Any]]
+    n_cached: int = 0
+    n_computed: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def array(self, key: str | None = None) -> np.ndarray:
+        """Stack values into an array of shape ``(n_points, n_seeds, ...)``.
+
+        With ``key``, each value must be a mapping and ``value[key]`` is stacked.
+        """
+        vals = [[v if key is None else v[key] for v in row] for row in self.values]
+        return np.asarray(vals, dtype=float)
+
+    def mean(self, key: str | None = None) -> np.ndarray:
+        return self.array(key).mean(axis=1)
+
+    def sem(self, key: str | None = None) -> np.ndarray:
+        """Standard error of the mean across seeds (0 with a single seed)."""
+        a = self.array(key)
+        if a.shape[1] < 2:
+            return np.zeros_like(a.mean(axis=1))
+        return a.std(axis=1, ddof=1) / np.sqrt(a.shape[1])
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per (point, seed): the parameters, ``seed`` and ``value``."""
+        return [{**p, "seed": s, "value": v}
+                for p, row in zip(self.points, self.values, strict=True)
+                for s, v in zip(self.seeds, row, strict=True)]
+
+
+def sweep(
+    fn: Callable[..., Any],
+    grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
+    *,
+    seeds: Sequence[int] | int = (0,),
+    backend: Backend | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+) -> SweepResult:
+    """Evaluate ``fn(**point, seed=seed)`` on every grid point and seed.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level function (picklable) taking the grid's keywords and ``seed``.
+    grid : mapping of name -> sequence, or sequence of dicts
+        Cartesian product of the mapping's values, or the explicit list of points.
+    seeds : sequence of int or int
+        Seeds for independent trials; an int ``k`` means ``range(k)``.
+    backend : {"local", "serial", "dask"}, optional
+        ``"local"``: a process pool; ``"serial"``: in this process; ``"dask"``: a Dask
+        cluster. Default: the harness default, else ``"local"`` when ``workers > 1``
+        and there is more than one task, else ``"serial"``.
+    workers : int, optional
+        Local processes (default ``os.cpu_count()``) or LocalCluster workers.
+    address : str, optional
+        Dask scheduler address; ``None`` or ``"local"`` starts a LocalCluster.
+    cache_dir : path, optional
+        Where each value is stored as it completes; finished values are reused.
+    progress : bool
+        Show a progress bar (tqdm) when there is more than one task.
+
+    Returns
+    -------
+    SweepResult
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    points = grid_points(grid)
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1 when an int, got {seeds}")
+        seeds = list(range(int(seeds)))
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must contain at least one seed, got none")
+    if backend is None:
+        backend = _DEFAULTS["backend"]
+    if workers is None:
+        workers = _DEFAULTS["workers"]
+    if address is None:
+        address = _DEFAULTS["address"]
+    if cache_dir is None:
+        cache_dir = _DEFAULTS["cache_dir"]
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    n_tasks = len(points) * len(seeds)
+    if backend is None:
+        backend = "local" if (workers or 1) > 1 and n_tasks > 1 else "serial"
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+
+    cache = Path(cache_dir) if cache_dir is not None else None
+    fn_id = _fn_identity(fn)
+    results: dict[tuple[int, int], Any] = {}
+    todo: list[tuple[int, int]] = []
+    paths: dict[tuple[int, int], Path] = {}
+    for i, p in enumerate(points):
+        for j, s in enumerate(seeds):
+            if cache is not None:
+                path = _cache_path(cache, fn, _key(fn_id, p, s))
+                paths[(i, j)] = path
+                if path.is_file():
+                    ok, val = _load(path)
+                    if ok:
+                        results[(i, j)] = val
+                        continue
+            todo.append((i, j))
+    n_cached = len(results)
+
+    bar = None
+    if progress and n_tasks > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_tasks, initial=n_cached, desc=desc or getattr(fn, "__name__", "sweep"),
+                   unit="run", file=sys.stderr, leave=False)
+
+    def done(ij: tuple[int, int], value: Any) -> None:
+        results[ij] = value
+        if cache is not None:
+            _atomic_dump(value, paths[ij])
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if backend == "serial" or not todo:
+            for ij in todo:
+                done(ij, _call(fn, points[ij[0]], seeds[ij[1]]))
+        elif backend == "local":
+            _run_local(fn, points, seeds, todo, workers or os.cpu_count() or 1, done)
+        else:
+            _run_dask(fn, points, seeds, todo, workers, address, done)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    values = [[results[(i, j)] for j in range(len(seeds))] for i in range(len(points))]
+    return SweepResult(points=points, seeds=seeds, values=values, n_cached=n_cached,
+                       n_computed=len(todo), meta={"backend": backend})
+
+
+def _run_local(fn, points, seeds, todo, workers, done) -> None:
+    import multiprocessing as mp
+
+    # fork keeps verify scripts (imported from files) visible to the workers.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = mp.get_context(method)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
+                                 initializer=_worker_init) as ex:
+            futs = {ex.submit(_call, fn, points[i], seeds[j]): (i, j) for i, j in todo}
+            pending = set(futs)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    done(futs[f], f.result())
+
+
+def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
+    try:
+        import cloudpickle
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError(
+            "backend='dask' needs the dask extra: pip install 'theorylab[dask]'") from exc
+    import importlib.util
+
+    mod = sys.modules.get(fn.__module__)
+    if mod is not None and fn.__module__ != "__main__":
+        try:
+            importable = importlib.util.find_spec(fn.__module__) is not None
+        except (ImportError, ValueError):
+            importable = False
+        if not importable:  # e.g. a verify script loaded from a file: ship it by value
+            cloudpickle.register_pickle_by_value(mod)
+    cluster = None
+    if address in (None, "local"):
+        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    try:
+        client.run(limit_threads, 1)
+        futs = {client.submit(_call, fn, points[i], seeds[j], pure=False): (i, j)
+                for i, j in todo}
+        for f in as_completed(list(futs)):
+            done(futs[f], f.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
