@@ -294,8 +294,21 @@ class ClaimInfo:
         return best
 
 
+_PKG = "theorylab_verify"
+
+
 def _module_name(stem: str) -> str:
-    return f"theorylab_verify.{stem}"
+    # Verify scripts live in a package-like namespace whose __path__ is verify/, so that
+    # pickle (process-pool workers) can import `theorylab_verify.<stem>` by name.
+    pkg = sys.modules.get(_PKG)
+    path = str(verify_dir())
+    if pkg is None:
+        pkg = ModuleType(_PKG)
+        pkg.__path__ = [path]  # type: ignore[attr-defined]
+        sys.modules[_PKG] = pkg
+    elif path not in pkg.__path__:  # type: ignore[attr-defined]
+        pkg.__path__.insert(0, path)  # type: ignore[attr-defined]
+    return f"{_PKG}.{stem}"
 
 
 def load_claim(name_or_path: str | os.PathLike) -> ModuleType:

@@ -366,7 +366,8 @@ def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
             importable = importlib.util.find_spec(fn.__module__) is not None
         except (ImportError, ValueError):
             importable = False
-        if not importable:  # e.g. a verify script loaded from a file: ship it by value
+        if not importable or fn.__module__.startswith("theorylab_verify"):
+            # verify scripts are loaded from files: workers cannot import them, ship by value
             cloudpickle.register_pickle_by_value(mod)
     cluster = None
     if address in (None, "local"):
