@@ -7,8 +7,9 @@ same call runs on a Dask cluster with ``backend="dask"`` (a ``LocalCluster`` whe
 Each ``(function, parameters, seed)`` value is stored under ``cache_dir`` with an
 atomic write (temporary file + ``os.replace``), so a sweep killed midway resumes
 without recomputing finished points and without ever reading a half-written one.
-The cache key includes the function's source code, so editing the function
-invalidates its entries.
+The cache key includes the function's source code and a hash of theorylab's own
+source, so editing the function or a solver invalidates the entries (a change in a
+third-party library does not: clear ``cache_dir`` after upgrading one).
 
 Examples
 --------
@@ -120,13 +121,30 @@ def _plain(v: Any) -> Any:
     return v
 
 
+_PKG_FINGERPRINT: str | None = None
+
+
+def _package_fingerprint() -> str:
+    """Hash of theorylab's own source, so that editing a solver invalidates cached values."""
+    global _PKG_FINGERPRINT
+    if _PKG_FINGERPRINT is None:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for p in sorted(root.rglob("*.py")):
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+        _PKG_FINGERPRINT = h.hexdigest()
+    return _PKG_FINGERPRINT
+
+
 def _fn_identity(fn: Callable[..., Any]) -> str:
+    """The function's name, its source and theorylab's source: the cache's notion of 'same'."""
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
     try:
         src = inspect.getsource(fn)
     except (OSError, TypeError):
         src = ""
-    return name + "\n" + hashlib.sha256(src.encode()).hexdigest()
+    return name + "\n" + hashlib.sha256(src.encode()).hexdigest() + "\n" + _package_fingerprint()
 
 
 def _key(fn_id: str, params: Mapping[str, Any], seed: int) -> str:
