@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.integrate import IntegrationWarning
 
+from theorylab._result import ConvergenceWarning
 from theorylab.dynamics import _reference as ref
 from theorylab.dynamics import (
     bayes_optimal_error,
@@ -165,7 +166,8 @@ def test_bad_inputs(call, exc, match):
 
 # 7. "non-convergence": an optimum outside the scanned interval is reported, not hidden
 def test_optimal_stopping_at_edge_reports_not_converged():
-    r = optimal_stopping(2.0, 1e4, log10_t_bounds=(-3.0, -1.0))
+    with pytest.warns(ConvergenceWarning, match="edge of the scanned interval"):
+        r = optimal_stopping(2.0, 1e4, log10_t_bounds=(-3.0, -1.0))
     assert r.converged is False and "edge" in r.message
 
 

@@ -28,12 +28,13 @@ networks*, arXiv:1710.03667 (2017); Neural Networks 132:428–446 (2020).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from theorylab._result import SolverResult
+from theorylab._result import ConvergenceWarning, SolverResult
 from theorylab._validation import check_int, check_positive, check_rng, check_scalar, check_times
 from theorylab.dynamics import theory
 
@@ -263,6 +264,11 @@ def optimal_stopping(alpha: float, snr: float, *, sigma0_sq: float = 0.0,
     StoppingResult
         ``.t_opt``, ``.test_error`` (E_g(t_opt)), ``.bayes_error``, ``.long_time_error``.
 
+    Warns
+    -----
+    ConvergenceWarning
+        When the minimum sits at an end of the scanned interval (``converged=False``).
+
     Examples
     --------
     >>> r = optimal_stopping(2.0, 5.0)
@@ -284,6 +290,10 @@ def optimal_stopping(alpha: float, snr: float, *, sigma0_sq: float = 0.0,
     s_opt = opt.x if opt.fun <= eg[k] else grid[k]
     t_opt = float(10.0**s_opt)
     at_edge = k in (0, len(grid) - 1)
+    if at_edge:
+        warnings.warn(f"optimal_stopping: the minimum of E_g lies at the edge of the scanned "
+                      f"interval log10 t in [{lo:g}, {hi:g}] (t = {10.0**grid[k]:.3g}); widen "
+                      "log10_t_bounds", ConvergenceWarning, stacklevel=2)
     return StoppingResult(
         x=t_opt, t_opt=t_opt, test_error=min(float(opt.fun), float(eg[k])),
         bayes_error=theory.bayes_error_theory(alpha, teacher_var=TEACHER_VAR, noise_var=nv),
