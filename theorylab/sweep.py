@@ -186,6 +186,12 @@ def _call(fn: Callable[..., Any], params: dict[str, Any], seed: int) -> Any:
     return fn(**params, seed=seed)
 
 
+def _call_blob(blob: bytes, params: dict[str, Any], seed: int) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(blob)(**params, seed=seed)
+
+
 def _worker_init() -> None:
     limit_threads(1)
 
@@ -396,7 +402,10 @@ def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
         client = Client(address)
     try:
         client.run(limit_threads, 1)
-        futs = {client.submit(_call, fn, points[i], seeds[j], pure=False): (i, j)
+        # Ship fn as a cloudpickle blob: distributed tries plain pickle first, which would
+        # send a verify script's function by reference to workers that cannot import it.
+        blob = cloudpickle.dumps(fn)
+        futs = {client.submit(_call_blob, blob, points[i], seeds[j], pure=False): (i, j)
                 for i, j in todo}
         for f in as_completed(list(futs)):
             done(futs[f], f.result())
