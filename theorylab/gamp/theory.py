@@ -312,7 +312,7 @@ def bayes_optimal_mmse(alpha, kappa: float, *, delta: float = 0.0) -> float | np
     -----
     With σ² = 1/q̂ the fixed-point equation is
     F_th(σ²) = 2ασ² − Δ_th/2 (equivalently (4π²/3)σ²∫ρ³ − Δ_th q̂/2 = 1 − 2α), and
-    MMSE = κ (2ασ² − Δ_th/2).  The root is bracketed in log σ².  Noiseless and
+    MMSE = κ (2ασ² − Δ_th/2).  The root is bracketed in log σ² ∈ [1e-7, 2(1/κ + Δ_th/2)/α + 1].  Noiseless and
     α ≥ α_PR = κ − κ²/2 (κ ≤ 1; 1/2 for κ ≥ 1): no positive root, MMSE = 0.
 
     References
@@ -342,7 +342,8 @@ def _mmse_one(alpha: float, kappa: float, delta: float) -> float:
         s2 = math.exp(log_s2)
         return _denoising_mmse_th(s2, kappa) - 2.0 * alpha * s2 + 0.5 * dth
 
-    lo, hi = math.log(1e-7), math.log(1e5)
+    # F_th <= 1/κ (prior variance), so G < 0 once 2ασ² > 1/κ + Δ_th/2
+    lo, hi = math.log(1e-7), math.log(2.0 * (1.0 / kappa + 0.5 * dth) / alpha + 1.0)
     if dth == 0.0 and alpha >= perfect_recovery_threshold(kappa):
         return 0.0
     glo, ghi = G(lo), G(hi)
