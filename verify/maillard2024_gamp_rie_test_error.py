@@ -51,7 +51,7 @@ def _one(d, alpha, delta, n_test, seed):
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from theorylab.gamp import bayes_optimal_mmse, test_error_from_mse
+    from theorylab.gamp import bayes_optimal_mmse, expected_test_error
 
     cfg = SIZES[scale]
     res = ClaimResult(claim="maillard2024_gamp_rie_test_error", paper=PAPER, statement=CLAIM,
@@ -62,12 +62,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     test, mse, se = sw.array("test"), sw.array("mse"), sw.array("test_se")
     fig, axes = new_figure(2, title="Test error on fresh samples, kappa = 0.5")
     for i, (a, dl) in enumerate(cfg["points"]):
-        pred = test_error_from_mse(mse[i], delta=dl)
+        pred = expected_test_error(mse[i], delta=dl)
         # identity per run: |test − (2 mse + δ)| within 4 s.e. of the test average
         z = np.abs(test[i] - pred) / se[i]
         res.add(Check.at_most(f"max |test - (2 MSE + delta)|/s.e., alpha={a}, delta={dl}",
                               float(z.max()), 4.0, detail=f"{cfg['n_test']} fresh samples"))
-        bayes = test_error_from_mse(bayes_optimal_mmse(a, KAPPA, delta=dl), delta=dl)
+        bayes = expected_test_error(bayes_optimal_mmse(a, KAPPA, delta=dl), delta=dl)
         if a >= 0.2:
             res.add(Check.close(f"test error alpha={a}, delta={dl} vs 2 MMSE + delta",
                                 float(test[i].mean()), float(bayes), 0.06,
@@ -77,7 +77,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
             pm, ps = PUBLISHED_D100[(a, dl)]
             res.add(Check.close(f"test error alpha={a}, delta={dl} vs 2 x published d=100 "
                                 "GAMP MSE + delta", float(test[i].mean()),
-                                float(test_error_from_mse(pm, delta=dl)),
+                                float(expected_test_error(pm, delta=dl)),
                                 2 * 3 * max(ps, 0.01), detail="2 x 3 published std"))
             res.caveats.append(f"alpha={a}, delta={dl}: compared with the published finite-d "
                                f"GAMP runs ({pm}±{ps}), not with theory "
@@ -88,12 +88,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         idx = [i for i, (_, d2) in enumerate(cfg["points"]) if d2 == dl]
         al = [cfg["points"][i][0] for i in idx]
         grid = np.linspace(0.02, 0.55, 40)
-        plot_theory(axes[k], grid, test_error_from_mse(bayes_optimal_mmse(grid, KAPPA, delta=dl),
+        plot_theory(axes[k], grid, expected_test_error(bayes_optimal_mmse(grid, KAPPA, delta=dl),
                                                        delta=dl),
                     label="2 MMSE + delta (theory)", color="k")
         plot_seeds(axes[k], al, test[idx], label=f"GAMP-RIE test error, d={cfg['d']}",
                    color=color(0))
-        plot_seeds(axes[k], al, test_error_from_mse(mse[idx], delta=dl),
+        plot_seeds(axes[k], al, expected_test_error(mse[idx], delta=dl),
                    label="2 MSE + delta (same runs)", color=color(1), mfc="none")
         finish(axes[k], xlabel="alpha", ylabel="test error", title=f"delta = {dl}")
     res.figure = fig

@@ -15,7 +15,7 @@ from .theory import (
     preact_to_label_noise,
     small_kappa_mmse,
     state_evolution,
-    test_error_from_mse,
+    expected_test_error,
 )
 
 __all__ = [
@@ -31,5 +31,5 @@ __all__ = [
     "small_kappa_mmse",
     "preact_to_label_noise",
     "state_evolution",
-    "test_error_from_mse",
+    "expected_test_error",
 ]

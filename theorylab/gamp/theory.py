@@ -50,7 +50,7 @@ __all__ = [
     "perfect_recovery_threshold",
     "small_kappa_mmse",
     "preact_to_label_noise",
-    "test_error_from_mse",
+    "expected_test_error",
 ]
 
 _N_QUAD = 512  # Gauss–Legendre nodes per bulk in the angle variable (edges ~ sqrt;
@@ -410,7 +410,7 @@ def preact_to_label_noise(preact_noise_std: float) -> float:
     return 2.0 * s**2 * (2.0 + s**2)
 
 
-def test_error_from_mse(mse, *, delta: float = 0.0):
+def expected_test_error(mse, *, delta: float = 0.0):
     """Expected test error E(y − f̂(x))² = 2·MSE + δ for f̂(x) = (1/d)⟨xxᵀ − I, Ŝ⟩.
 
     Uses Var(xᵀAx − Tr A) = 2‖A‖²_F for symmetric A and x ~ N(0, I_d).
