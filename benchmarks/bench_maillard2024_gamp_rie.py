@@ -26,8 +26,12 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from theorylab._result import ConvergenceWarning  # noqa: E402
-from theorylab.gamp import denoising_mmse, sample_quadratic_network, solve_gamp_rie  # noqa: E402
-from theorylab.gamp import _kernels  # noqa: E402
+from theorylab.gamp import (  # noqa: E402
+    _kernels,  # noqa: E402
+    denoising_mmse,
+    sample_quadratic_network,
+    solve_gamp_rie,
+)
 from theorylab.gamp._reference import gamp_rie_tensor  # noqa: E402
 
 KAPPA, ALPHA = 0.5, 0.3

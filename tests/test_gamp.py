@@ -9,8 +9,11 @@ import pytest
 from theorylab._result import ConvergenceWarning
 from theorylab.gamp import (
     GampRieResult,
+    _kernels,
+    _reference,
     bayes_optimal_mmse,
     denoising_mmse,
+    expected_test_error,
     perfect_recovery_threshold,
     preact_to_label_noise,
     quadratic_labels,
@@ -19,9 +22,7 @@ from theorylab.gamp import (
     small_kappa_mmse,
     solve_gamp_rie,
     state_evolution,
-    expected_test_error,
 )
-from theorylab.gamp import _kernels, _reference
 from theorylab.gamp import theory as T
 
 
@@ -332,3 +333,37 @@ def test_nonconvergence_warns_and_flags():
     assert res.n_iter == 3
     assert "did not converge" in res.message
     assert "mse" not in res.history and res.mse is None
+
+
+# ------------------------------------------------------------------ torch GD
+
+def test_gd_gradient_matches_autograd():
+    torch = pytest.importorskip("torch")
+    from theorylab.gamp.gd import _loss_and_grad
+
+    inst = sample_quadratic_network(8, alpha=0.5, kappa=0.5, rng=0)
+    Xt, yt = torch.tensor(inst.X), torch.tensor(inst.y)
+    W = torch.randn((3, 8, 4), generator=torch.Generator().manual_seed(1), dtype=torch.float64,
+                    requires_grad=True)
+    c = 1 / (8 * 2.0)
+    loss, grad = _loss_and_grad(Xt, yt, W.detach(), c, 0.3)
+    loss2, _ = _loss_and_grad(Xt, yt, W, c, 0.3)
+    (auto,) = torch.autograd.grad(loss2.sum(), W)
+    np.testing.assert_allclose(loss.numpy(), loss2.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad.numpy(), auto.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_gd_fits_the_training_data_and_averages():
+    torch = pytest.importorskip("torch")
+    from theorylab.gamp.gd import train_quadratic_network_gd
+
+    inst = sample_quadratic_network(10, alpha=0.5, kappa=0.5, rng=0)
+    res = train_quadratic_network_gd(inst.X, inst.y, width=5, n_init=4, lr=1.0, n_steps=800,
+                                     generator=torch.Generator().manual_seed(0))
+    assert res.S_runs.shape == (4, 10, 10)
+    np.testing.assert_allclose(res.S, res.S_runs.mean(0))
+    assert np.all(res.train_loss < 0.25 * np.var(inst.y) * 0.05)
+    with pytest.raises(ValueError, match="lr"):
+        train_quadratic_network_gd(inst.X, inst.y, width=5, lr=0.0)
+    with pytest.raises(ValueError, match="width"):
+        train_quadratic_network_gd(inst.X, inst.y, width=0)

@@ -73,7 +73,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                           target, 0.2, detail="posterior sampling: 2/(1+1/B)"))
         res.add(Check.close(f"averaged GD error vs GAMP-RIE (same instances), alpha={a}",
                             float(avg[i].mean()), float(amp[i].mean()), 0.1,
-                            detail=f"finite d={cfg['d']}; theory {bayes_optimal_mmse(a, KAPPA):.3f}"))
+                            detail=f"finite d={cfg['d']}; theory "
+                                   f"{bayes_optimal_mmse(a, KAPPA):.3f}"))
         res.data[f"alpha{a}"] = dict(single=single[i].tolist(), averaged=avg[i].tolist(),
                                      gamp=amp[i].tolist(),
                                      train_loss=sw.array("train_loss")[i].tolist(),

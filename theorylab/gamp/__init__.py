@@ -7,15 +7,16 @@ arXiv:2408.03733.  Units and notation: see :mod:`theorylab.gamp.theory`.
 
 from .data import QuadraticNetworkInstance, quadratic_labels, sample_quadratic_network
 from .gamp import GampRieResult, solve_gamp_rie
+from .gd import GDResult, train_quadratic_network_gd
 from .rie import rie_denoise
 from .theory import (
     bayes_optimal_mmse,
     denoising_mmse,
+    expected_test_error,
     perfect_recovery_threshold,
     preact_to_label_noise,
     small_kappa_mmse,
     state_evolution,
-    expected_test_error,
 )
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "quadratic_labels",
     "GampRieResult",
     "solve_gamp_rie",
+    "GDResult",
+    "train_quadratic_network_gd",
     "rie_denoise",
     "denoising_mmse",
     "bayes_optimal_mmse",

@@ -45,7 +45,7 @@ def gamp_rie_tensor(X, y, *, kappa, delta=0.0, damping=0.5, tol=1e-5, max_iter=2
 
     errs = []
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - `it` is returned
         V_new = C
         omega_new = np.einsum("nij,ij->n", uX, S) - gout(y, omega, V) * V_new
         V = (1 - damping) * V_new + damping * V

@@ -118,18 +118,30 @@ def train_quadratic_network_gd(X, y, *, width: int, n_init: int = 1, lr: float =
     c = 1.0 / (d * np.sqrt(width))
     loss = None
     for step in range(1, n_steps + 1):
-        XW = torch.einsum("nd,bdm->bnm", Xt, W)  # (B, n, m)
-        f = c * (XW.pow(2).sum(-1) - W.pow(2).sum((1, 2))[:, None])  # (B, n)
-        R = f - yt  # (B, n)
-        loss = 0.25 * R.pow(2).mean(1)  # (B,)
+        loss, grad = _loss_and_grad(Xt, yt, W, c, weight_decay)
         if not torch.isfinite(loss).all():
             raise FloatingPointError(f"GD diverged at step {step} (lower lr)")
-        # gradient of (1/(4n)) Σ R² : (1/(2n)) Σ R ∂f/∂W, ∂f/∂W = 2c (x xᵀ − I) W
-        # (Xᵀ diag(R) X − (Σ R) I) W without the d×d matrix: Xᵀ (R ⊙ XW) − (Σ R) W
-        MW = torch.einsum("nd,bnm->bdm", Xt, R[:, :, None] * XW) - R.sum(1)[:, None, None] * W
-        grad = (c / n) * MW + (weight_decay / d) * W
         W = W - lr * grad
+    loss, _ = _loss_and_grad(Xt, yt, W, c, weight_decay)
     S_runs = (torch.bmm(W, W.transpose(1, 2)) / np.sqrt(width)).cpu().numpy()
     return GDResult(x=S_runs.mean(0), S=S_runs.mean(0), S_runs=S_runs, n_iter=n_steps,
                     converged=True, message=f"ran {n_steps} full-batch GD steps",
                     train_loss=loss.cpu().numpy(), history={})
+
+
+def _loss_and_grad(Xt, yt, W, c: float, weight_decay: float):
+    """Per-run loss (1/(4n)) Σ R² + (λ/(2d))‖W‖² and its gradient in W, by hand (no autograd).
+
+    R_μ = f_W(x_μ) − y_μ with f_W(x) = c (‖Wᵀx‖² − ‖W‖²_F), c = 1/(d√m); ∂f/∂W = 2c (xxᵀ − I)W.
+    """
+    import torch
+
+    n, d = Xt.shape
+    XW = torch.einsum("nd,bdm->bnm", Xt, W)  # (B, n, m)
+    f = c * (XW.pow(2).sum(-1) - W.pow(2).sum((1, 2))[:, None])  # (B, n)
+    R = f - yt  # (B, n)
+    loss = 0.25 * R.pow(2).mean(1) + 0.5 * weight_decay / d * W.pow(2).sum((1, 2))  # (B,)
+    # (Xᵀ diag(R) X − (Σ R) I) W without the d×d matrix: Xᵀ (R ⊙ XW) − (Σ R) W
+    MW = torch.einsum("nd,bnm->bdm", Xt, R[:, :, None] * XW) - R.sum(1)[:, None, None] * W
+    grad = (c / n) * MW + (weight_decay / d) * W
+    return loss, grad

@@ -17,7 +17,8 @@ Units (see ``paper_notes/maillard2024_gamp_rie.md``)
 
 Paper symbol ↔ argument: α ↔ ``alpha`` (n = α d²), κ ↔ ``kappa`` (m = κ d),
 δ ↔ ``delta`` (label noise), Δ ↔ ``delta`` of the denoiser functions
-(:func:`denoising_mmse`, ``rie_denoise``: the GOE noise variance), σ ↔ ``preact_noise_std``, q̂ = 1/σ².
+(:func:`denoising_mmse`, ``rie_denoise``: the GOE noise variance),
+σ ↔ ``preact_noise_std``, q̂ = 1/σ².
 
 References
 ----------
@@ -312,7 +313,8 @@ def bayes_optimal_mmse(alpha, kappa: float, *, delta: float = 0.0) -> float | np
     -----
     With σ² = 1/q̂ the fixed-point equation is
     F_th(σ²) = 2ασ² − Δ_th/2 (equivalently (4π²/3)σ²∫ρ³ − Δ_th q̂/2 = 1 − 2α), and
-    MMSE = κ (2ασ² − Δ_th/2).  The root is bracketed in log σ² ∈ [1e-7, 2(1/κ + Δ_th/2)/α + 1].  Noiseless and
+    MMSE = κ (2ασ² − Δ_th/2).  The root is bracketed in
+    log σ² ∈ [1e-7, 2(1/κ + Δ_th/2)/α + 1].  Noiseless and
     α ≥ α_PR = κ − κ²/2 (κ ≤ 1; 1/2 for κ ≥ 1): no positive root, MMSE = 0.
 
     References
@@ -347,7 +349,7 @@ def _mmse_one(alpha: float, kappa: float, delta: float) -> float:
     if dth == 0.0 and alpha >= perfect_recovery_threshold(kappa):
         return 0.0
     glo, ghi = G(lo), G(hi)
-    if glo <= 0:  # noiseless, just below α_PR: the root lies below 1e-7 (quadrature is unreliable lower)
+    if glo <= 0:  # noiseless, just below α_PR: root below 1e-7 (quadrature unreliable there)
         return 0.0
     if ghi > 0:
         raise FloatingPointError(f"no MMSE root bracketed for alpha={alpha}, kappa={kappa}")
