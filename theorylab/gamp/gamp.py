@@ -130,9 +130,9 @@ def solve_gamp_rie(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0
     Examples
     --------
     >>> from theorylab.gamp import sample_quadratic_network, solve_gamp_rie
-    >>> inst = sample_quadratic_network(60, alpha=0.45, kappa=0.5, rng=1)
+    >>> inst = sample_quadratic_network(40, alpha=0.3, kappa=0.5, rng=1)
     >>> res = solve_gamp_rie(inst.X, inst.y, kappa=0.5, rng=2, S_star=inst.S_star)
-    >>> res.converged, res.mse < 0.02
+    >>> res.converged, abs(res.mse - 0.1281) < 0.05  # theory MMSE(0.3; 0.5) = 0.1281
     (True, True)
     """
     X = check_matrix(X, name="X")
