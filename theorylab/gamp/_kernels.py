@@ -1,5 +1,9 @@
 """Numba kernels for the per-iteration quadratic forms of GAMP-RIE (no validation here).
 
+fastmath reassoc+contract lets LLVM vectorise the row-dot reductions (the strict
+left-to-right sum was several times slower than NumPy einsum in the benchmark; results
+still agree with NumPy to 1e-12 relative).
+
 With XS = X Ŝ (one BLAS product), ⟨uX_μ, Ŝ⟩ = (x_μᵀ Ŝ x_μ − Tr Ŝ)/√d is a row-wise dot
 product; :func:`channel_update` fuses it with the Onsager correction, the damping of ω
 and the output function g_out, so no n×d temporary is made for the products.
@@ -11,7 +15,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract"})
 def quadratic_forms(X, XS, trace, inv_sqrt_d, out):  # pragma: no cover - compiled
     """out[μ] = (Σ_j X[μ, j] XS[μ, j] − trace) · inv_sqrt_d."""
     n, d = X.shape
@@ -22,7 +26,7 @@ def quadratic_forms(X, XS, trace, inv_sqrt_d, out):  # pragma: no cover - compil
         out[mu] = (acc - trace) * inv_sqrt_d
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract"})
 def channel_update(X, XS, y, omega, trace, inv_sqrt_d, V_old, V_new, V_damped, delta,
                    damping, g):  # pragma: no cover - compiled
     """One output-channel step of GAMP-RIE, in place on ``omega`` and ``g``.
