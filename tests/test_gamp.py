@@ -14,6 +14,7 @@ from theorylab.gamp import (
     bayes_optimal_mmse,
     denoising_mmse,
     expected_test_error,
+    label_to_preact_noise,
     perfect_recovery_threshold,
     preact_to_label_noise,
     quadratic_labels,
@@ -90,6 +91,8 @@ def test_hand_values():
     assert small_kappa_mmse(2.0) == 0.0
     assert preact_to_label_noise(0.25) == pytest.approx(2 * 0.0625 * 2.0625)
     assert expected_test_error(0.1, delta=0.25) == pytest.approx(0.45)
+    assert label_to_preact_noise(preact_to_label_noise(0.3)) == pytest.approx(0.3, rel=1e-12)
+    assert label_to_preact_noise(0.0) == 0.0
 
 
 def test_labels_of_a_tiny_instance_by_hand():
@@ -324,6 +327,21 @@ def test_solver_bad_input():
 
 
 # --------------------------------------------------------------- 7. non-convergence
+
+def test_non_finite_iterate_raises_naming_the_iteration(monkeypatch):
+    inst = sample_quadratic_network(12, alpha=0.3, kappa=0.5, rng=0)
+    real = _kernels.channel_update
+    calls = []
+
+    def poisoned(*args):
+        calls.append(1)
+        s2, s1 = real(*args)
+        return (np.nan, s1) if len(calls) == 3 else (s2, s1)
+
+    monkeypatch.setattr(_kernels, "channel_update", poisoned)
+    with pytest.raises(FloatingPointError, match="iteration 3"):
+        solve_gamp_rie(inst.X, inst.y, kappa=0.5, rng=0, max_iter=10)
+
 
 def test_nonconvergence_warns_and_flags():
     inst = sample_quadratic_network(20, alpha=0.3, kappa=0.5, rng=0)

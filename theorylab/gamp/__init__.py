@@ -13,6 +13,7 @@ from .theory import (
     bayes_optimal_mmse,
     denoising_mmse,
     expected_test_error,
+    label_to_preact_noise,
     perfect_recovery_threshold,
     preact_to_label_noise,
     small_kappa_mmse,
@@ -33,6 +34,7 @@ __all__ = [
     "perfect_recovery_threshold",
     "small_kappa_mmse",
     "preact_to_label_noise",
+    "label_to_preact_noise",
     "state_evolution",
     "expected_test_error",
 ]

@@ -51,6 +51,7 @@ __all__ = [
     "perfect_recovery_threshold",
     "small_kappa_mmse",
     "preact_to_label_noise",
+    "label_to_preact_noise",
     "expected_test_error",
 ]
 
@@ -410,6 +411,21 @@ def preact_to_label_noise(preact_noise_std: float) -> float:
     """
     s = check_scalar(preact_noise_std, name="preact_noise_std", lower=0.0)
     return 2.0 * s**2 * (2.0 + s**2)
+
+
+def label_to_preact_noise(delta: float) -> float:
+    """Inverse of :func:`preact_to_label_noise`: σ with 2σ²(2 + σ²) = δ.
+
+    σ² = √(1 + δ/2) − 1.  For the theory units of the paper use Δ_th = δ/κ.
+
+    Examples
+    --------
+    >>> from theorylab.gamp import label_to_preact_noise, preact_to_label_noise
+    >>> round(label_to_preact_noise(preact_to_label_noise(0.25)), 12)
+    0.25
+    """
+    delta = check_scalar(delta, name="delta", lower=0.0)
+    return math.sqrt(math.sqrt(1.0 + 0.5 * delta) - 1.0)
 
 
 def expected_test_error(mse, *, delta: float = 0.0):
