@@ -9,7 +9,7 @@ Paper symbol ↔ code (frozen ``W0 ∈ R^{out×in}``, ``D = max(out, in)``, ``d 
 ==========================  ===============================================================
 ``r`` (base rank)           ``rank``
 ``n = ⌈d / r⌉`` (terms)     ``n_terms``
-``B_i ∈ R^{D×r}`` fixed     buffer ``basis_b``, shape (n, D, r)
+``B_i ∈ R^{D×r}`` fixed     buffer ``basis_b_flat`` (D, n r); view ``basis_b`` (n, D, r)
 ``A_i ∈ R^{r×d}`` fixed     buffer ``basis_a``, shape (n, r, d), or (1, r, d) when shared
 ``Λ_i = diag(λ_i)``         parameter ``lam``, shape (n, r), init ``1 / max(n, r)``
 ``Γ_i = diag(γ_i)``         parameter ``gamma``, shape (n, d), init 0 (so ΔW = 0)
@@ -99,8 +99,10 @@ class RandLoRABasisBank:
         else:
             u = torch.rand(shape, generator=generator, device=gdev, dtype=torch.float64)
             t = (u < 1 / 6).double() - (u > 5 / 6).double()
-        std = t.std()
-        if not std > 0:  # a 1-entry ternary stack can be all zero
+        # empirical std as in the reference code; a 1-entry stack uses the law's std
+        law_std = {"uniform": 3 ** -0.5, "normal": 1.0, "ternary": 3 ** -0.5}[self.basis]
+        std = t.std() if t.numel() > 1 else torch.tensor(law_std, dtype=t.dtype)
+        if not std > 0:  # a tiny ternary stack can be all zero
             raise ValueError(f"basis {self.basis!r} drew a constant stack of shape {tuple(shape)};"
                              " increase rank or max_short")
         return t / std
@@ -113,42 +115,58 @@ class RandLoRABasisBank:
         return self.B[:, :long, :], self.A[:, :, :short]
 
 
-class _RandLoRAUpdate(torch.autograd.Function):
-    """``s Σ_i B_i Λ_i A_i Γ_i x`` (or its transpose) with a hand-written backward.
+def _scaled_a(A: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+    """The stacked ``A_i Γ_i`` as one ``(n r, d)`` matrix: ``GA[(i,k), :] = A_i[k, :] ⊙ γ_i``.
 
-    Saves only ``x, λ, γ`` and recomputes the ``(N, n, r)`` intermediate in backward, so no
-    ``(N, n, d)`` activation is kept; bases get no gradient.
+    With ``B_flat = [B_1 … B_n]`` (D × n r), ``Σ_i B_i Λ_i A_i Γ_i = B_flat diag(λ) GA``: the
+    update is a rank-``n r`` product, computed by two GEMMs like LoRA.
+    """
+    n, r, d = A.shape
+    return (A * gamma[:, None, :]).reshape(n * r, d)
+
+
+class _RandLoRAUpdate(torch.autograd.Function):
+    """``x ΔWᵀ`` with a hand-written backward that returns gradients for ``λ, γ, x`` only.
+
+    Saves ``x``, ``λ``, ``γ`` and the ``(N, n r)`` projection ``v``; bases are buffers and
+    get no gradient, and no ``(N, n, d)`` tensor is ever formed.
     """
 
     @staticmethod
-    def forward(ctx, x, lam, gamma, B, A, scaling, tall):  # x: (N, in)
-        ctx.save_for_backward(x, lam, gamma)
-        ctx.B, ctx.A, ctx.scaling, ctx.tall = B, A, scaling, tall
-        if tall:  # out = D ≥ in = d
-            v = torch.einsum("Nd,nd,nrd->Nnr", x, gamma, A)  # (N, n, r)
-            return scaling * torch.einsum("Nnr,nr,nDr->ND", v, lam, B)  # (N, out)
-        v = torch.einsum("ND,nDr->Nnr", x, B)  # (N, n, r)
-        return scaling * torch.einsum("Nnr,nr,nrd,nd->Nd", v, lam, A, gamma)  # (N, out)
+    def forward(ctx, x, lam, gamma, b_flat, A, scaling, tall):  # x: (N, in)
+        ga = _scaled_a(A, gamma)
+        lam_f = lam.reshape(-1)  # (n r,)
+        v = x @ ga.T if tall else x @ b_flat  # (N, n r)
+        w = v * lam_f
+        y = scaling * (w @ b_flat.T if tall else w @ ga)  # (N, out)
+        ctx.save_for_backward(x, lam, gamma, v)
+        ctx.b_flat, ctx.A, ctx.scaling, ctx.tall = b_flat, A, scaling, tall
+        return y
 
     @staticmethod
     def backward(ctx, g):  # g: (N, out)
-        x, lam, gamma = ctx.saved_tensors
-        B, A, s = ctx.B, ctx.A, ctx.scaling
-        if ctx.tall:
-            v = torch.einsum("Nd,nd,nrd->Nnr", x, gamma, A)
-            gw = s * torch.einsum("ND,nDr->Nnr", g, B)  # dL/d(λ v)
-            g_lam = (gw * v).sum(0)
-            gu = torch.einsum("Nnr,nr,nrd->Nnd", gw, lam, A)  # dL/d(γ x), (N, n, d)
-            g_gamma = torch.einsum("Nnd,Nd->nd", gu, x)
-            gx = torch.einsum("Nnd,nd->Nd", gu, gamma)
-        else:
-            v = torch.einsum("ND,nDr->Nnr", x, B)
-            # y = s Σ_i γ_i ⊙ z_i with z_i = A_iᵀ (λ_i ⊙ v_i): dL/dz_i = s g ⊙ γ_i
-            z = torch.einsum("Nnr,nr,nrd->Nnd", v, lam, A)  # (N, n, d)
-            g_gamma = s * torch.einsum("Nd,Nnd->nd", g, z)
-            gw = s * torch.einsum("Nd,nd,nrd->Nnr", g, gamma, A)  # dL/d(λ v)
-            g_lam = (gw * v).sum(0)
-            gx = torch.einsum("Nnr,nr,nDr->ND", gw, lam, B)
+        x, lam, gamma, v = ctx.saved_tensors
+        b_flat, A, s = ctx.b_flat, ctx.A, ctx.scaling
+        n, r, d = A.shape
+        ga = _scaled_a(A, gamma)
+        lam_f = lam.reshape(-1)
+        need_x, need_lam, need_gamma = ctx.needs_input_grad[:3]
+        gx = g_lam = g_gamma = None
+        if ctx.tall:  # y = s ((x GAᵀ) ⊙ λ) B_flatᵀ
+            gw = s * (g @ b_flat)  # (N, n r)
+            gv = gw * lam_f
+            g_ga = gv.T @ x if need_gamma else None  # (n r, d)
+            if need_x:
+                gx = gv @ ga
+        else:  # y = s ((x B_flat) ⊙ λ) GA
+            gw = s * (g @ ga.T)  # (N, n r)
+            g_ga = s * ((v * lam_f).T @ g) if need_gamma else None  # (n r, d)
+            if need_x:
+                gx = (gw * lam_f) @ b_flat.T
+        if need_lam:
+            g_lam = (gw * v).sum(0).reshape(n, r)
+        if need_gamma:
+            g_gamma = (g_ga.reshape(n, r, d) * A).sum(1)  # (n, d)
         return gx, g_lam, g_gamma, None, None, None, None
 
 
@@ -173,13 +191,17 @@ class RandLoRALinear(nn.Module):
     bank : RandLoRABasisBank, optional
         Bases shared by several layers; this layer takes a slice. Default: its own bank.
     memory_efficient : bool
-        Use the custom autograd function (recomputes intermediates, keeps no ``(N, n, d)``
-        activation). ``False`` runs plain autograd on the same formula.
+        Use the custom autograd function (keeps only ``x`` and the ``(N, n r)`` projection
+        for backward, no gradient for the bases). ``False`` runs plain autograd on the same
+        two GEMMs.
     generator : torch.Generator, optional
         Source of the bases when ``bank`` is not given.
 
     Notes
     -----
+    ``Σ_i B_i Λ_i A_i Γ_i = B_flat diag(λ) GA`` with ``B_flat = [B_1 … B_n]`` (D × n r) and
+    ``GA`` the stacked ``A_i Γ_i`` (n r × d), so ``x ΔWᵀ`` costs two GEMMs of inner size
+    ``n r ≈ d`` — as many FLOPs as the dense layer itself when the update is full rank.
     Trainable parameters: ``λ ∈ R^{n×r}`` (init ``1/max(n, r)``) and ``γ ∈ R^{n×d}`` (init 0),
     ``n (r + d)`` numbers. With ``γ = 0`` the output equals ``base(x)`` exactly at init.
     Bases are non-persistent buffers: the same generator seed regenerates them.
@@ -236,8 +258,10 @@ class RandLoRALinear(nn.Module):
         Bb, Ab = bank.slice(self.long, self.short)
         Bb = Bb[: self.n_terms]
         Ab = Ab[:1] if bank.shared_a else Ab[: self.n_terms]
-        self.register_buffer("basis_b", Bb.to(device=w.device, dtype=w.dtype).clone(),
-                             persistent=False)  # (n, D, r)
+        # stored flat, B_flat = [B_1 … B_n], so the forward needs no copy; see basis_b
+        self.register_buffer("basis_b_flat", Bb.to(device=w.device, dtype=w.dtype)
+                             .permute(1, 0, 2).reshape(self.long, self.n_terms * self.rank)
+                             .contiguous(), persistent=False)  # (D, n r)
         self.register_buffer("basis_a", Ab.to(device=w.device, dtype=w.dtype).clone(),
                              persistent=False)  # (1 or n, r, d)
         self.lam = nn.Parameter(torch.full((self.n_terms, self.rank),
@@ -255,15 +279,18 @@ class RandLoRALinear(nn.Module):
         """``n (r + d)``."""
         return self.n_terms * (self.rank + self.short)
 
+    @property
+    def basis_b(self) -> torch.Tensor:
+        """The fixed ``B_i`` as an ``(n, D, r)`` view of ``basis_b_flat``."""
+        return self.basis_b_flat.reshape(self.long, self.n_terms, self.rank).permute(1, 0, 2)
+
     def _a(self) -> torch.Tensor:  # (n, r, d), a view when shared
         return self.basis_a.expand(self.n_terms, -1, -1)
 
     def delta_weight(self) -> torch.Tensor:
         """``ΔW = s Σ_i B_i Λ_i A_i Γ_i`` (transposed when in > out), shape (out, in)."""
-        n, r = self.n_terms, self.rank
-        bl = (self.basis_b * self.lam[:, None, :]).permute(1, 0, 2).reshape(self.long, n * r)
-        ag = (self._a() * self.gamma[:, None, :]).reshape(n * r, self.short)
-        m = bl @ ag  # (D, d)
+        ga = _scaled_a(self._a(), self.gamma)
+        m = (self.basis_b_flat * self.lam.reshape(-1)) @ ga  # (D, d)
         return self.scaling * (m if self.tall else m.T)
 
     def merged_weight(self) -> torch.Tensor:
@@ -276,14 +303,15 @@ class RandLoRALinear(nn.Module):
         x2 = x.reshape(-1, self.in_features)  # (N, in)
         A = self._a()
         if self.memory_efficient:
-            y = _RandLoRAUpdate.apply(x2, self.lam, self.gamma, self.basis_b, A, self.scaling,
-                                      self.tall)
-        elif self.tall:
-            v = torch.einsum("Nd,nd,nrd->Nnr", x2, self.gamma, A)
-            y = self.scaling * torch.einsum("Nnr,nr,nDr->ND", v, self.lam, self.basis_b)
-        else:
-            v = torch.einsum("ND,nDr->Nnr", x2, self.basis_b)
-            y = self.scaling * torch.einsum("Nnr,nr,nrd,nd->Nd", v, self.lam, A, self.gamma)
+            y = _RandLoRAUpdate.apply(x2, self.lam, self.gamma, self.basis_b_flat, A,
+                                      self.scaling, self.tall)
+        else:  # the same two GEMMs under plain autograd (the reference for the tests)
+            b_flat, ga = self.basis_b_flat, _scaled_a(A, self.gamma)
+            lam_f = self.lam.reshape(-1)
+            if self.tall:
+                y = self.scaling * (((x2 @ ga.T) * lam_f) @ b_flat.T)
+            else:
+                y = self.scaling * (((x2 @ b_flat) * lam_f) @ ga)
         return y.reshape(*lead, self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
