@@ -40,6 +40,15 @@ __all__ = ["MonarchConfig", "MonarchLinear", "monarch_multiply", "monarch_dense"
            "project_to_monarch", "monarch_shapes"]
 
 
+
+def _fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
+    """``t ~ U(−bound, bound)`` drawn on the generator's device (CPU generators may fill CUDA
+    tensors), so the same seed gives the same numbers on every device."""
+    dev = generator.device if generator is not None else t.device
+    u = torch.rand(t.shape, generator=generator, device=dev, dtype=t.dtype)
+    t.copy_(u.mul_(2 * bound).sub_(bound))
+
+
 @dataclass(frozen=True)
 class MonarchConfig:
     """Block sizes of a Monarch matrix (see :func:`monarch_shapes`)."""
@@ -248,11 +257,9 @@ class MonarchLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_features, **kw)) if bias else None
         with torch.no_grad():
             for w, fan_in in ((self.blk1, cfg.p), (self.blk2, cfg.q)):
-                bound = 1.0 / math.sqrt(fan_in)  # kaiming_uniform(a=√5)
-                w.uniform_(-bound, bound, generator=generator)
+                _fill_uniform_(w, 1.0 / math.sqrt(fan_in), generator)  # kaiming_uniform(a=√5)
             if self.bias is not None:
-                bound = 1.0 / math.sqrt(in_features)
-                self.bias.uniform_(-bound, bound, generator=generator)
+                _fill_uniform_(self.bias, 1.0 / math.sqrt(in_features), generator)
 
     @classmethod
     def from_dense(cls, weight: torch.Tensor, bias: torch.Tensor | None = None, *,

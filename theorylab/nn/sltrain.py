@@ -45,6 +45,15 @@ def sltrain_num_parameters(in_features: int, out_features: int, *, rank: int, de
             + (out_features if bias else 0))
 
 
+
+def _fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
+    """``t ~ U(−bound, bound)`` drawn on the generator's device (CPU generators may fill CUDA
+    tensors), so the same seed gives the same numbers on every device."""
+    dev = generator.device if generator is not None else t.device
+    u = torch.rand(t.shape, generator=generator, device=dev, dtype=t.dtype)
+    t.copy_(u.mul_(2 * bound).sub_(bound))
+
+
 @dataclass(frozen=True)
 class SLTrainConfig:
     """Options of :class:`SparsePlusLowRankLinear` (see its docstring)."""
@@ -129,17 +138,15 @@ class SparsePlusLowRankLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(out_features, **kw)) if bias else None
         with torch.no_grad():
             bound_in = 1.0 / math.sqrt(in_features)
-            self.A.uniform_(-bound_in, bound_in, generator=generator)
+            _fill_uniform_(self.A, bound_in, generator)
             if self.init == "reference":
                 self.B.zero_()
-                self.values.uniform_(-bound_in, bound_in, generator=generator)
+                _fill_uniform_(self.values, bound_in, generator)
             else:
-                bound_r = 1.0 / math.sqrt(self.rank)
-                self.B.uniform_(-bound_r, bound_r, generator=generator)
+                _fill_uniform_(self.B, 1.0 / math.sqrt(self.rank), generator)
                 self.values.zero_()
             if self.bias is not None:
-                bound_out = 1.0 / math.sqrt(out_features)
-                self.bias.uniform_(-bound_out, bound_out, generator=generator)
+                _fill_uniform_(self.bias, 1.0 / math.sqrt(out_features), generator)
 
     @property
     def scaling(self) -> float:
