@@ -154,6 +154,16 @@ def test_same_seed_same_bases_and_bank_slices(basis):
     assert torch.equal(small.basis_a, bank.A[:, :, :7])
 
 
+def test_config_round_trip():
+    from dataclasses import asdict
+
+    layer = _layer(40, 30, rank=4, alpha=2.0, shared_a=False, basis="normal")
+    again = RandLoRALinear(torch.nn.Linear(40, 30).double(),
+                           generator=torch.Generator().manual_seed(0), **asdict(layer.config))
+    assert again.config == layer.config
+    assert torch.equal(again.basis_a, layer.basis_a)
+
+
 def test_bad_inputs_name_the_parameter():
     base = torch.nn.Linear(8, 4)
     with pytest.raises(ValueError, match="rank"):

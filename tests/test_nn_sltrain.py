@@ -116,6 +116,17 @@ def test_hand_example():
     assert layer(x).item() == pytest.approx(float(expected))
 
 
+def test_config_round_trip():
+    from dataclasses import asdict
+
+    layer = _layer(alpha=8.0, init="zero_sparse", backend="sparse")
+    again = SparsePlusLowRankLinear(20, 12, dtype=torch.float64,
+                                    generator=torch.Generator().manual_seed(0),
+                                    **asdict(layer.config))
+    assert again.config == layer.config
+    assert torch.equal(again.support, layer.support) and torch.equal(again.B, layer.B)
+
+
 def test_same_seed_same_support():
     assert torch.equal(_layer(seed=4).support, _layer(seed=4).support)
     assert not torch.equal(_layer(seed=4).support, _layer(seed=5).support)

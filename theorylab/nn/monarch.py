@@ -40,7 +40,6 @@ __all__ = ["MonarchConfig", "MonarchLinear", "monarch_multiply", "monarch_dense"
            "project_to_monarch", "monarch_shapes"]
 
 
-
 def _fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
     """``t ~ U(−bound, bound)`` drawn on the generator's device (CPU generators may fill CUDA
     tensors), so the same seed gives the same numbers on every device."""

@@ -275,6 +275,12 @@ class RandLoRALinear(nn.Module):
         return self.alpha / self.rank * 10.0
 
     @property
+    def config(self) -> RandLoRAConfig:
+        """The options this layer was built with (rebuild with ``**asdict(config)``)."""
+        return RandLoRAConfig(rank=self.rank, n_terms=self.n_terms, alpha=self.alpha,
+                              shared_a=self.shared_a, basis=self.basis)
+
+    @property
     def num_trainable(self) -> int:
         """``n (r + d)``."""
         return self.n_terms * (self.rank + self.short)

@@ -45,7 +45,6 @@ def sltrain_num_parameters(in_features: int, out_features: int, *, rank: int, de
             + (out_features if bias else 0))
 
 
-
 def _fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
     """``t ~ U(−bound, bound)`` drawn on the generator's device (CPU generators may fill CUDA
     tensors), so the same seed gives the same numbers on every device."""
@@ -151,6 +150,12 @@ class SparsePlusLowRankLinear(nn.Module):
     @property
     def scaling(self) -> float:
         return self.alpha / self.rank
+
+    @property
+    def config(self) -> SLTrainConfig:
+        """The options this layer was built with (rebuild with ``**asdict(config)``)."""
+        return SLTrainConfig(rank=self.rank, density=self.density, alpha=self.alpha,
+                             init=self.init, backend=self.backend)
 
     @property
     def num_parameters(self) -> int:
