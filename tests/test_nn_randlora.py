@@ -82,6 +82,21 @@ def test_custom_backward_matches_autograd_and_dense(shape):
 
 
 @pytest.mark.parametrize("shape", [(12, 7), (7, 12)])
+def test_custom_backward_partial_requires_grad(shape):
+    """Only λ trainable, x without grad: the skipped branches leave the rest unchanged."""
+    fast, slow = _layer(*shape), _layer(*shape, memory_efficient=False)
+    _randomise(fast)
+    slow.load_state_dict(fast.state_dict())
+    for m in (fast, slow):
+        m.gamma.requires_grad_(False)
+    x = torch.randn(5, shape[0], dtype=torch.float64)
+    fast(x).square().sum().backward()
+    slow(x).square().sum().backward()
+    torch.testing.assert_close(fast.lam.grad, slow.lam.grad, rtol=1e-12, atol=1e-12)
+    assert fast.gamma.grad is None
+
+
+@pytest.mark.parametrize("shape", [(12, 7), (7, 12)])
 def test_gradcheck_custom_function(shape):
     from theorylab.nn.randlora import _RandLoRAUpdate
 
