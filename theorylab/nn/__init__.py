@@ -24,6 +24,22 @@ _LAZY: dict[str, str] = {
     "FashionMNISTMissing": "data",
     "char_corpus": "data",
     "char_batches": "data",
+    # RandLoRA (albert2025_randlora)
+    "RandLoRAConfig": "randlora",
+    "RandLoRABasisBank": "randlora",
+    "RandLoRALinear": "randlora",
+    "randlora_num_terms": "randlora",
+    # Monarch (dao2022_monarch)
+    "MonarchConfig": "monarch",
+    "MonarchLinear": "monarch",
+    "monarch_multiply": "monarch",
+    "monarch_dense": "monarch",
+    "project_to_monarch": "monarch",
+    "monarch_shapes": "monarch",
+    # SLTrain (han2024_sltrain)
+    "SLTrainConfig": "sltrain",
+    "SparsePlusLowRankLinear": "sltrain",
+    "sltrain_num_parameters": "sltrain",
 }
 
 __all__ = sorted(_LAZY)

@@ -59,7 +59,10 @@ class LoRALinear(nn.Module):
         self.B = nn.Parameter(torch.zeros(out_f, rank, dtype=w.dtype, device=w.device))
         bound = 1.0 / math.sqrt(in_f)  # kaiming_uniform(a=sqrt(5)) bound for fan_in = in_f
         with torch.no_grad():
-            self.A.uniform_(-bound, bound, generator=generator)
+            # draw on the generator's device, then move: a CPU generator may seed a CUDA layer
+            gdev = generator.device if generator is not None else w.device
+            a = torch.empty(rank, in_f, dtype=w.dtype, device=gdev)
+            self.A.copy_(a.uniform_(-bound, bound, generator=generator).to(w.device))
 
     @property
     def scaling(self) -> float:
