@@ -185,7 +185,8 @@ class DCTProjector(_Projector):
         self._Q = Q
         S = Go @ Q  # (n, k)
         score = S.abs().sum(0) if self.score_norm == 1 else S.square().sum(0)
-        return torch.topk(score, self.rank, sorted=True).indices
+        # ascending order: a column kept across refreshes tends to keep its slot in the moments
+        return torch.topk(score, self.rank, sorted=False).indices.sort().values
 
     def update(self, G: torch.Tensor, *, generator: torch.Generator | None = None) -> None:
         Go = self._orient(G)
@@ -210,7 +211,7 @@ class RandomProjector(DCTProjector):
         self._Q = dct_matrix(Go.shape[1], dtype=Go.dtype, device=Go.device)
         perm = torch.randperm(Go.shape[1], generator=generator,
                               device=generator.device if generator is not None else "cpu")
-        self.indices = perm[: self.rank].to(Go.device)
+        self.indices = perm[: self.rank].sort().values.to(Go.device)
 
 
 def make_projector(kind: Literal["svd", "dct", "random"], rank: int, *,
@@ -255,6 +256,11 @@ class LowRankAdam(torch.optim.Optimizer):
         GaLore's update scale (``alpha``); 1.0 by default.
     score_norm : {1, 2}
         DCT column score.
+    rotate_states : bool
+        On a refresh, carry the moments into the new basis with ``R = P_oldᵀ P_new``
+        (``m ← m R``, ``v ← |v R|``, as in the DCT reference code). For DCT/random
+        projectors ``R`` is a partial permutation: moments of kept columns follow them,
+        new columns start at zero. Without it the moments are kept as they are (GaLore).
     generator : torch.Generator, optional
         Randomness of the ``"random"`` projector.
 
@@ -271,6 +277,7 @@ class LowRankAdam(torch.optim.Optimizer):
                  projector: Literal["svd", "dct", "random"] = "svd", update_gap: int = 200,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, scale: float = 1.0, score_norm: int = 1,
+                 rotate_states: bool = False,
                  generator: torch.Generator | None = None) -> None:
         check_positive(lr, name="lr")
         check_int(rank, name="rank", minimum=1)
@@ -284,7 +291,7 @@ class LowRankAdam(torch.optim.Optimizer):
             raise ValueError(f"betas must be in [0, 1), got {betas!r}")
         defaults = dict(lr=lr, rank=rank, projector=projector, update_gap=update_gap,
                         betas=betas, eps=eps, weight_decay=weight_decay, scale=scale,
-                        score_norm=score_norm)
+                        score_norm=score_norm, rotate_states=bool(rotate_states))
         super().__init__(params, defaults)
         self.generator = generator
 
@@ -312,7 +319,13 @@ class LowRankAdam(torch.optim.Optimizer):
                 if p.ndim == 2:
                     proj = st["projector"]
                     if (t - 1) % group["update_gap"] == 0:
+                        old = (proj.basis() if group["rotate_states"] and "exp_avg" in st
+                               else None)
                         proj.update(G, generator=self.generator)
+                        if old is not None:
+                            R = old.T @ proj.basis()  # (r, r)
+                            st["exp_avg"] = st["exp_avg"] @ R
+                            st["exp_avg_sq"] = (st["exp_avg_sq"] @ R).abs()
                     a = proj.project(G)  # (n, r)
                 else:
                     a = G
