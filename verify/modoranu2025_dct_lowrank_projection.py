@@ -58,7 +58,7 @@ def _energies(width, steps, n_batches, ranks, seed):
     train_steps(model, loss_fn, steps=steps, lr=2e-3)
     layers = [model[0], model[2]]
     E = np.zeros((3, len(ranks), len(layers)))  # (projector, rank, layer)
-    for b in range(n_batches):
+    for _ in range(n_batches):
         model.zero_grad()
         loss_fn(model, 0).backward()
         for li, lay in enumerate(layers):
@@ -128,7 +128,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.caveats.append("Timing on a shared 2-core CPU with one torch thread (torch.linalg.svd "
                        "vs one matmul + top-k); the paper times GPUs.")
     fig, axes = new_figure(2, title="SVD vs DCT-select vs random DCT columns")
-    for pi, (kind, lab) in enumerate((("svd", "SVD"), ("dct", "DCT-select"),
+    for pi, (_kind, lab) in enumerate((("svd", "SVD"), ("dct", "DCT-select"),
                                       ("random", "random DCT"))):
         for li, ls in enumerate(("64→256", "256→256")):
             plot_seeds(axes[0], np.asarray(ranks) * (1 + 0.03 * li), E[:, pi, :, li].T,
