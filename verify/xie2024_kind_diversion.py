@@ -45,7 +45,6 @@ def _schedule():
 
 
 def _build(hidden, n_learngene, n_tailor, n_groups, gen):
-    import torch
     from torch import nn
 
     from theorylab.nn.svd import GatedSVDLinear
