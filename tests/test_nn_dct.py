@@ -270,3 +270,21 @@ def test_projectors_and_optimizer_on_cuda():
     W.square().sum().backward()
     opt.step()
     assert opt.state[W]["exp_avg"].device.type == "cuda"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 20), st.integers(2, 20), st.integers(1, 20), st.integers(0, 10**6),
+       st.sampled_from(["svd", "dct", "random"]))
+def test_projection_is_idempotent_and_non_expansive(n, m, r, seed, kind):
+    r = min(r, n, m)
+    G = torch.randn(n, m, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    p = make_projector(kind, r)
+    p.update(G, generator=torch.Generator().manual_seed(seed))
+    PG = p.project_back(p.project(G))
+    assert PG.norm() <= G.norm() * (1 + 1e-12)
+    assert torch.allclose(p.project_back(p.project(PG)), PG, atol=1e-10)
+    assert 0.0 <= projection_energy(G, p) <= 1.0 + 1e-12
