@@ -15,6 +15,10 @@ loss(SST) < loss(LoRA) (paired mean + 2 s.e. of the difference < 0) and the shar
 LoRA→full gap closed by SST ≥ 0.25 (the paper's 67.6 % read loosely: smaller models, far
 shorter training). SST vs ReLoRA* is recorded, not checked (the brief saw SST ahead by only
 0.004–0.014 nats).
+Outcome: smoke passes (SST closes ~55 % of the gap, though ReLoRA* does better still); at full
+scale BOTH checks fail — on the character LM SST, LoRA and ReLoRA* end within 0.003 nats of
+each other (1.80 vs full rank 1.73, 3 seeds). Left failing on purpose: a documented negative
+result (see paper_notes/zhao2024_sst.md).
 """
 
 import numpy as np
