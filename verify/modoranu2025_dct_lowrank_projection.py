@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from theorylab.claims import Check, ClaimResult, script_main
-from theorylab.plotting import color, finish, new_figure, plot_measured, plot_seeds
+from theorylab.plotting import color, finish, new_figure, plot_measured, plot_seeds, plot_theory
 from theorylab.sweep import sweep
 
 PAPER = "modoranu2025_dct_lowrank"
@@ -128,11 +128,13 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.caveats.append("Timing on a shared 2-core CPU with one torch thread (torch.linalg.svd "
                        "vs one matmul + top-k); the paper times GPUs.")
     fig, axes = new_figure(2, title="SVD vs DCT-select vs random DCT columns")
-    for pi, (_kind, lab) in enumerate((("svd", "SVD"), ("dct", "DCT-select"),
-                                      ("random", "random DCT"))):
+    rr = np.asarray(ranks, dtype=float)
+    for pi, lab in enumerate(("SVD", "DCT-select", "random DCT")):
         for li, ls in enumerate(("64→256", "256→256")):
-            plot_seeds(axes[0], np.asarray(ranks) * (1 + 0.03 * li), E[:, pi, :, li].T,
-                       color=color(pi), label=f"{lab}, {ls}" if li == 0 else None)
+            plot_seeds(axes[0], rr * (1 + 0.04 * li), E[:, pi, :, li].T, color=color(pi),
+                       label=f"{lab}, {ls}")
+    for k in (64, cfg["width"]):
+        plot_theory(axes[0], rr, rr / k, color=color(2), label=f"E[random] = r/{k}")
     finish(axes[0], xlabel="rank r", ylabel="captured gradient energy", logx=True)
     plot_measured(axes[1], cfg["time_sizes"], t_svd * 1e3, None, label="SVD", color=color(0))
     plot_measured(axes[1], cfg["time_sizes"], t_dct * 1e3, None, label="DCT-select",
