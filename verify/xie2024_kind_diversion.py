@@ -15,6 +15,10 @@ class's tailors; transfer — (a) below (c) at equal steps (paper direction). KI
 equal parameters is the paper's headline comparison; it is measured and reported (see the
 caveats), not checked: at smoke scale LoRA came out slightly ahead.
 Tolerance: paired over seeds; checks use paired mean ± 2 s.e.
+Outcome: smoke passes. At full scale (2000 downstream steps) the transfer check fails — the
+from-scratch denoiser catches up with KIND (0.148 vs 0.149) — and LoRA beats KIND by
+0.004 ± 0.0006; diversion holds strongly. Left failing on purpose: a documented negative
+result (paper_notes/xie2024_kind.md).
 """
 
 import numpy as np
