@@ -12,6 +12,9 @@ Expected: SVFit ≥ LoRA at equal parameters (paper direction); the brief found 
 SVFit's parameters better everywhere, i.e. the 16 × claim not reproduced at small scale.
 Tolerance: paired over seeds (same pretrained net, same data order); check mean − 2 s.e. of
 acc(SVFit) − acc(LoRA, equal parameters) ≥ 0 on each task.
+Outcome: smoke passes (permutation, +0.17). Full passes on permutation (+0.32) and sign flip
+(+0.23) but fails on the easy gain task, a tie at 0.967 near the ceiling; LoRA r = 4 beats
+SVFit on every task (paper_notes/sun2024_svfit.md).
 """
 
 import numpy as np
