@@ -33,7 +33,7 @@ CLAIM = ("Class-gated SVD pretraining (KIND) puts class-specific knowledge in ta
          "scratch (and, per the paper, better than PEFT at equal parameters).")
 ARMS = ("kind", "lora", "scratch")
 SIZES = {
-    "smoke": dict(hidden=96, n_learngene=24, n_tailor=3, pre_steps=400, steps=200, batch=64,
+    "smoke": dict(hidden=96, n_learngene=24, n_tailor=3, pre_steps=300, steps=150, batch=64,
                   seeds=3),
     "full": dict(hidden=256, n_learngene=64, n_tailor=8, pre_steps=4000, steps=2000, batch=128,
                  seeds=5),
