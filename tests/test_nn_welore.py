@@ -143,3 +143,16 @@ def test_welore_on_cuda():
     a = allocate_ranks([lin], reduction=0.5)
     f = FactorizedLinear.from_linear(lin, rank=a.ranks[0])
     assert f(torch.randn(2, 16, device="cuda")).device.type == "cuda"
+
+
+def test_factorized_gradients_match_dense_reference():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(6, 5, dtype=F64)
+    f = FactorizedLinear.from_linear(lin, rank=3)
+    x = torch.randn(4, 6, dtype=F64)
+    f(x).square().sum().backward()
+    A = f.A.detach().clone().requires_grad_(True)
+    B = f.B.detach().clone().requires_grad_(True)
+    (x @ (A @ B).T + f.bias.detach()).square().sum().backward()
+    assert torch.allclose(f.A.grad, A.grad, atol=1e-12)
+    assert torch.allclose(f.B.grad, B.grad, atol=1e-12)

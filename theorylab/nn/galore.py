@@ -264,6 +264,11 @@ class LowRankAdam(torch.optim.Optimizer):
     generator : torch.Generator, optional
         Randomness of the ``"random"`` projector.
 
+    References
+    ----------
+    Zhao et al., GaLore, arXiv:2403.03507 (2024); Modoranu et al., SVD-free low-rank
+    adaptive gradient optimization, arXiv:2505.17967 (2025).
+
     Examples
     --------
     >>> w = torch.nn.Parameter(torch.randn(16, 8, generator=torch.Generator().manual_seed(0)))

@@ -92,6 +92,10 @@ class SVDLinear(nn.Module):
     trainable singular values (initialised to ``σ⁰``), so ΔW = 0 at initialisation and the
     number of trainable parameters is ``r``.
 
+    References
+    ----------
+    Sun et al., SVFit, arXiv:2409.05926 (2024).
+
     Examples
     --------
     >>> base = torch.nn.Linear(8, 6)
@@ -155,6 +159,10 @@ class SSTLinear(nn.Module):
     :meth:`resample` the optimizer state of ``U_I, V_I`` must be reset
     (:func:`reset_optimizer_state`), since they now hold other vectors. The paper's
     "enhanced gradient" for the vectors is not implemented (its exact form is unconfirmed).
+
+    References
+    ----------
+    Zhao et al., Sparse Spectral Training, arXiv:2405.15481 (2024).
 
     Examples
     --------
@@ -255,6 +263,10 @@ class GatedSVDLinear(nn.Module):
     ``y = ((x V_G) ⊙ σ_G) U_Gᵀ + ((x V_T) ⊙ σ_T ⊙ g_c) U_Tᵀ + b``; a tailor outside the
     group of every sample in the batch gets exactly zero gradient. Trainable count
     ``(in + out + 1)(r_G + r_T) + out``.
+
+    References
+    ----------
+    Xie et al., KIND, arXiv:2408.07337 (2024).
 
     Examples
     --------

@@ -114,6 +114,10 @@ def allocate_ranks(weights: Sequence, *, reduction: float,
     one per matrix (rounding) for uniform. Since σ̂_min = 0, any ``t > 0`` prunes at least
     one component of every matrix.
 
+    References
+    ----------
+    Jaiswal et al., WeLore, arXiv:2407.11239 (2024).
+
     Examples
     --------
     >>> a = allocate_ranks([np.array([10., 1., 1., 1.]), np.array([5., 4., 3., 0.])],
