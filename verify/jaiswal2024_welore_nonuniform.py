@@ -28,7 +28,7 @@ SIZES = {
 }
 
 
-def _one(width, steps, reductions, seed):
+def _one(width, steps, reductions, device, seed):
     import torch
     from torch import nn
 
@@ -39,9 +39,10 @@ def _one(width, steps, reductions, seed):
     torch.set_num_threads(1)
     torch.manual_seed(seed)  # scripts own seeds: nn.Linear's default init
     Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
+    Xtr, ytr, Xte, yte = (t.to(device) for t in (Xtr, ytr, Xte, yte))
     model = nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
-                          nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10))
-    g = make_generator(seed)
+                          nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10)).to(device)
+    g = make_generator(seed)  # CPU generator: batch indices index device tensors
 
     def loss_fn(m, step):
         idx = torch.randint(0, len(ytr), (64,), generator=g)
@@ -64,12 +65,19 @@ def _one(width, steps, reductions, seed):
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
+def _device(scale):
+    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
+    import torch
+
+    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = dict(SIZES[scale])
     n_seeds, reductions = cfg.pop("seeds"), cfg.pop("reductions")
     res = ClaimResult(claim="jaiswal2024_welore_nonuniform", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    sw = sweep(_one, [{"reductions": tuple(reductions), **cfg}],
+    sw = sweep(_one, [{"reductions": tuple(reductions), "device": _device(scale), **cfg}],
                seeds=[seed * 1000 + k for k in range(n_seeds)], desc="WeLore vs uniform")
     uni = sw.array("uniform")[0].T  # (R, S)
     wel = sw.array("welore")[0].T

@@ -36,7 +36,7 @@ SIZES = {
 }
 
 
-def _energies(width, steps, n_batches, ranks, seed):
+def _energies(width, steps, n_batches, ranks, device, seed):
     import torch
     from torch import nn
 
@@ -47,8 +47,9 @@ def _energies(width, steps, n_batches, ranks, seed):
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     Xtr, ytr, _, _ = load_digits_tensors(rng=seed)
+    Xtr, ytr = Xtr.to(device), ytr.to(device)
     model = nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
-                          nn.Linear(width, 10))
+                          nn.Linear(width, 10)).to(device)
     g = make_generator(seed)
 
     def loss_fn(m, step):
@@ -91,13 +92,21 @@ def _timing(n, rank, repeats, seed):
     return out
 
 
+def _device(scale):
+    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
+    import torch
+
+    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = dict(SIZES[scale])
     res = ClaimResult(claim="modoranu2025_dct_lowrank_projection", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
     ranks = cfg["ranks"]
     sw = sweep(_energies, [dict(width=cfg["width"], steps=cfg["steps"],
-                                n_batches=cfg["n_batches"], ranks=tuple(ranks))],
+                                n_batches=cfg["n_batches"], ranks=tuple(ranks),
+                                device=_device(scale))],
                seeds=[seed * 1000 + k for k in range(cfg["seeds"])], desc="gradient energy")
     E = sw.array("energy")[0]  # (S, 3, R, L)
     Em = E.mean(0)

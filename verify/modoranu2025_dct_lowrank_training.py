@@ -33,7 +33,7 @@ SIZES = {
 }
 
 
-def _train(arm, rank, width, steps, gap, seed):
+def _train(arm, rank, width, steps, gap, device, seed):
     import torch
     from torch import nn
 
@@ -44,8 +44,9 @@ def _train(arm, rank, width, steps, gap, seed):
     torch.set_num_threads(1)
     torch.manual_seed(seed)  # same init for every arm of a seed: paired comparison
     Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
+    Xtr, ytr, Xte, yte = (t.to(device) for t in (Xtr, ytr, Xte, yte))
     model = nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
-                          nn.Linear(width, 10))
+                          nn.Linear(width, 10)).to(device)
     g = make_generator(seed)
     big = [model[0].weight, model[2].weight]
     rest = [p for p in model.parameters() if all(p is not b for b in big)]
@@ -75,11 +76,19 @@ def _train(arm, rank, width, steps, gap, seed):
     return {"train_loss": full_loss, "test_acc": acc}
 
 
+def _device(scale):
+    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
+    import torch
+
+    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = dict(SIZES[scale])
     n_seeds, ranks, arms = cfg.pop("seeds"), cfg.pop("ranks"), cfg.pop("arms")
     res = ClaimResult(claim="modoranu2025_dct_lowrank_training", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
+    cfg["device"] = _device(scale)
     points = [{"arm": "full", "rank": 0, **cfg}] if scale == "full" else []
     points += [{"arm": a, "rank": r, **cfg} for r in ranks for a in arms]
     sw = sweep(_train, points, seeds=[seed * 1000 + k for k in range(n_seeds)],

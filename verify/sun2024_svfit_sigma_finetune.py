@@ -44,12 +44,12 @@ def _make_shift(task, n, rng):
         return lambda X: X[:, perm]
     if task == "signflip":
         s = torch.as_tensor(np.where(rng.random(n) < 0.5, -1.0, 1.0), dtype=torch.float32)
-        return lambda X: X * s
+        return lambda X: X * s.to(X.device)
     gain = torch.as_tensor(rng.uniform(0.2, 1.8, n), dtype=torch.float32)
-    return lambda X: X * gain
+    return lambda X: X * gain.to(X.device)
 
 
-def _one(hidden, pre_steps, steps, tasks, arms, seed):
+def _one(hidden, pre_steps, steps, tasks, arms, device, seed):
     import copy
 
     import torch
@@ -63,8 +63,9 @@ def _one(hidden, pre_steps, steps, tasks, arms, seed):
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
+    Xtr, ytr, Xte, yte = (t.to(device) for t in (Xtr, ytr, Xte, yte))
     net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                        nn.Linear(hidden, 10))
+                        nn.Linear(hidden, 10)).to(device)
 
     def loss_on(X, g):
         def f(m, step):
@@ -84,7 +85,7 @@ def _one(hidden, pre_steps, steps, tasks, arms, seed):
         accs = []
         for arm in arms:
             m = copy.deepcopy(net)
-            ga = make_generator(seed + 7)
+            ga = make_generator(seed + 7, device)  # LoRA draws A on the weights' device
             if arm == "svfit":  # all singular values of both hidden layers
                 m[0], m[2] = SVDLinear(m[0], rank=64), SVDLinear(m[2], rank=hidden)
                 lr = 1e-2
@@ -106,12 +107,19 @@ def _one(hidden, pre_steps, steps, tasks, arms, seed):
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
+def _device(scale):
+    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
+    import torch
+
+    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = dict(SIZES[scale])
     n_seeds, tasks, arms = cfg.pop("seeds"), tuple(cfg.pop("tasks")), tuple(cfg.pop("arms"))
     res = ClaimResult(claim="sun2024_svfit_sigma_finetune", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    sw = sweep(_one, [{"tasks": tasks, "arms": arms, **cfg}],
+    sw = sweep(_one, [{"tasks": tasks, "arms": arms, "device": _device(scale), **cfg}],
                seeds=[seed * 1000 + k for k in range(n_seeds)], desc="SVFit vs LoRA")
     params = sw.array("params")[0, 0]
     i_sv, i_eq, i_r4 = (arms.index(a) for a in ("svfit", "lora_equal", "lora_r4"))

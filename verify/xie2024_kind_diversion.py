@@ -80,8 +80,8 @@ def _build(hidden, n_learngene, n_tailor, n_groups, gen):
 def _eps_loss(model, X, c, gen, abar, gate=None):
     import torch
 
-    t = torch.randint(0, N_T, (len(X),), generator=gen)
-    eps = torch.randn(X.shape, generator=gen)
+    t = torch.randint(0, N_T, (len(X),), generator=gen).to(X.device)  # CPU generator
+    eps = torch.randn(X.shape, generator=gen).to(X.device)
     a = abar[t].unsqueeze(1)
     xt = a.sqrt() * X + (1 - a).sqrt() * eps
     return (model(xt, t, c, gate) - eps).square().mean()
@@ -98,7 +98,7 @@ def _fixed_eval(model, X, c, seed, abar, gate=None, reps=4):
                               for _ in range(reps)]))
 
 
-def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, seed):
+def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, seed):
     import copy
 
     import torch
@@ -110,8 +110,8 @@ def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, seed):
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    abar = _schedule()
-    Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
+    abar = _schedule().to(device)
+    Xtr, ytr, Xte, yte = (t.to(device) for t in load_digits_tensors(rng=seed))
     Xtr, Xte = 2 * Xtr - 1, 2 * Xte - 1  # [-1, 1]
     old_tr, old_te = ytr < 7, yte < 7
     new_tr, new_te = ytr >= 7, yte >= 7
@@ -124,7 +124,7 @@ def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, seed):
         return f
 
     # ---- pretraining on classes 0..6, one group per class
-    pre = _build(hidden, n_learngene, n_tailor, 7, gen)
+    pre = _build(hidden, n_learngene, n_tailor, 7, gen).to(device)
     train_steps(pre, loss_on(Xtr[old_tr], ytr[old_tr], make_generator(seed + 1)),
                 steps=pre_steps, lr=2e-3)
     Xo, co = Xte[old_te], yte[old_te]
@@ -143,12 +143,12 @@ def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, seed):
     params, losses = [], []
     for arm in ARMS:
         if arm == "scratch":
-            m = _build(hidden, n_learngene, n_tailor, 3, make_generator(seed + 3))
+            m = _build(hidden, n_learngene, n_tailor, 3, make_generator(seed + 3)).to(device)
         else:
             m = copy.deepcopy(pre)
             for p in m.parameters():
                 p.requires_grad_(False)
-            m.cemb = nn.Embedding(3, hidden)  # new classes: fresh embeddings, trained
+            m.cemb = nn.Embedding(3, hidden).to(device)  # new classes: fresh, trained
             if arm == "kind":
                 for lay in (m.g1, m.g2):
                     lay.reset_tailors(n_tailor=n_tailor, n_groups=3,
@@ -162,8 +162,8 @@ def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, seed):
                     with torch.no_grad():
                         lin.weight.copy_(lay.learngene_weight())
                         lin.bias.copy_(lay.bias)
-                    setattr(m, name, _ignore_gate(LoRALinear(lin, rank=r,
-                                                             generator=make_generator(seed + 4))))
+                    lora = LoRALinear(lin, rank=r, generator=make_generator(seed + 4))
+                    setattr(m, name, _ignore_gate(lora).to(device))
         params.append(count_parameters(m))
         train_steps(m, loss_on(Xn_tr, cn_tr, make_generator(seed + 5)), steps=steps, lr=2e-3)
         losses.append(_fixed_eval(m, Xn_te, cn_te, seed + 6, abar))
@@ -187,11 +187,19 @@ def _ignore_gate(layer):
     return GateIgnoring(layer)
 
 
+def _device(scale):
+    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
+    import torch
+
+    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = dict(SIZES[scale])
     n_seeds = cfg.pop("seeds")
     res = ClaimResult(claim="xie2024_kind_diversion", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
+    cfg["device"] = _device(scale)
     sw = sweep(_one, [cfg], seeds=[seed * 1000 + k for k in range(n_seeds)],
                desc="KIND pretrain + transfer")
     own, other, none = (sw.array(k)[0] for k in ("own_tailors", "other_tailors", "no_tailors"))

@@ -59,8 +59,9 @@ def _end_round(arm, layers, opt, gen):
         for lay in layers:
             if arm == "relora":  # merge and restart (ReLoRA*)
                 lay.base.weight += lay.delta_weight()
-                lay.A.uniform_(-1 / math.sqrt(lay.A.shape[1]), 1 / math.sqrt(lay.A.shape[1]),
-                               generator=gen)
+                bound = 1 / math.sqrt(lay.A.shape[1])  # drawn on the CPU generator, then moved
+                lay.A.copy_(torch.empty(lay.A.shape, dtype=lay.A.dtype)
+                            .uniform_(-bound, bound, generator=gen))
                 lay.B.zero_()
                 reset_optimizer_state(opt, [lay.A, lay.B])
             elif arm == "sst":
@@ -69,7 +70,7 @@ def _end_round(arm, layers, opt, gen):
                 reset_optimizer_state(opt, lay.vector_parameters() + [lay.sigma])
 
 
-def _train(arm, task, d, rank, period, steps, lr, seed):
+def _train(arm, task, d, rank, period, steps, lr, device, seed):
     import torch
     from torch import nn
 
@@ -79,15 +80,15 @@ def _train(arm, task, d, rank, period, steps, lr, seed):
     torch.manual_seed(seed)  # same W0 and data for every arm of this seed
     gen = make_generator(seed + 1)
     if task == "teacher":
-        T = torch.randn(d, d, generator=make_generator(seed + 2)) / np.sqrt(d)
-        Xval = torch.randn(2048, d, generator=make_generator(seed + 3))
+        T = (torch.randn(d, d, generator=make_generator(seed + 2)) / np.sqrt(d)).to(device)
+        Xval = torch.randn(2048, d, generator=make_generator(seed + 3)).to(device)
         base = nn.Linear(d, d)
-        model = _tested(arm, base, rank, gen)
+        model = _tested(arm, base, rank, gen).to(device)
         layers = [model]
         data_gen = make_generator(seed + 4)
 
         def batch():
-            x = torch.randn(128, d, generator=data_gen)
+            x = torch.randn(128, d, generator=data_gen).to(device)
             return x, x @ T.T
 
         def loss_fn(m, step):
@@ -122,18 +123,20 @@ def _train(arm, task, d, rank, period, steps, lr, seed):
                 h = h + torch.relu(self.h2(h))
                 return self.out(h)
 
-        model = LM()
+        model = LM().to(device)
         layers = [model.h1, model.h2]
         data_gen = make_generator(seed + 4)
 
         def loss_fn(m, step):
             if step and step % period == 0:
                 _end_round(arm, layers, opt, gen)
-            x, y = char_batches(tr, batch_size=128, block=ctx + 1, generator=data_gen)
+            x, y = char_batches(tr, batch_size=128, block=ctx + 1, generator=data_gen,
+                                device=device)
             return nn.functional.cross_entropy(m(x[:, :ctx]), y[:, ctx - 1])
 
         vgen = make_generator(10_000 + seed)
-        vx, vy = char_batches(va, batch_size=4096, block=ctx + 1, generator=vgen)
+        vx, vy = char_batches(va, batch_size=4096, block=ctx + 1, generator=vgen,
+                              device=device)
 
         def val(m):
             with torch.no_grad():
@@ -145,12 +148,19 @@ def _train(arm, task, d, rank, period, steps, lr, seed):
     return {"val": val(model), "train": hist.final_loss, "tested_params": float(tested)}
 
 
+def _device(scale):
+    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
+    import torch
+
+    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = dict(SIZES[scale])
     n_seeds = cfg.pop("seeds")
     res = ClaimResult(claim="zhao2024_sst_spectral", paper=PAPER, statement=CLAIM, scale=scale,
                       seed=seed)
-    sw = sweep(_train, [{"arm": a, **cfg} for a in ARMS],
+    sw = sweep(_train, [{"arm": a, "device": _device(scale), **cfg} for a in ARMS],
                seeds=[seed * 1000 + k for k in range(n_seeds)], desc="SST vs LoRA/ReLoRA*")
     V = sw.array("val")  # (arms, S)
     P = sw.array("tested_params")[:, 0]

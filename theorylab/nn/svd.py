@@ -364,8 +364,11 @@ class GatedSVDLinear(nn.Module):
         rT = n_tailor * n_groups
         ref = self.U_G
         kw = dict(dtype=ref.dtype, device=ref.device)
-        U = torch.randn(self.out_features, rT, generator=generator, **kw)
-        V = torch.randn(self.in_features, rT, generator=generator, **kw)
+        gdev = generator.device if generator is not None else "cpu"  # draw where the generator is
+        U = torch.randn(self.out_features, rT, generator=generator, dtype=ref.dtype,
+                        device=gdev).to(ref.device)
+        V = torch.randn(self.in_features, rT, generator=generator, dtype=ref.dtype,
+                        device=gdev).to(ref.device)
         self.U_T = nn.Parameter(U / U.norm(dim=0, keepdim=True))
         self.V_T = nn.Parameter(V / V.norm(dim=0, keepdim=True))
         self.sigma_T = nn.Parameter(torch.full((rT,), float(sigma_init), **kw))
