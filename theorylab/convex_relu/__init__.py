@@ -7,16 +7,25 @@ reference, robust (l_inf adversarial) convex training, the sampled-convex-progra
 
 from ._common import nonconvex_objective
 from ._result import ConvexReLUResult, relu_network_forward
-from .admm import solve_convex_relu_admm
+from .admm import default_cone_scale, solve_convex_relu_admm
+from .attacks import pgd_attack_linf
 from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
+from .estimators import ConvexReLUClassifier, ConvexReLURegressor
 from .patterns import (
     enumerate_activation_patterns,
     sample_activation_patterns,
     unique_patterns,
 )
+from .scp import RandomFeatureReLUResult, solve_convex_relu_scp
 
 __all__ = [
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
     "ConvexReLUResult",
+    "RandomFeatureReLUResult",
+    "default_cone_scale",
+    "pgd_attack_linf",
+    "solve_convex_relu_scp",
     "enumerate_activation_patterns",
     "nonconvex_objective",
     "relu_network_forward",
