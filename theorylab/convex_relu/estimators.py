@@ -85,7 +85,7 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     """
 
     def __init__(self, beta: float = 1e-3, n_patterns: int = 50, *, solver: str = "admm",
-                 loss: str = "squared", tol: float = 1e-4, max_iter: int = 20_000,
+                 loss: str = "squared", tol: float = 1e-3, max_iter: int = 20_000,
                  fit_intercept: bool = True, random_state=None):
         self.beta = beta
         self.n_patterns = n_patterns
@@ -141,7 +141,7 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     _loss_choices = ("logistic", "hinge", "squared")
 
     def __init__(self, beta: float = 1e-3, n_patterns: int = 50, *, solver: str = "admm",
-                 loss: str = "squared", eps_adv: float = 0.0, tol: float = 1e-4,
+                 loss: str = "squared", eps_adv: float = 0.0, tol: float = 1e-3,
                  max_iter: int = 20_000, fit_intercept: bool = True, random_state=None):
         self.beta = beta
         self.n_patterns = n_patterns
