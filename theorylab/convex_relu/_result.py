@@ -44,8 +44,8 @@ class ConvexReLUResult(SolverResult):
     solve_time : float
         Wall time in seconds (CVXPY: including problem compilation).
     history : mapping
-        ADMM: ``objective``, ``cone_violation``, ``primal_residual``, ``dual_residual``,
-        ``rho`` per iteration.
+        ADMM: ``iteration``, ``objective``, ``cone_violation``, ``primal_residual``,
+        ``dual_residual``, ``rho``, ``time`` at every checked iteration.
     """
 
     V: np.ndarray

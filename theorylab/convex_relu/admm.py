@@ -204,7 +204,8 @@ def solve_convex_relu_admm(
     r = np.zeros(n); mu = np.zeros(n)
 
     rows: dict[str, list] = {k: [] for k in ("iteration", "objective", "cone_violation",
-                                             "primal_residual", "dual_residual", "rho")}
+                                             "primal_residual", "dual_residual", "rho",
+                                             "time")}
     converged = False
     last_adapt = 0
     adapt_until = int(0.6 * max_iter)
@@ -262,7 +263,8 @@ def solve_convex_relu_admm(
         obj = loss_value(fitted, y, loss) + beta * group_norm_sum(VW)
         if not (np.isfinite(obj) and np.isfinite(r_pri) and np.isfinite(r_dual)):
             raise FloatingPointError(f"ADMM iterate became NaN/inf at iteration {k}")
-        for key, val in zip(rows, (k, obj, viol, r_pri, r_dual, rho), strict=True):
+        elapsed = time.perf_counter() - t0
+        for key, val in zip(rows, (k, obj, viol, r_pri, r_dual, rho, elapsed), strict=True):
             rows[key].append(val)
         norm_pri = max(float(np.sqrt(np.sum(UZ * UZ) + np.sum(GU * GU))),
                        float(np.sqrt(np.sum(VW * VW) + np.sum(ST * ST))), 1e-12)
