@@ -241,11 +241,6 @@ def test_against_ecos_if_installed(toy_ref):
     assert other.objective == pytest.approx(ref.objective, rel=1e-6)
 
 
-def test_against_pyscnn_if_installed():
-    pytest.importorskip("scnn.optimize")
-    pytest.skip("pyscnn comparison lives in the benchmark (different loss scaling)")
-
-
 # (6) bad inputs -------------------------------------------------------------------------
 
 def test_bad_inputs():
@@ -256,7 +251,8 @@ def test_bad_inputs():
         solve_convex_relu_admm(X, y, beta=-1.0, patterns=D)
     with pytest.raises(ValueError, match="y must have shape"):
         solve_convex_relu_admm(X, y[:-1], beta=0.1, patterns=D)
-    Xn = X.copy(); Xn[0, 0] = np.nan
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
     with pytest.raises(ValueError, match="X must be finite"):
         solve_convex_relu_admm(Xn, y, beta=0.1, patterns=D)
     with pytest.raises(ValueError, match="patterns must have shape"):

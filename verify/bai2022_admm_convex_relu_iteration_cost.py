@@ -8,15 +8,17 @@ noisy (we take the minimum of 3 repeats), and small sizes are dominated by overh
 pull a below 2.
 """
 
-import time
 import warnings
 
 import numpy as np
 
 from theorylab._result import ConvergenceWarning
 from theorylab.claims import Check, ClaimResult, script_main
-from theorylab.convex_relu import sample_activation_patterns, solve_convex_relu_admm
-from theorylab.convex_relu import solve_convex_relu_cvxpy
+from theorylab.convex_relu import (
+    sample_activation_patterns,
+    solve_convex_relu_admm,
+    solve_convex_relu_cvxpy,
+)
 from theorylab.convex_relu.data import synthetic_classification
 from theorylab.plotting import finish, new_figure, plot_measured, plot_theory
 

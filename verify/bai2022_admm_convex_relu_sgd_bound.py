@@ -65,8 +65,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     ref = solve_convex_relu_cvxpy(X, y, beta=BETA, patterns=D)
     U, alpha = ref.relu_weights(drop_zero=False)
     rec = nonconvex_objective(X, y, U, alpha, beta=BETA)
-    res.add(Check.rel("recovered network objective / convex optimum (Clarabel)", rec / ref.objective,
-                      1.0, 1e-8, detail=f"n={cfg['n']}, all P={P} patterns"))
+    res.add(Check.rel("recovered network objective / convex optimum (Clarabel)",
+                      rec / ref.objective, 1.0, 1e-8, detail=f"n={cfg['n']}, all P={P} patterns"))
     adm = solve_convex_relu_admm(X, y, beta=BETA, patterns=D, tol=cfg["admm_tol"],
                                  max_iter=300_000)
     Ua, aa = adm.relu_weights()
@@ -90,8 +90,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                              final_over_opt=(finals / ref.objective).tolist())
         traj = np.stack([v["traj"] for v in vals])  # (seeds, steps)
         sel = np.unique(np.geomspace(1, cfg["steps"], 25).astype(int)) - 1
-        plot_seeds(axes[0], steps[sel], traj[:, sel].T / ref.objective, label=f"{opt} (mean ± s.e.)",
-                   color=["#1f77b4", "#d62728"][i])
+        plot_seeds(axes[0], steps[sel], traj[:, sel].T / ref.objective,
+                   label=f"{opt} (mean ± s.e.)", color=["#1f77b4", "#d62728"][i])
     plot_theory(axes[0], steps[[0, -1]], [1.0, 1.0], label="convex optimum (global)", color="k")
     finish(axes[0], xlabel="step", ylabel="objective / convex optimum", logx=True, logy=True,
            title="non-convex training vs global optimum")

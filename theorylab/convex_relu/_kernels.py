@@ -26,6 +26,8 @@ def Ft_apply(X: np.ndarray, D: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def group_soft_threshold(Z: np.ndarray, tau: float) -> np.ndarray:
     """Column-wise prox of tau * sum_i ||z_i||_2: (1 - tau/||z_i||)_+ z_i."""
+    if tau <= 0.0:
+        return Z.copy()
     norms = np.sqrt(np.einsum("dp,dp->p", Z, Z))
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = np.where(norms > tau, 1.0 - tau / np.where(norms > 0, norms, 1.0), 0.0)

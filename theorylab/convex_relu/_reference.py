@@ -30,8 +30,11 @@ def admm_reference(X, y, D, *, beta, rho, c=1.0, relax=1.0, n_iter=10):
     F, G = dense_operators(X, D, c)
     m = 2 * d * P
     A = np.eye(m) + F.T @ F / rho + G.T @ G
-    u = np.zeros(m); v = np.zeros(m); lam = np.zeros(m)
-    s = np.zeros(2 * n * P); nu = np.zeros(2 * n * P)
+    u = np.zeros(m)
+    v = np.zeros(m)
+    lam = np.zeros(m)
+    s = np.zeros(2 * n * P)
+    nu = np.zeros(2 * n * P)
     for _ in range(n_iter):
         b = F.T @ y / rho + v - lam + G.T @ (s - nu)
         u = np.linalg.solve(A, b)

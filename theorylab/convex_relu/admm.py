@@ -34,7 +34,7 @@ import numpy as np
 from .._result import ConvergenceWarning
 from .._validation import check_choice, check_int, check_positive, check_rng
 from ._common import check_problem, convex_objective, convex_parts, group_norm_sum, loss_value
-from ._kernels import F_apply, Ft_apply, ReducedSolver, group_soft_threshold, prox_loss
+from ._kernels import ReducedSolver, group_soft_threshold, prox_loss
 from ._result import ConvexReLUResult
 from .patterns import sample_activation_patterns
 
@@ -199,9 +199,13 @@ def solve_convex_relu_admm(
     solver = ReducedSolver(X, D, c, kappa, method=solve_method)
     Fty = X.T @ (D2 * y[:, None])  # F^T y, constant for the squared loss
 
-    UZ = np.zeros((d, 2 * P)); VW = np.zeros((d, 2 * P)); L = np.zeros((d, 2 * P))
-    ST = np.zeros((n, 2 * P)); N = np.zeros((n, 2 * P))
-    r = np.zeros(n); mu = np.zeros(n)
+    UZ = np.zeros((d, 2 * P))
+    VW = np.zeros((d, 2 * P))
+    L = np.zeros((d, 2 * P))
+    ST = np.zeros((n, 2 * P))
+    N = np.zeros((n, 2 * P))
+    r = np.zeros(n)
+    mu = np.zeros(n)
 
     rows: dict[str, list] = {k: [] for k in ("iteration", "objective", "cone_violation",
                                              "primal_residual", "dual_residual", "rho",
@@ -277,7 +281,9 @@ def solve_convex_relu_admm(
             if ratio > 10.0 or ratio < 0.1:
                 new_rho = float(np.clip(rho * (2.0 if ratio > 1 else 0.5), 1e-6, 1e6))
                 scale = rho / new_rho
-                L *= scale; N *= scale; mu *= scale
+                L *= scale
+                N *= scale
+                mu *= scale
                 rho = new_rho
                 if not split:
                     kappa = 1.0 / rho

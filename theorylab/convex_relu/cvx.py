@@ -13,7 +13,7 @@ import numpy as np
 
 from .._result import ConvergenceWarning  # noqa: F401  (re-exported for users)
 from .._validation import check_positive, check_vector
-from ._common import check_problem, convex_parts, convex_objective
+from ._common import check_problem, convex_objective, convex_parts
 from ._result import ConvexReLUResult
 
 __all__ = ["solve_convex_relu_cvxpy", "solve_convex_relu_robust"]

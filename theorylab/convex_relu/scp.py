@@ -139,7 +139,9 @@ def solve_convex_relu_scp(
     Phi = np.maximum(X @ H, 0.0)
     L = np.linalg.norm(Phi, 2) ** 2 * (1.0 if loss == "squared" else 0.25)
     L = max(L, 1e-12)
-    a = np.zeros(n_neurons); z = a.copy(); tk = 1.0
+    a = np.zeros(n_neurons)
+    z = a.copy()
+    tk = 1.0
     objs = []
     converged = False
     k = 0
