@@ -57,7 +57,7 @@ def run_scnn(X, y, H, lam_scnn):
                               return_convex=True, unitize_data=False, dtype="float64")
     t = time.perf_counter() - t0
     U, Z = model.parameters[0][0].T, model.parameters[1][0].T  # (d, p)
-    return t, U, Z
+    return t, U, Z, np.asarray(model.G)  # scnn may reorder / prune the gates
 
 
 def instance_report(name, X, y, D, gaps, *, reps_admm=1, H=None):
@@ -71,7 +71,7 @@ def instance_report(name, X, y, D, gaps, *, reps_admm=1, H=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         trace = min((solve_convex_relu_admm(X, y, beta=BETA, patterns=D, tol=1e-12,
-                                            max_iter=int(20000)) for _ in range(reps_admm)),
+                                            max_iter=20000) for _ in range(reps_admm)),
                     key=lambda r: r.solve_time)
     rows = []
     for g in gaps:
@@ -90,10 +90,10 @@ def instance_report(name, X, y, D, gaps, *, reps_admm=1, H=None):
         if out is None:
             print("  pyscnn: not installed (pip install pyscnn)")
         else:
-            t_s, U, Z = out
+            t_s, U, Z, G = out
             from theorylab.convex_relu._common import convex_objective, convex_parts
 
-            Ds = (X @ H > 0).astype(float)
+            Ds = (X @ G > 0).astype(float)
             obj = convex_objective(X, y, Ds, U, Z, BETA, "squared")
             viol = convex_parts(X, Ds, U, Z)[1]
             print(f"  pyscnn 0.0.10 AL (ReLU, float64, unitize off): {t_s:.2f} s, gap "

@@ -300,3 +300,34 @@ def test_result_is_frozen(toy_ref):
     res = toy_ref[3]
     with pytest.raises(ValueError):
         res.V[0, 0] = 1.0
+
+
+@pytest.mark.slow  # pyscnn's augmented Lagrangian + torch import take ~10 s
+def test_against_pyscnn_if_installed():
+    pytest.importorskip("scnn.optimize")
+    from scnn.metrics import Metrics
+    from scnn.models import ConvexReLU
+    from scnn.optimize import optimize_model
+    from scnn.regularizers import NeuronGL1
+    from scnn.solvers import AL
+
+    from theorylab.convex_relu._common import convex_objective
+
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.standard_normal((40, 2)), np.ones(40)]
+    y = np.sin(2 * X[:, 0])
+    H = rng.standard_normal((3, 6))
+    model = ConvexReLU(H, c=1, bias=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scnn/torch emit their own deprecation warnings
+        # scnn's loss is ||yhat - y||^2 / (2n) + lam sum ||.||: beta = n lam
+        model, _ = optimize_model(model, AL(model), Metrics(), X, y,
+                                  regularizer=NeuronGL1(0.1 / 40), return_convex=True,
+                                  unitize_data=False, dtype="float64")
+    D = (X @ np.asarray(model.G) > 0).astype(float)  # scnn may reorder the gates
+    ours = solve_convex_relu_admm(X, y, beta=0.1, patterns=D, tol=1e-6, max_iter=30000)
+    theirs = convex_objective(X, y, D, model.parameters[0][0].T, model.parameters[1][0].T,
+                              0.1, "squared")
+    ref = solve_convex_relu_cvxpy(X, y, beta=0.1, patterns=D).objective
+    assert ours.objective == pytest.approx(ref, rel=1e-4)
+    assert theirs == pytest.approx(ref, rel=5e-3)  # scnn's AL stops at a looser accuracy
