@@ -96,7 +96,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.caveats.append("Linear convergence is checked empirically (tail fit); the paper's "
                        "theorem constants and dual-step condition were not read.")
     res.caveats.append("Solver uses theorylab deviations with the same optimum: reduced/"
-                       "Woodbury solve, cone-block scaling c, over-relaxation 1.6.")
+                       "Woodbury solve, cone-block scaling c, over-relaxation 1.8.")
     if scale == "smoke":
         res.caveats.append("Smoke scale uses a 150-row subsample of breast cancer and a small "
                            "synthetic set; full uses all 569 rows, P=20 and n=1000, P=40.")
