@@ -331,3 +331,21 @@ def test_against_pyscnn_if_installed():
     ref = solve_convex_relu_cvxpy(X, y, beta=0.1, patterns=D).objective
     assert ours.objective == pytest.approx(ref, rel=1e-4)
     assert theirs == pytest.approx(ref, rel=5e-3)  # scnn's AL stops at a looser accuracy
+
+
+def test_fused_slack_kernel_equals_numpy():
+    from theorylab.convex_relu._kernels import _slack_dual_update_numpy, slack_dual_update
+
+    rng = np.random.default_rng(5)
+    XUZ = rng.standard_normal((30, 8))
+    E2 = np.sign(rng.standard_normal((30, 8)))
+    outs = []
+    for fn in (slack_dual_update, _slack_dual_update_numpy):
+        ST = np.abs(rng.standard_normal((30, 8))) if not outs else outs[0][-1][0].copy()
+        N = rng.standard_normal((30, 8)) if not outs else outs[0][-1][1].copy()
+        init = (ST.copy(), N.copy())
+        R, GU = np.empty((30, 8)), np.empty((30, 8))
+        fn(XUZ, E2, ST, N, R, GU, 0.3, 1.7)
+        outs.append((ST, N, R, GU, init))
+    for a, b in zip(outs[0][:4], outs[1][:4], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

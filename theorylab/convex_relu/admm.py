@@ -34,7 +34,7 @@ import numpy as np
 from .._result import ConvergenceWarning
 from .._validation import check_choice, check_int, check_positive, check_rng
 from ._common import check_problem, convex_objective, convex_parts, group_norm_sum, loss_value
-from ._kernels import ReducedSolver, group_soft_threshold, prox_loss
+from ._kernels import ReducedSolver, group_soft_threshold, prox_loss, slack_dual_update
 from ._result import ConvexReLUResult
 from .patterns import sample_activation_patterns
 
@@ -215,26 +215,28 @@ def solve_convex_relu_admm(
     adapt_until = int(0.6 * max_iter)
     k = 0
     r_pri = r_dual = norm_pri = norm_dual = np.nan
+    R = np.zeros((n, 2 * P))  # E2 o (S - N): the cone term of the next right-hand side
+    GU = np.empty((n, 2 * P))
+    inv_c = 1.0 / c
     for k in range(1, max_iter + 1):
         check = k % check_every == 0 or k == max_iter
         # (1) u-update: A [u | z] = b, A constant for fixed rho
         if split:
-            B = X.T @ (D2 * (r - mu)[:, None]) + (VW - L) + X.T @ (E2 * (ST - N)) / c
+            B = X.T @ (D2 * (r - mu)[:, None]) + (VW - L) + (X.T @ R) * inv_c
         else:
-            B = kappa * Fty + (VW - L) + X.T @ (E2 * (ST - N)) / c
+            B = kappa * Fty + (VW - L) + (X.T @ R) * inv_c
         U, Z = solver.solve(B[:, :P], B[:, P:])
         UZ = np.concatenate([U, Z], axis=1)
         XUZ = X @ UZ
-        GU = E2 * XUZ / c
-        if relax != 1.0:  # over-relaxation (Boyd et al. 2011, Sec. 3.4.3)
-            UZh = relax * UZ + (1.0 - relax) * VW
-            GUh = relax * GU + (1.0 - relax) * ST
-        else:
-            UZh, GUh = UZ, GU
-        VW_old, ST_old = VW, ST
-        # (2) v-update: group soft-threshold; (3) slacks
+        # over-relaxation (Boyd et al. 2011, Sec. 3.4.3); relax = 1 is plain ADMM
+        UZh = relax * UZ + (1.0 - relax) * VW if relax != 1.0 else UZ
+        VW_old = VW
+        if check:
+            ST_old = ST.copy()
+        # (2) v-update: group soft-threshold
         VW = group_soft_threshold(UZh + L, beta / rho)
-        ST = np.maximum(GUh + N, 0.0)
+        # (3) slacks and (5) their duals, fused in one pass (in place: GU, ST, N, R)
+        slack_dual_update(XUZ, E2, ST, N, R, GU, inv_c, relax)
         # (4) loss copy r = F u through the prox of the loss
         if split:
             Fu = np.einsum("np,np->n", D2, XUZ)
@@ -242,9 +244,8 @@ def solve_convex_relu_admm(
             r_old = r
             r = prox_loss(Fuh + mu, y, rho, loss)
             mu = mu + Fuh - r
-        # (5) scaled dual ascent
+        # (5) scaled dual ascent of the consensus block
         L += UZh - VW
-        N += GUh - ST
         if not check:
             continue
 
@@ -284,6 +285,7 @@ def solve_convex_relu_admm(
                 L *= scale
                 N *= scale
                 mu *= scale
+                R = E2 * (ST - N)
                 rho = new_rho
                 if not split:
                     kappa = 1.0 / rho
