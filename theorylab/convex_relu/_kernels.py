@@ -1,8 +1,10 @@
 """Fast linear algebra of the convex-ReLU ADMM: the reduced u-update and the proxes.
 
-The work per iteration is dense matrix products (BLAS), not scalar loops, so these
-are plain NumPy/SciPy functions rather than numba kernels. ``_reference.py`` holds the
-dense transcription (the full 2dP x 2dP system A) that the tests compare against.
+Most of the work per iteration is dense matrix products (BLAS), so these are NumPy/SciPy
+functions; the element-wise slack/dual update over the n x 2P cone arrays is one fused
+``@njit(cache=True)`` pass (``slack_dual_update``; NumPy twin used when numba's JIT is
+disabled). ``_reference.py`` holds the dense transcription (the full 2dP x 2dP system A)
+that the tests compare against.
 
 Layout: X (n, d); patterns D (n, P) as float 0/1; E = 2D - 1; convex variables
 V, W (d, P) (column i is v_i / w_i); slacks S, T (n, P).
