@@ -144,9 +144,10 @@ def solve_convex_relu_admm(
     u + lambda at beta/rho; (3) s = (G u + nu)_+; (4) [r = prox_{l/rho}(F u + mu)];
     (5) dual ascent. Because (2D_i - I)^2 = I, G^T G = I_2P (x) X^T X / c^2 and A is
     constant for fixed rho: it is factorised once. With p = u + z, q = u - z the solve
-    reduces to one d x d inverse and either a dP x dP Cholesky or (Woodbury) an n x n
-    Cholesky of S = I/(2 kappa) + (X M^-1 X^T) o (D D^T), so one iteration costs
-    O(n d P + d^2 P + n^2) (quadratic) instead of the cubic cost of an interior-point step.
+    reduces to one d x d inverse and either a dP x dP system or (Woodbury) the n x n
+    S = I/(2 kappa) + (X M^-1 X^T) o (D D^T), Cholesky-factorised once per rho and applied
+    as an explicit inverse, so one iteration costs O(n d P + d^2 P + min(n, dP)^2)
+    (quadratic) instead of the cubic cost of an interior-point step.
     Scaling the cone block by 1/c is a theorylab deviation: it equals a separate penalty
     rho/c^2 on G u = s and leaves the optimum unchanged.
 
