@@ -2,9 +2,9 @@
 
 Paper: Bai, Gautam & Sojoudi 2022 (arXiv:2201.01965), Sec. 3 (ADMM, linear convergence).
 Expected: relative objective gap to CVXPY+Clarabel on the same patterns <= 1e-4 with cone
-violation <= 1e-4, and the suffix maximum of log10 max(|gap|, violation) (the tightest non-increasing upper
-envelope, i.e. R-linear convergence) linear in the iteration count (R^2 > 0.9 on the last
-half of the iterations).
+violation <= 1e-4, and the suffix maximum of log10 max(|gap|, violation) (the tightest
+non-increasing upper envelope, i.e. R-linear convergence) linear in the iteration count
+(R^2 > 0.9 on the last half of the iterations).
 Tolerance: deterministic optimisation accuracy; Clarabel runs at 1e-10 and agrees with
 ECOS to 1e-8, so 1e-4 measures the ADMM alone.
 """
