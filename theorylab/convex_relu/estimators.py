@@ -116,9 +116,9 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         As in :class:`ConvexReLURegressor`.
     loss : {"squared", "logistic", "hinge"}
         Loss with labels mapped to {-1, +1}. The default, squared, is where the ADMM
-        converges fast; for logistic/hinge the ADMM (inner proximal step) converged slowly
-        in our tests (1-7% objective gap after 5000 iterations), so prefer
-        ``solver="cvxpy"`` with them.
+        converges fastest; for logistic/hinge (inner proximal step) convergence is
+        instance-dependent (it stalled at a 1-10% gap on an XOR toy with beta = 1e-2), so
+        prefer ``solver="cvxpy"`` when the ADMM warns.
     eps_adv : float
         l_inf radius for robust (adversarial) training; > 0 uses
         :func:`solve_convex_relu_robust` (CVXPY).
