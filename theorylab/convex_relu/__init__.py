@@ -1,0 +1,37 @@
+"""Convex training of two-layer ReLU networks (Bai, Gautam & Sojoudi, arXiv:2201.01965).
+
+Public functions: activation patterns (sampled / enumerated), the ADMM solver, the CVXPY
+reference, robust (l_inf adversarial) convex training, the sampled-convex-program
+(random-feature) method, an l_inf PGD attack, and scikit-learn style estimators.
+"""
+
+from ._common import nonconvex_objective
+from ._result import ConvexReLUResult, relu_network_forward
+from .admm import default_cone_scale, solve_convex_relu_admm
+from .attacks import pgd_attack_linf
+from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
+from .estimators import ConvexReLUClassifier, ConvexReLURegressor
+from .patterns import (
+    enumerate_activation_patterns,
+    sample_activation_patterns,
+    unique_patterns,
+)
+from .scp import RandomFeatureReLUResult, solve_convex_relu_scp
+
+__all__ = [
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
+    "ConvexReLUResult",
+    "RandomFeatureReLUResult",
+    "default_cone_scale",
+    "pgd_attack_linf",
+    "solve_convex_relu_scp",
+    "enumerate_activation_patterns",
+    "nonconvex_objective",
+    "relu_network_forward",
+    "sample_activation_patterns",
+    "solve_convex_relu_admm",
+    "solve_convex_relu_cvxpy",
+    "solve_convex_relu_robust",
+    "unique_patterns",
+]
