@@ -40,6 +40,28 @@ _LAZY: dict[str, str] = {
     "SLTrainConfig": "sltrain",
     "SparsePlusLowRankLinear": "sltrain",
     "sltrain_num_parameters": "sltrain",
+    # SVFit / SST / KIND (sun2024_svfit, zhao2024_sst, xie2024_kind)
+    "SVDLinear": "svd",
+    "SSTLinear": "svd",
+    "GatedSVDLinear": "svd",
+    "rank_for_energy": "svd",
+    "reset_optimizer_state": "svd",
+    # WeLore (jaiswal2024_welore)
+    "normalized_spectrum": "welore",
+    "allocate_ranks": "welore",
+    "RankAllocation": "welore",
+    "FactorizedLinear": "welore",
+    "compress_model": "welore",
+    "CompressionReport": "welore",
+    # SVD-free (DCT) low-rank gradients (modoranu2025_dct_lowrank)
+    "dct_matrix": "galore",
+    "dct_ii": "galore",
+    "SVDProjector": "galore",
+    "DCTProjector": "galore",
+    "RandomProjector": "galore",
+    "make_projector": "galore",
+    "projection_energy": "galore",
+    "LowRankAdam": "galore",
 }
 
 __all__ = sorted(_LAZY)
