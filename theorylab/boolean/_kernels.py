@@ -11,7 +11,7 @@ from numba import njit
 
 @njit(cache=True)
 def hyperbola_multiplier(p, q, c):
-    """Root u ∈ (−1, 1) of f(u) = [(1+u²)p + u q]/(1−u²)² − c by safeguarded Newton from 0."""
+    """Root u ∈ (−1, 1) of f(u) = [(1+u²)p + u q]/(1−u²)² − c by safeguarded Newton (first-order start, bisection guard)."""
     f0 = p - c
     if f0 == 0.0:
         return 0.0
@@ -19,11 +19,16 @@ def hyperbola_multiplier(p, q, c):
         lo, hi = -1.0, 0.0
     else:
         lo, hi = 0.0, 1.0
-    u = 0.0
+    # first-order start: f(u) ≈ p + q u near 0, clipped into the bracket
+    u = (c - p) / q if q > 0.0 else 0.0
+    if not (lo < u < hi):
+        u = 0.5 * (lo + hi)
     for _ in range(100):
         one = 1.0 - u * u
         num = (1.0 + u * u) * p + u * q
         f = num / (one * one) - c
+        if abs(f) <= 1e-14 * (1.0 + abs(c)):
+            break
         if f > 0.0:
             hi = u
         else:
@@ -32,7 +37,7 @@ def hyperbola_multiplier(p, q, c):
         un = u - f / df if df != 0.0 else 0.5 * (lo + hi)
         if not (lo < un < hi):
             un = 0.5 * (lo + hi)
-        if abs(un - u) < 1e-15:
+        if abs(un - u) < 1e-15 or hi - lo < 1e-15:
             u = un
             break
         u = un
@@ -80,6 +85,8 @@ def btf_block(w, x, y, delta, wout, xout, tw, tx):
         xout[:] = x
     else:
         cost_p = (1.0 - y) ** 2 + hyperbola_project(w, x, delta, wout, xout)
+    if (1.0 + y) ** 2 >= cost_p:  # the −1 candidate cannot be strictly cheaper
+        return 1.0
     if dot <= -delta:
         cost_m = (1.0 + y) ** 2
         tw[:] = w

@@ -8,11 +8,16 @@ def hyperbola_multiplier(p, q, c):
     if f0 == 0.0:
         return 0.0
     lo, hi = (-1.0, 0.0) if f0 > 0 else (0.0, 1.0)
-    u = 0.0
+    # first-order start: f(u) ≈ p + q u near 0, clipped into the bracket
+    u = (c - p) / q if q > 0.0 else 0.0
+    if not (lo < u < hi):
+        u = 0.5 * (lo + hi)
     for _ in range(100):
         one = 1.0 - u * u
         num = (1.0 + u * u) * p + u * q
         f = num / one**2 - c
+        if abs(f) <= 1e-14 * (1.0 + abs(c)):
+            break
         if f > 0:
             hi = u
         else:
@@ -21,7 +26,7 @@ def hyperbola_multiplier(p, q, c):
         un = u - f / df if df != 0.0 else 0.5 * (lo + hi)
         if not (lo < un < hi):
             un = 0.5 * (lo + hi)
-        if abs(un - u) < 1e-15:
+        if abs(un - u) < 1e-15 or hi - lo < 1e-15:
             u = un
             break
         u = un
@@ -48,6 +53,8 @@ def btf_block(w, x, y, delta):
     else:
         wp, xp, d = hyperbola_project(w, x, delta)
         cp = (1 - y) ** 2 + d
+    if (1 + y) ** 2 >= cp:
+        return wp, xp, 1.0
     if dot <= -delta:
         wm, xm, cm = w.copy(), x.copy(), (1 + y) ** 2
     else:
