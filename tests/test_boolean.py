@@ -1,0 +1,205 @@
+"""theorylab.boolean: projections, kernel vs reference trajectory, hand-solvable nets,
+bad inputs, iteration cap."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from theorylab._result import ConvergenceWarning
+from theorylab.boolean import (
+    autoencoder_task,
+    cellular_automaton_task,
+    init_state,
+    layered_network,
+    multiplier_task,
+    parity_task,
+    random_andor_circuit,
+    solve_rrr,
+)
+from theorylab.boolean import _kernels as K
+from theorylab.boolean import _reference as R
+
+vec = st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(vec, st.floats(-3, 3), st.data())
+def test_hyperbola_projection_constraint_and_stationarity(w, c, data):
+    w = np.array(w)
+    x = np.array(data.draw(st.lists(st.floats(-3, 3), min_size=len(w), max_size=len(w))))
+    # generic position: w = ±x makes the multiplier run to ±1 (a measure-zero degenerate case)
+    assume(min(np.linalg.norm(w - x), np.linalg.norm(w + x)) > 1e-2)
+    w2, x2 = np.empty_like(w), np.empty_like(x)
+    K.hyperbola_project(w, x, c, w2, x2)
+    u = K.hyperbola_multiplier(w @ x, w @ w + x @ x, c)
+    assert abs(w2 @ x2 - c) <= 1e-9 * max(1.0, abs(c))
+    np.testing.assert_allclose(w2 - w, u * x2, atol=1e-9)
+    np.testing.assert_allclose(x2 - x, u * w2, atol=1e-9)
+
+
+def test_hyperbola_projection_is_nearest_point_in_2d():
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        w, x, c = rng.normal(size=2), rng.normal(size=2), rng.normal()
+        w2, x2 = np.empty(2), np.empty(2)
+        d = K.hyperbola_project(w, x, c, w2, x2)
+        best = np.inf
+        for start in rng.normal(size=(20, 4)):
+            r = minimize(lambda v: np.sum((v[:2] - w) ** 2) + np.sum((v[2:] - x) ** 2), start,
+                         constraints={"type": "eq", "fun": lambda v: v[:2] @ v[2:] - c},
+                         method="SLSQP", options={"ftol": 1e-12})
+            if r.success:
+                best = min(best, r.fun)
+        assert d <= best + 1e-6
+
+
+@settings(max_examples=80, deadline=None)
+@given(vec, st.floats(-2, 2), st.floats(0.1, 2.0), st.data())
+def test_btf_projection_feasible_and_idempotent(w, y, delta, data):
+    w = np.array(w)
+    x = np.array(data.draw(st.lists(st.floats(-3, 3), min_size=len(w), max_size=len(w))))
+    assume(min(np.linalg.norm(w - x), np.linalg.norm(w + x)) > 1e-2)
+    m = len(w)
+    wo, xo, tw, tx = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    yo = K.btf_block(w, x, y, delta, wo, xo, tw, tx)
+    assert yo in (-1.0, 1.0)
+    assert yo * (wo @ xo) >= delta - 1e-9
+    w3, x3 = np.empty(m), np.empty(m)
+    y3 = K.btf_block(wo.copy(), xo.copy(), yo, delta, w3, x3, tw, tx)
+    assert y3 == yo
+    np.testing.assert_allclose(w3, wo, atol=1e-9)
+    np.testing.assert_allclose(x3, xo, atol=1e-9)
+    # reference twin agrees
+    wr, xr, yr = R.btf_block(w, x, y, delta)
+    assert yr == yo
+    np.testing.assert_allclose(wr, wo, atol=1e-12)
+
+
+def _state(net, X, Y, seed):
+    return init_state(net, X, Y, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_concur_projection_idempotent_and_feasible(seed):
+    X, Y = multiplier_task(2)
+    net = layered_network([4, 4, 4, 4])
+    s = _state(net, X, Y, seed)
+    g = np.random.default_rng(seed).uniform(0.5, 2.0, s.g.shape)
+    g[:, :net.n_in + 1] = 1.0
+    pw, px, py = (np.empty_like(a) for a in (s.zw, s.zx, s.zy))
+    K.project_b(s.zw, s.zx, s.zy, g, net.in_start, net.receiver, net.out_start, net.out_edges,
+                net.n_in, Y, pw, px, py)
+    assert np.allclose(pw, pw[0])  # shared across items
+    for n in range(net.first_neuron, net.n_nodes):
+        e = slice(net.in_start[n], net.in_start[n + 1])
+        assert pw[0, e] @ pw[0, e] == pytest.approx(net.degrees[n])
+    np.testing.assert_array_equal(py[:, net.first_output:], Y)
+    np.testing.assert_allclose(px, py[:, net.sender])  # edge copies equal sender values
+    qw, qx, qy = (np.empty_like(a) for a in (pw, px, py))
+    K.project_b(pw, px, py, g, net.in_start, net.receiver, net.out_start, net.out_edges,
+                net.n_in, Y, qw, qx, qy)
+    np.testing.assert_allclose(qw, pw, atol=1e-12)
+    np.testing.assert_allclose(qx, px, atol=1e-12)
+    np.testing.assert_allclose(qy, py, atol=1e-12)
+    rw, rx, ry = R.project_b(s.zw, s.zx, s.zy, g, net, Y)
+    np.testing.assert_allclose(rw, pw, rtol=1e-12)
+    np.testing.assert_allclose(ry, py, rtol=1e-12)
+
+
+def test_kernel_trajectory_equals_reference():
+    X, Y = multiplier_task(2)
+    net = layered_network([4, 4, 4, 4])
+    s = _state(net, X, Y, 3)
+    delta = np.sqrt(net.degrees / 3.0)
+    ref_gaps, ref_w, n_ref, _, (zw, zx, zy, g) = R.rrr_run(s.zw, s.zx, s.zy, s.g, net, delta, X,
+                                                            Y, 0.2, 1e-3, 40, 1e-12)
+    k = s.copy()
+    gaps, best_w = np.empty(40), np.empty(net.n_edges)
+    n, _ = K.rrr_run(k.zw, k.zx, k.zy, k.g, net.in_start, net.receiver, net.out_start,
+                     net.out_edges, delta, net.n_in, X, Y, 0.2, 1e-3, 40, 1e-12, gaps, best_w)
+    assert n == n_ref == 40
+    np.testing.assert_allclose(gaps, ref_gaps, rtol=1e-10)
+    np.testing.assert_allclose(k.zw, zw, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(k.zy, zy, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(k.g, g, rtol=1e-9)
+
+
+def test_hand_solvable_not_and_and_gates():
+    X = np.array([[-1.0], [1.0]])
+    r = solve_rrr(layered_network([1, 1]), X, -X, rng=0)
+    assert r.solved and r.to_logic() == ["out1 = NOT(x1)"]
+    Xa = np.array([[a, b] for a in (-1.0, 1.0) for b in (-1.0, 1.0)])
+    Ya = np.where((Xa[:, :1] > 0) & (Xa[:, 1:] > 0), 1.0, -1.0)
+    r = solve_rrr(layered_network([2, 1]), Xa, Ya, rng=0)
+    assert r.solved and r.to_logic() == ["out1 = AND(x1, x2)"]
+    # σ = 3, deg = 3: weights ±√(3/3) = ±1, within the brief's 5 % at gap_stop = 0.01
+    np.testing.assert_allclose(np.abs(r.weights), 1.0, atol=0.05)
+    assert r.train_accuracy == 1.0
+
+
+def test_multiplier_solution_reproduces_truth_table():
+    X, Y = multiplier_task(2)
+    net = layered_network([4, 4, 4, 4])
+    r = solve_rrr(net, X, Y, rng=9, max_iter=10_000)
+    assert r.solved and r.train_accuracy == 1.0
+    w, gates = r.extract_logic(X)
+    np.testing.assert_array_equal(net.predict(w, X), Y)
+    assert len(gates) == 12
+
+
+def test_tasks():
+    X, Y = multiplier_task(2)
+    assert np.array_equal(Y[np.all(X == [1, 1, 1, 1], axis=1)][0], [1, -1, -1, 1])  # 3·3 = 9
+    X, Y = parity_task(3)
+    assert Y[np.all(X == [1, 1, -1], axis=1)][0, 0] == -1  # two ones: even
+    X, Y = cellular_automaton_task(30, 8)
+    assert X.shape == (256, 8)
+    s = (X[5] > 0).astype(int)
+    for c in range(8):  # rule 30: new = left XOR (center OR right)
+        assert (Y[5, c] > 0) == bool(s[c - 1] ^ (s[c] | s[(c + 1) % 8]))
+    X, Y = autoencoder_task(8, 10, rng=0)
+    assert len({tuple(r) for r in X}) == 10 and np.array_equal(X, Y)
+    net, w = random_andor_circuit(6, 2, rng=0)
+    sup = np.count_nonzero(w.reshape(-1, 7), axis=1)
+    assert np.all(sup == 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(inputs=[[0.5, 1, 1, 1]]), ValueError, "inputs must contain only ±1"),
+        (dict(inputs=[[1, 1, 1]]), ValueError, "inputs must have 4 columns"),
+        (dict(targets=[[1, 1, 1]]), ValueError, "targets must have 4 columns"),
+        (dict(targets=[[1, 1, 1, 1]] * 2), ValueError, "targets must have 1 rows"),
+        (dict(sigma=0.0), ValueError, "sigma must be > 0"),
+        (dict(beta=2.5), ValueError, "beta must be < 2"),
+        (dict(max_iter=0), ValueError, "max_iter must be >= 1"),
+        (dict(inputs=[[np.nan, 1, 1, 1]]), ValueError, "inputs must be finite"),
+    ],
+)
+def test_bad_inputs(kwargs, exc, match):
+    args = dict(inputs=[[1.0, 1, 1, 1]], targets=[[1.0, -1, 1, 1]])
+    args.update(kwargs)
+    inputs, targets = args.pop("inputs"), args.pop("targets")
+    with pytest.raises(exc, match=match):
+        solve_rrr(layered_network([4, 4, 4, 4]), inputs, targets, **args)
+
+
+def test_bad_network():
+    with pytest.raises(TypeError, match="network must be"):
+        solve_rrr([4, 4], [[1.0] * 4], [[1.0] * 4])
+    with pytest.raises(ValueError, match="widths must list"):
+        layered_network([4])
+    with pytest.raises(ValueError, match="widths must be >= 1"):
+        layered_network([4, 0, 2])
+
+
+def test_iteration_cap_warns():
+    X, Y = parity_task(3)
+    with pytest.warns(ConvergenceWarning, match="max_iter=20 reached"):
+        r = solve_rrr(layered_network([3, 1]), X, Y, rng=0, max_iter=20)
+    assert r.solved is False and r.converged is False and r.n_iter == 20
+    assert r.history["gap"].shape == (20,)
