@@ -11,7 +11,8 @@ from numba import njit
 
 @njit(cache=True)
 def hyperbola_multiplier(p, q, c):
-    """Root u ∈ (−1, 1) of f(u) = [(1+u²)p + u q]/(1−u²)² − c by safeguarded Newton (first-order start, bisection guard)."""
+    """Root u ∈ (−1, 1) of f(u) = [(1+u²)p + u q]/(1−u²)² − c by safeguarded Newton
+    (first-order start, bisection guard)."""
     f0 = p - c
     if f0 == 0.0:
         return 0.0

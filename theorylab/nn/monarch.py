@@ -35,17 +35,10 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int
+from theorylab.nn.training import fill_uniform_ as _fill_uniform_
 
 __all__ = ["MonarchConfig", "MonarchLinear", "monarch_multiply", "monarch_dense",
            "project_to_monarch", "monarch_shapes"]
-
-
-def _fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
-    """``t ~ U(−bound, bound)`` drawn on the generator's device (CPU generators may fill CUDA
-    tensors), so the same seed gives the same numbers on every device."""
-    dev = generator.device if generator is not None else t.device
-    u = torch.rand(t.shape, generator=generator, device=dev, dtype=t.dtype)
-    t.copy_(u.mul_(2 * bound).sub_(bound))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_positive, check_scalar
+from theorylab.nn.training import fill_uniform_ as _fill_uniform_
 
 __all__ = ["SLTrainConfig", "SparsePlusLowRankLinear", "sltrain_num_parameters"]
 
@@ -43,14 +44,6 @@ def sltrain_num_parameters(in_features: int, out_features: int, *, rank: int, de
     """``r (in + out) + ⌊δ in out⌋ (+ out)``."""
     return (rank * (in_features + out_features) + int(density * in_features * out_features)
             + (out_features if bias else 0))
-
-
-def _fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
-    """``t ~ U(−bound, bound)`` drawn on the generator's device (CPU generators may fill CUDA
-    tensors), so the same seed gives the same numbers on every device."""
-    dev = generator.device if generator is not None else t.device
-    u = torch.rand(t.shape, generator=generator, device=dev, dtype=t.dtype)
-    t.copy_(u.mul_(2 * bound).sub_(bound))
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,16 @@ from torch import nn
 
 from theorylab._validation import check_int, check_positive
 
-__all__ = ["count_parameters", "resolve_device", "make_generator", "train_steps",
+__all__ = ["fill_uniform_", "count_parameters", "resolve_device", "make_generator", "train_steps",
            "TrainHistory", "over_seeds"]
+
+
+def fill_uniform_(t: torch.Tensor, bound: float, generator: torch.Generator | None) -> None:
+    """``t ~ U(−bound, bound)`` in place, drawn on the generator's device (a CPU generator may
+    fill a CUDA tensor), so the same seed gives the same numbers on every device."""
+    dev = generator.device if generator is not None else t.device
+    u = torch.rand(t.shape, generator=generator, device=dev, dtype=t.dtype)
+    t.copy_(u.mul_(2 * bound).sub_(bound))
 
 
 def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
