@@ -11,8 +11,6 @@ import os
 import time
 import warnings
 
-import numpy as np
-
 from theorylab._result import ConvergenceWarning
 from theorylab.boolean import layered_network, multiplier_task, solve_rrr
 

@@ -7,6 +7,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from theorylab._result import ConvergenceWarning
+from theorylab.boolean import _kernels as K
+from theorylab.boolean import _reference as R
 from theorylab.boolean import (
     autoencoder_task,
     cellular_automaton_task,
@@ -17,8 +19,6 @@ from theorylab.boolean import (
     random_andor_circuit,
     solve_rrr,
 )
-from theorylab.boolean import _kernels as K
-from theorylab.boolean import _reference as R
 
 vec = st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=6)
 

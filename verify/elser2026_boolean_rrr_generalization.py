@@ -18,8 +18,12 @@ Tolerance: accuracies are means over independent data splits (1 smoke, 5 full).
 
 import numpy as np
 
-from theorylab.boolean import cellular_automaton_task, layered_network, random_andor_circuit
-from theorylab.boolean import solve_rrr
+from theorylab.boolean import (
+    cellular_automaton_task,
+    layered_network,
+    random_andor_circuit,
+    solve_rrr,
+)
 from theorylab.boolean.tasks import bits, to_pm1
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
