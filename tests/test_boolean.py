@@ -48,8 +48,9 @@ def test_hyperbola_projection_is_nearest_point_in_2d():
         d = K.hyperbola_project(w, x, c, w2, x2)
         best = np.inf
         for start in rng.normal(size=(20, 4)):
-            r = minimize(lambda v: np.sum((v[:2] - w) ** 2) + np.sum((v[2:] - x) ** 2), start,
-                         constraints={"type": "eq", "fun": lambda v: v[:2] @ v[2:] - c},
+            r = minimize(lambda v, w=w, x=x: np.sum((v[:2] - w) ** 2) + np.sum((v[2:] - x) ** 2),
+                         start,
+                         constraints={"type": "eq", "fun": lambda v, c=c: v[:2] @ v[2:] - c},
                          method="SLSQP", options={"ftol": 1e-12})
             if r.success:
                 best = min(best, r.fun)
