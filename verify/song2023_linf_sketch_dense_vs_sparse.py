@@ -40,8 +40,9 @@ def _methods(cfg):
     return out
 
 
-def _trials(scale, seed):
-    cfg = SIZES[scale]
+def _trials(n, d, t, ms, per_task, osnap, gauss_max, seed):
+    # every size is a grid parameter so that the sweep cache keys on it
+    cfg = dict(n=n, d=d, t=t, ms=ms, per_task=per_task, osnap=osnap, gauss_max=gauss_max)
     rng = np.random.default_rng(seed)
     n, d, t = cfg["n"], cfg["d"], cfg["t"]
     names = [nm for nm, _ in _methods(cfg)]
@@ -79,7 +80,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="song2023_linf_sketch_dense_vs_sparse", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
-    sw = sweep(_trials, {"scale": [scale]}, seeds=[1000 * seed + k for k in range(cfg["tasks"])],
+    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"}, seeds=[1000 * seed + k for k in range(cfg["tasks"])],
                desc="hard instance")
     rho = np.concatenate(sw.array("rho")[0], axis=0)      # (T, methods, ms)
     resid = np.concatenate(sw.array("resid")[0], axis=0)
