@@ -80,7 +80,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="song2023_linf_sketch_dense_vs_sparse", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
-    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"}, seeds=[1000 * seed + k for k in range(cfg["tasks"])],
+    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"},
+               seeds=[1000 * seed + k for k in range(cfg["tasks"])],
                desc="hard instance")
     rho = np.concatenate(sw.array("rho")[0], axis=0)      # (T, methods, ms)
     resid = np.concatenate(sw.array("resid")[0], axis=0)

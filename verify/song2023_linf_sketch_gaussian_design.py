@@ -39,7 +39,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="song2023_linf_sketch_gaussian_design", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
-    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"}, seeds=[1000 * seed + k for k in range(cfg["tasks"])],
+    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"},
+               seeds=[1000 * seed + k for k in range(cfg["tasks"])],
                desc="Gaussian design")
     rho = np.concatenate(sw.array("rho")[0], axis=0)   # (T, methods, ms)
     T = rho.shape[0]

@@ -42,7 +42,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="song2023_linf_sketch_gaussian_diag_control", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
-    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"}, seeds=[1000 * seed + k for k in range(cfg["tasks"])],
+    sw = sweep(_trials, {k: [v] for k, v in cfg.items() if k != "tasks"},
+               seeds=[1000 * seed + k for k in range(cfg["tasks"])],
                desc="Gaussian diagonal")
     coef = np.abs(np.concatenate(sw.array("coef")[0], axis=0))   # (T, kinds, ms)
     T = coef.shape[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 # Rows per cache block of the first FWHT stages: 512 rows of 65 float64 columns are
