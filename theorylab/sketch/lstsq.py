@@ -69,7 +69,7 @@ def paper_sketch_size(eps: float, d: int, n: int, *, delta: float = 0.01) -> int
     Examples
     --------
     >>> paper_sketch_size(1.0, 2, 100, delta=0.5)
-    1046
+    298
     """
     eps = check_scalar(eps, name="eps", lower=0.0, lower_inclusive=False)
     delta = check_scalar(delta, name="delta", lower=0.0, upper=1.0, lower_inclusive=False,
