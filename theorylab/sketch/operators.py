@@ -150,25 +150,51 @@ class SketchOperator:
         b = check_array(b, name="b", ndim=1)
         if A.shape[0] != self.n_rows or b.shape[0] != self.n_rows:
             raise ValueError(f"A and b must have {self.n_rows} rows, got {A.shape} and {b.shape}")
-        SM = self.apply(np.column_stack([A, b]))
+        SM = self._apply_blocks(A, b[:, None])
         return SM[:, :-1], SM[:, -1]
+
+    def _apply_blocks(self, *blocks) -> np.ndarray:
+        """S @ [blocks...] for validated (n, k_i) blocks, without forming the stack twice.
+
+        The Hadamard-based sketches write the signed, zero-padded stack straight into the
+        FWHT buffer; the others stack once.
+        """
+        if self.kind in ("srht", "srht_gaussian_diag", "gaussian_pooled"):
+            p = self.params
+            diag = p["gamma"] if self.kind == "srht_gaussian_diag" else p["signs"]
+            N = p["n_pad"] if "n_pad" in p else self.sketch_size * p["block_size"]
+            return _HADAMARD_TAIL[self.kind](self, _pad_signed_blocks(blocks, N, diag))
+        return _APPLY[self.kind](self, np.ascontiguousarray(np.hstack(blocks)))
 
     def to_dense(self) -> np.ndarray:
         """The explicit m × n matrix (for tests and small n)."""
         return self.apply(np.eye(self.n_rows))
 
 
-def _pad_signed(X, n_pad, diag):
-    Y = np.zeros((n_pad, X.shape[1]))
-    Y[: X.shape[0]] = X * diag[:, None]
+def _pad_signed_blocks(blocks, n_pad, diag):
+    """[diag · B_1 | diag · B_2 | ...] zero-padded to n_pad rows, in one new buffer."""
+    n = blocks[0].shape[0]
+    k = sum(B.shape[1] for B in blocks)
+    Y = np.empty((n_pad, k))
+    Y[n:] = 0.0
+    c = 0
+    for B in blocks:
+        np.multiply(B, diag[:, None], out=Y[:n, c:c + B.shape[1]])
+        c += B.shape[1]
     return Y
 
 
-def _apply_srht(op, X):
-    p = op.params
-    Y = _pad_signed(X, p["n_pad"], p["signs"])
+def _pad_signed(X, n_pad, diag):
+    return _pad_signed_blocks((X,), n_pad, diag)
+
+
+def _srht_tail(op, Y):
     _kernels.fwht_inplace(Y)
-    return Y[p["rows"]] * np.sqrt(1.0 / op.sketch_size)   # √(N′/m) · (1/√N′)
+    return Y[op.params["rows"]] * np.sqrt(1.0 / op.sketch_size)   # √(N′/m) · (1/√N′)
+
+
+def _apply_srht(op, X):
+    return _srht_tail(op, _pad_signed(X, op.params["n_pad"], op.params["signs"]))
 
 
 def _apply_srdct(op, X):
@@ -207,8 +233,12 @@ def _apply_osnap(op, X):
 
 def _apply_gaussian_pooled(op, X):
     p = op.params
+    return _pooled_tail(op, _pad_signed(X, op.sketch_size * p["block_size"], p["signs"]))
+
+
+def _pooled_tail(op, Y):
+    p = op.params
     m, s = op.sketch_size, p["block_size"]
-    Y = _pad_signed(X, m * s, p["signs"])
     _kernels.fwht_inplace(Y)
     Y = Y[p["perm"]]
     Y *= (p["gamma"] / np.sqrt(m * s))[:, None]
@@ -216,11 +246,16 @@ def _apply_gaussian_pooled(op, X):
 
 
 def _apply_srht_gaussian_diag(op, X):
-    p = op.params
-    Y = _pad_signed(X, p["n_pad"], p["gamma"])
-    _kernels.fwht_inplace(Y)
-    return Y[p["rows"]] * (1.0 / np.sqrt(op.sketch_size))
+    return _gdiag_tail(op, _pad_signed(X, op.params["n_pad"], op.params["gamma"]))
 
+
+def _gdiag_tail(op, Y):
+    _kernels.fwht_inplace(Y)
+    return Y[op.params["rows"]] * (1.0 / np.sqrt(op.sketch_size))
+
+
+_HADAMARD_TAIL = {"srht": _srht_tail, "gaussian_pooled": _pooled_tail,
+                  "srht_gaussian_diag": _gdiag_tail}
 
 _APPLY = {"srht": _apply_srht, "srdct": _apply_srdct, "gaussian": _apply_gaussian,
           "countsketch": _apply_countsketch, "osnap": _apply_osnap,
