@@ -312,3 +312,23 @@ def test_apply_is_linear(kind, n, m, seed):
     rng = np.random.default_rng(seed)
     u, v = rng.standard_normal(n), rng.standard_normal(n)
     np.testing.assert_allclose(op.apply(2 * u - v), 2 * op.apply(u) - op.apply(v), atol=1e-10)
+
+
+@pytest.mark.parametrize("L", [1, 2, 3, 5])
+def test_fwht_rows_kernel_matches_full_transform(L):
+    from theorylab.sketch import _kernels
+    X = np.random.default_rng(L).standard_normal((256, 3))
+    rows = np.random.default_rng(0).choice(256, 20, replace=False)
+    out = np.empty((20, 3))
+    _kernels.fwht_rows(X.copy(), L, rows, out)
+    np.testing.assert_allclose(out, (hadamard(256) @ X)[rows], rtol=1e-12, atol=1e-10)
+
+
+def test_srht_large_n_uses_row_sampled_transform():
+    # n = 4096, m = 8: the partial transform path; compare with the dense reference
+    op = draw_sketch("srht", 4096, 8, rng=0)
+    X = np.random.default_rng(1).standard_normal((4096, 2))
+    p = op.params
+    np.testing.assert_allclose(op.apply(X),
+                               ref.srht_matrix(4096, p["n_pad"], p["signs"], p["rows"]) @ X,
+                               rtol=1e-10, atol=1e-10)

@@ -44,19 +44,17 @@ def _butterflies4(X, h):
 
 
 @njit(cache=True)
-def fwht_inplace(X):
-    """Unnormalised Walsh–Hadamard transform of every column of ``X`` (in place).
+def fwht_levels(X, Q):
+    """The Hadamard levels of half-size h < Q (Q a power of two dividing N), in place.
 
-    ``X`` is a C-contiguous float64 array of shape (N, k) with N a power of two; on
-    return it holds ``H_N @ X`` with ``H_N`` the Sylvester–Hadamard matrix (entries ±1).
-    The first levels run block by block in cache; the remaining levels run two at a
-    time over the whole array, halving the memory traffic.
+    With Q = N this is the full unnormalised transform; with Q < N every aligned block
+    of Q rows has been transformed (``H_Q`` applied blockwise).
     """
     N, k = X.shape
-    if N <= 1:
+    if Q <= 1:
         return
     B = 1
-    while B * 2 <= N and B * 2 * k * 8 <= _BLOCK_BYTES:
+    while B * 2 <= Q and B * 2 * k * 8 <= _BLOCK_BYTES:
         B *= 2
     if B < 2:
         B = 2
@@ -66,13 +64,59 @@ def fwht_inplace(X):
             _butterflies(X, start, start + B, h)
             h *= 2
     h = B
-    while h < N:
-        if 4 * h <= N:
+    while h < Q:
+        if 4 * h <= Q:
             _butterflies4(X, h)
             h *= 4
         else:
             _butterflies(X, 0, N, h)
             h *= 2
+
+
+@njit(cache=True)
+def fwht_inplace(X):
+    """Unnormalised Walsh–Hadamard transform of every column of ``X`` (in place).
+
+    ``X`` is a C-contiguous float64 array of shape (N, k) with N a power of two; on
+    return it holds ``H_N @ X`` with ``H_N`` the Sylvester–Hadamard matrix (entries ±1).
+    The first levels run block by block in cache; the remaining levels run two at a
+    time over the whole array, halving the memory traffic.
+    """
+    fwht_levels(X, X.shape[0])
+
+
+@njit(cache=True)
+def fwht_rows(X, L, rows, out):
+    """Rows ``rows`` of ``H_N @ X`` (written to ``out``); X is overwritten.
+
+    Runs the first log₂N − L levels on all of X, then forms only the wanted rows from the
+    last L levels directly: with Q = N / 2^L, row r = a·Q + j of H_N X equals
+    Σ_b (−1)^{popcount(a & b)} (H_Q-blocks X)[b·Q + j] (Sylvester structure). Worth it
+    when len(rows)·2^L is much smaller than N·L.
+    """
+    N, k = X.shape
+    Q = N >> L
+    fwht_levels(X, Q)
+    P = 1 << L
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        a = r // Q
+        j = r - a * Q
+        for c in range(k):
+            out[i, c] = 0.0
+        for bb in range(P):
+            v = a & bb
+            par = 0
+            while v:
+                par ^= 1
+                v &= v - 1
+            row = bb * Q + j
+            if par:
+                for c in range(k):
+                    out[i, c] -= X[row, c]
+            else:
+                for c in range(k):
+                    out[i, c] += X[row, c]
 
 
 @njit(cache=True)

@@ -188,9 +188,25 @@ def _pad_signed(X, n_pad, diag):
     return _pad_signed_blocks((X,), n_pad, diag)
 
 
+def _sampled_fwht(Y, rows):
+    """Rows ``rows`` of H Y; skips the last L levels when few rows are wanted."""
+    N = Y.shape[0]
+    m = rows.shape[0]
+    L = 0
+    # each skipped level halves a full pass over Y but doubles the per-row gather work
+    while L < 6 and (1 << (L + 1)) <= N and m * (1 << (L + 1)) * 8 <= N:
+        L += 1
+    if L == 0:
+        _kernels.fwht_inplace(Y)
+        return Y[rows]
+    out = np.empty((m, Y.shape[1]))
+    _kernels.fwht_rows(Y, L, rows, out)
+    return out
+
+
 def _srht_tail(op, Y):
-    _kernels.fwht_inplace(Y)
-    return Y[op.params["rows"]] * np.sqrt(1.0 / op.sketch_size)   # √(N′/m) · (1/√N′)
+    # √(N′/m) · (1/√N′)
+    return _sampled_fwht(Y, op.params["rows"]) * np.sqrt(1.0 / op.sketch_size)
 
 
 def _apply_srht(op, X):
@@ -250,8 +266,7 @@ def _apply_srht_gaussian_diag(op, X):
 
 
 def _gdiag_tail(op, Y):
-    _kernels.fwht_inplace(Y)
-    return Y[op.params["rows"]] * (1.0 / np.sqrt(op.sketch_size))
+    return _sampled_fwht(Y, op.params["rows"]) * (1.0 / np.sqrt(op.sketch_size))
 
 
 _HADAMARD_TAIL = {"srht": _srht_tail, "gaussian_pooled": _pooled_tail,
