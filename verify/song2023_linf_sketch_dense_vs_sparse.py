@@ -12,6 +12,7 @@ ratio <= 1 + 10 d/m (brief's plan).
 """
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_measured, plot_theory
@@ -160,6 +161,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                 color=color(4))
     finish(axes[1], xlabel="m", ylabel="median ρ·√(m/d)", logx=True, logy=True,
            title="(b) normalised median ρ")
+    for ax in fig.axes:   # log axes: no crowded minor-tick labels
+        ax.xaxis.set_minor_formatter(NullFormatter())
     res.figure = fig
     res.caveats += [
         "The l_inf theorem's proof is disputed (Song & Zhang 2026 follow-up note); these checks "

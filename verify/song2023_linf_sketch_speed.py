@@ -17,6 +17,7 @@ reported in the data only. Grids start above L2 (2 MB).
 import time
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import finish, new_figure, plot_measured, plot_theory
@@ -73,6 +74,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     plot_measured(axes[0], ns, t, np.zeros_like(t), label="measured (best of R)")
     plot_theory(axes[0], ns, flops * float(np.median(t / flops)), label="∝ N′ (d+1) log N′")
     finish(axes[0], xlabel="n", ylabel="seconds", logx=True, logy=True)
+    for ax in fig.axes:   # log axes: no crowded minor-tick labels
+        ax.xaxis.set_minor_formatter(NullFormatter())
     res.figure = fig
     res.caveats.append(
         "Wall-clock timings on a shared CPU are memory-bandwidth bound: the time per butterfly "
