@@ -332,3 +332,11 @@ def test_srht_large_n_uses_row_sampled_transform():
     np.testing.assert_allclose(op.apply(X),
                                ref.srht_matrix(4096, p["n_pad"], p["signs"], p["rows"]) @ X,
                                rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["srht", "srht_gaussian_diag"])
+def test_fused_and_unfused_hadamard_paths_agree(kind):
+    from theorylab.sketch.operators import _APPLY
+    op = draw_sketch(kind, 3000, 8, rng=4)
+    X = np.random.default_rng(5).standard_normal((3000, 3))
+    np.testing.assert_allclose(op.apply(X), _APPLY[kind](op, X), rtol=1e-12, atol=1e-12)

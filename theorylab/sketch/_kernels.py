@@ -44,6 +44,17 @@ def _butterflies4(X, h):
 
 
 @njit(cache=True)
+def _cache_block(Q, k):
+    """Rows per in-cache block: a power of two <= Q with B·k·8 bytes <= _BLOCK_BYTES."""
+    B = 1
+    while B * 2 <= Q and B * 2 * k * 8 <= _BLOCK_BYTES:
+        B *= 2
+    if B < 2:
+        B = 2
+    return B
+
+
+@njit(cache=True)
 def fwht_levels(X, Q):
     """The Hadamard levels of half-size h < Q (Q a power of two dividing N), in place.
 
@@ -53,16 +64,49 @@ def fwht_levels(X, Q):
     N, k = X.shape
     if Q <= 1:
         return
-    B = 1
-    while B * 2 <= Q and B * 2 * k * 8 <= _BLOCK_BYTES:
-        B *= 2
-    if B < 2:
-        B = 2
+    B = _cache_block(Q, k)
     for start in range(0, N, B):
         h = 1
         while h < B:
             _butterflies(X, start, start + B, h)
             h *= 2
+    _outer_levels(X, B, Q)
+
+
+@njit(cache=True)
+def signed_fwht_levels(X1, X2, diag, Y, Q):
+    """Y ← levels h < Q of the FWHT of diag·[X1 | X2] zero-padded to Y's N rows.
+
+    Fills each in-cache block of Y just before transforming it, so the signed, padded
+    copy costs no separate pass over memory.
+    """
+    N, k = Y.shape
+    n, k1 = X1.shape
+    k2 = X2.shape[1]
+    B = _cache_block(Q, k) if Q > 1 else 1
+    for start in range(0, N, B):
+        for i in range(start, start + B):
+            if i < n:
+                s = diag[i]
+                for c in range(k1):
+                    Y[i, c] = s * X1[i, c]
+                for c in range(k2):
+                    Y[i, k1 + c] = s * X2[i, c]
+            else:
+                for c in range(k):
+                    Y[i, c] = 0.0
+        h = 1
+        while h < B:
+            _butterflies(Y, start, start + B, h)
+            h *= 2
+    if Q > 1:
+        _outer_levels(Y, B, Q)
+
+
+@njit(cache=True)
+def _outer_levels(X, B, Q):
+    """Levels h = B, 2B, ... < Q over the whole array, two per pass where possible."""
+    N = X.shape[0]
     h = B
     while h < Q:
         if 4 * h <= Q:
@@ -94,9 +138,15 @@ def fwht_rows(X, L, rows, out):
     Σ_b (−1)^{popcount(a & b)} (H_Q-blocks X)[b·Q + j] (Sylvester structure). Worth it
     when len(rows)·2^L is much smaller than N·L.
     """
+    fwht_levels(X, X.shape[0] >> L)
+    gather_last_levels(X, L, rows, out)
+
+
+@njit(cache=True)
+def gather_last_levels(X, L, rows, out):
+    """Rows ``rows`` of the last L Hadamard levels applied to X (X holds H_Q blocks)."""
     N, k = X.shape
     Q = N >> L
-    fwht_levels(X, Q)
     P = 1 << L
     for i in range(rows.shape[0]):
         r = rows[i]

@@ -141,7 +141,7 @@ class SketchOperator:
                              f"got {X.shape}")
         vec = X.ndim == 1
         X2 = X.reshape(self.n_rows, -1)
-        out = _APPLY[self.kind](self, X2)
+        out = self._apply_blocks(X2)
         return out[:, 0] if vec else out
 
     def apply_pair(self, A, b) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +159,12 @@ class SketchOperator:
         The Hadamard-based sketches write the signed, zero-padded stack straight into the
         FWHT buffer; the others stack once.
         """
-        if self.kind in ("srht", "srht_gaussian_diag", "gaussian_pooled"):
+        if self.kind in ("srht", "srht_gaussian_diag"):
+            p = self.params
+            diag = p["gamma"] if self.kind == "srht_gaussian_diag" else p["signs"]
+            scale = (1.0 / np.sqrt(self.sketch_size))   # SRHT: √(N′/m)·(1/√N′); diag: m^{-1/2}
+            return _signed_sampled_fwht(blocks, diag, p["n_pad"], p["rows"]) * scale
+        if self.kind == "gaussian_pooled":
             p = self.params
             diag = p["gamma"] if self.kind == "srht_gaussian_diag" else p["signs"]
             N = p["n_pad"] if "n_pad" in p else self.sketch_size * p["block_size"]
@@ -190,17 +195,39 @@ def _pad_signed(X, n_pad, diag):
 
 def _sampled_fwht(Y, rows):
     """Rows ``rows`` of H Y; skips the last L levels when few rows are wanted."""
-    N = Y.shape[0]
-    m = rows.shape[0]
-    L = 0
-    # each skipped level halves a full pass over Y but doubles the per-row gather work
-    while L < 6 and (1 << (L + 1)) <= N and m * (1 << (L + 1)) * 8 <= N:
-        L += 1
+    # each skipped level saves half a pass over Y but doubles the per-row gather work
+    L = _skip_levels(Y.shape[0], rows.shape[0])
     if L == 0:
         _kernels.fwht_inplace(Y)
         return Y[rows]
-    out = np.empty((m, Y.shape[1]))
+    out = np.empty((rows.shape[0], Y.shape[1]))
     _kernels.fwht_rows(Y, L, rows, out)
+    return out
+
+
+def _skip_levels(N, m):
+    """Last levels to skip (formed only for the m sampled rows): m·2^L <= N/8, L <= 6."""
+    L = 0
+    while L < 6 and (1 << (L + 1)) <= N and m * (1 << (L + 1)) * 8 <= N:
+        L += 1
+    return L
+
+
+def _signed_sampled_fwht(blocks, diag, N, rows):
+    """Rows ``rows`` of H_N · pad(diag · [X1 | X2]) for one or two (n, k_i) blocks."""
+    X1 = blocks[0]
+    X2 = blocks[1] if len(blocks) > 1 else np.empty((X1.shape[0], 0))
+    if len(blocks) > 2:
+        X2 = np.ascontiguousarray(np.hstack(blocks[1:]))
+    k = X1.shape[1] + X2.shape[1]
+    L = _skip_levels(N, rows.shape[0])
+    Y = np.empty((N, k))
+    _kernels.signed_fwht_levels(np.ascontiguousarray(X1), np.ascontiguousarray(X2), diag, Y,
+                                N >> L)
+    if L == 0:
+        return Y[rows]
+    out = np.empty((rows.shape[0], k))
+    _kernels.gather_last_levels(Y, L, rows, out)
     return out
 
 
