@@ -340,3 +340,20 @@ def test_fused_and_unfused_hadamard_paths_agree(kind):
     op = draw_sketch(kind, 3000, 8, rng=4)
     X = np.random.default_rng(5).standard_normal((3000, 3))
     np.testing.assert_allclose(op.apply(X), _APPLY[kind](op, X), rtol=1e-12, atol=1e-12)
+
+
+def test_cgls_matches_lsqr_and_lstsq():
+    rng = np.random.default_rng(14)
+    A = rng.standard_normal((5000, 12)) * np.logspace(0, 3, 12)
+    b = rng.standard_normal(5000)
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    r1 = solve_lstsq_preconditioned(A, b, method="cgls", rng=1)
+    r2 = solve_lstsq_preconditioned(A, b, method="lsqr", rng=1)
+    assert r1.converged and r2.converged
+    np.testing.assert_allclose(r1.x, x, rtol=1e-8)
+    np.testing.assert_allclose(r1.x, r2.x, rtol=1e-8)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        r3 = solve_lstsq_preconditioned(A, b, method="cgls", m=16, tol=1e-15, max_iter=1, rng=0)
+    assert r3.converged is False
+    with pytest.raises(ValueError, match="method must be one of"):
+        solve_lstsq_preconditioned(A, b, method="cg")
