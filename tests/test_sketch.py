@@ -357,3 +357,12 @@ def test_cgls_matches_lsqr_and_lstsq():
     assert r3.converged is False
     with pytest.raises(ValueError, match="method must be one of"):
         solve_lstsq_preconditioned(A, b, method="cg")
+
+
+def test_cgls_unattainable_tol_stops_early_and_warns():
+    rng = np.random.default_rng(15)
+    A, b = rng.standard_normal((4000, 6)), rng.standard_normal(4000)
+    with pytest.warns(ConvergenceWarning, match="stagnated"):
+        res = solve_lstsq_preconditioned(A, b, method="cgls", tol=1e-30, max_iter=500, rng=0)
+    assert res.converged is False and res.n_iter < 100
+    np.testing.assert_allclose(res.x, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-10)

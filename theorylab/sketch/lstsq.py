@@ -262,9 +262,13 @@ def _cgls_preconditioned(A, b, R, x, tol, max_iter):
     g, rnorm = _normal_residual(A, b, x)
     s = rinvt(g)
     history = [rnorm]
+    s_prev = np.inf
     while True:
-        if np.linalg.norm(s) <= tol * rnorm or it >= max_iter:
-            return x, it, np.linalg.norm(s) <= tol * rnorm, history
+        s_true = float(np.linalg.norm(s))
+        # stop: converged, out of iterations, or a restart gained < 2x (rounding floor)
+        if s_true <= tol * rnorm or it >= max_iter or s_true > 0.5 * s_prev:
+            return x, it, s_true <= tol * rnorm, history
+        s_prev = s_true
         p = s.copy()
         gamma = float(s @ s)
         while it < max_iter and np.sqrt(gamma) > tol * rnorm:
@@ -368,9 +372,10 @@ def solve_lstsq_preconditioned(A, b, *, sketch: SketchKind = "srht", m: int | No
         x, itn, converged, hist = _cgls_preconditioned(A, b, R, x0, tol, max_iter)
         msg = f"CGLS after {itn} iterations (tol={tol:g}, m={op.sketch_size})"
         if not converged:
-            warnings.warn(f"sketch-and-precondition CGLS reached max_iter={max_iter} "
-                          f"(iterations {itn}, residual {hist[-1]:.6g}, tol {tol:g})",
-                          ConvergenceWarning, stacklevel=2)
+            why = (f"reached max_iter={max_iter}" if itn >= max_iter else
+                   "stagnated (tol below the attainable rounding level)")
+            warnings.warn(f"sketch-and-precondition CGLS {why} (iterations {itn}, residual "
+                          f"{hist[-1]:.6g}, tol {tol:g})", ConvergenceWarning, stacklevel=2)
         return SketchedLstsqResult(x=x, n_iter=int(itn), converged=bool(converged), message=msg,
                                    history={"residual_norm": np.array(hist)}, sketch=sketch,
                                    sketch_size=op.sketch_size, rank=d, operator=op)
