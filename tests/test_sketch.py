@@ -1,0 +1,371 @@
+"""Tests of theorylab.sketch: the seven kinds (CONVENTIONS.md) plus hypothesis properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.linalg import hadamard
+
+from theorylab._result import ConvergenceWarning
+from theorylab.sketch import (
+    SKETCHES,
+    coherent_spiky_instance,
+    draw_sketch,
+    fwht,
+    gaussian_instance,
+    linf_error_ratio,
+    paper_sketch_size,
+    solve_lstsq_preconditioned,
+    solve_sketched_lstsq,
+    two_coordinate_instance,
+)
+from theorylab.sketch import _reference as ref
+from theorylab.sketch.theory import countsketch_failure_probability
+
+
+def _dense_reference(op):
+    p, n, m = op.params, op.n_rows, op.sketch_size
+    if op.kind == "srht":
+        return ref.srht_matrix(n, p["n_pad"], p["signs"], p["rows"])
+    if op.kind == "srdct":
+        return ref.srdct_matrix(n, p["signs"], p["rows"])
+    if op.kind == "countsketch":
+        return ref.countsketch_matrix(n, m, p["rows"], p["signs"])
+    if op.kind == "osnap":
+        return ref.osnap_matrix(n, m, p["rows"], p["signs"])
+    if op.kind == "gaussian_pooled":
+        return ref.gaussian_pooled_matrix(n, m, p["block_size"], p["signs"], p["perm"],
+                                          p["gamma"])
+    if op.kind == "srht_gaussian_diag":
+        return ref.srht_gaussian_diag_matrix(n, p["n_pad"], p["gamma"], p["rows"])
+    g = np.random.default_rng(p["seed"])        # gaussian: one block at this size
+    return g.standard_normal((m, n)) / np.sqrt(m)
+
+
+# (1) kernel == reference ---------------------------------------------------------------
+
+@pytest.mark.parametrize("N", [1, 2, 4, 8, 64, 1024, 4096])
+@pytest.mark.parametrize("k", [1, 3, 65])
+def test_fwht_matches_dense_hadamard(N, k):
+    X = np.random.default_rng(N + k).standard_normal((N, k))
+    np.testing.assert_allclose(fwht(X), hadamard(N) @ X, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(ref.fwht_dense(X), hadamard(N) @ X, rtol=1e-12, atol=1e-10)
+
+
+def test_fwht_inplace_and_vector_and_normalized():
+    X = np.random.default_rng(0).standard_normal((256, 4))
+    Y = X.copy()
+    out = fwht(Y, inplace=True)
+    assert out is Y
+    np.testing.assert_allclose(Y, hadamard(256) @ X, atol=1e-10)
+    v = X[:, 0]
+    np.testing.assert_allclose(fwht(v), hadamard(256) @ v, atol=1e-10)
+    # the normalised transform is an involution
+    np.testing.assert_allclose(fwht(fwht(X, normalize=True), normalize=True), X, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", SKETCHES)
+@pytest.mark.parametrize("n", [37, 64])
+def test_operator_matches_dense_reference(kind, n):
+    op = draw_sketch(kind, n, 16, rng=3)
+    S_ref = _dense_reference(op)
+    np.testing.assert_allclose(op.to_dense(), S_ref, rtol=1e-12, atol=1e-13)
+    M = np.random.default_rng(1).standard_normal((n, 3))
+    np.testing.assert_allclose(op.apply(M), S_ref @ M, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", SKETCHES)
+def test_same_sketch_for_A_and_b(kind):
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((50, 3)), rng.standard_normal(50)
+    op = draw_sketch(kind, 50, 16, rng=1)
+    SA, Sb = op.apply_pair(A, b)
+    S = op.to_dense()
+    np.testing.assert_allclose(SA, S @ A, atol=1e-12)
+    np.testing.assert_allclose(Sb, S @ b, atol=1e-12)
+    res = solve_sketched_lstsq(A, b, sketch=kind, m=16, rng=1)
+    np.testing.assert_allclose(res.x, ref.sketched_lstsq_dense(res.operator.to_dense(), A, b),
+                               rtol=1e-9, atol=1e-11)
+
+
+def test_error_identity_of_follow_up():
+    rng = np.random.default_rng(2)
+    A, b = rng.standard_normal((64, 3)), rng.standard_normal(64)
+    op = draw_sketch("srht", 64, 24, rng=3)
+    res = solve_sketched_lstsq(A, b, m=24, rng=3)
+    x_star = np.linalg.lstsq(A, b, rcond=None)[0]
+    np.testing.assert_allclose(res.x - x_star, ref.sketch_error_identity(A, b, op.to_dense()),
+                               atol=1e-10)
+
+
+# (2) hand-solvable instances ------------------------------------------------------------
+
+def test_hadamard_2x2_by_hand():
+    np.testing.assert_allclose(fwht(np.array([[1.0], [2.0]])), [[3.0], [-1.0]])
+
+
+def test_two_coordinate_instance_rademacher_gives_zero():
+    inst = two_coordinate_instance(16)
+    for seed in range(5):
+        SM = draw_sketch("srht", 16, 4, rng=seed).apply(np.column_stack([inst.A, inst.b]))
+        assert abs(SM[:, 0] @ SM[:, 1]) < 1e-14
+
+
+def test_countsketch_collision_by_hand():
+    # A = [I_2; 0], b = e_3: CountSketch sending row 2 (the heavy row) into row 0's bucket
+    # with the same sign gives x′ = (1, 0) exactly, so ρ = √d/‖r‖ = √2.
+    A = np.vstack([np.eye(2), np.zeros((2, 2))])
+    b = np.array([0.0, 0.0, 1.0, 0.0])
+    op = draw_sketch("countsketch", 4, 3, rng=0)
+    object.__setattr__(op, "params", {"rows": np.array([0, 1, 0, 2]),
+                                      "signs": np.array([1.0, 1.0, 1.0, -1.0])})
+    SA, Sb = op.apply_pair(A, b)
+    x = np.linalg.lstsq(SA, Sb, rcond=None)[0]
+    np.testing.assert_allclose(x, [1.0, 0.0])
+    assert linf_error_ratio(A, b, x) == pytest.approx(np.sqrt(2))
+
+
+def test_paper_sketch_size_formula():
+    assert paper_sketch_size(0.5, 4, 1000, delta=0.1) == int(np.ceil(4 * np.log(1e4) ** 3 / 0.25))
+
+
+# (3) invariants ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["srht", "srdct"])
+def test_full_size_orthogonal_sketch_equals_lstsq(kind):
+    rng = np.random.default_rng(4)
+    n = 128
+    A, b = rng.standard_normal((n, 5)), rng.standard_normal(n)
+    res = solve_sketched_lstsq(A, b, sketch=kind, m=n, rng=5)
+    S = res.operator.to_dense()
+    np.testing.assert_allclose(S.T @ S, np.eye(n), atol=1e-12)
+    np.testing.assert_allclose(res.x, np.linalg.lstsq(A, b, rcond=None)[0], atol=1e-10)
+    assert res.sketch_size == n and res.rank == 5
+
+
+@pytest.mark.parametrize("kind", SKETCHES)
+def test_unbiased_monte_carlo(kind):
+    # E[SᵀS] = I_n: average over draws; entrywise error ~ 1/√draws
+    n, m, draws = 16, 8, 3000
+    rng = np.random.default_rng(7)
+    acc = np.zeros((n, n))
+    for _ in range(draws):
+        S = draw_sketch(kind, n, m, rng=rng).to_dense()
+        acc += S.T @ S
+    err = np.abs(acc / draws - np.eye(n)).max()
+    assert err < 0.15, f"{kind}: max |E[SᵀS] − I| = {err:.3f}"
+
+
+@pytest.mark.parametrize("kind", ["srht", "srdct", "gaussian", "gaussian_pooled"])
+def test_subspace_embedding(kind):
+    rng = np.random.default_rng(8)
+    U = np.linalg.qr(rng.standard_normal((2048, 8)))[0]
+    sv = np.linalg.svd(draw_sketch(kind, 2048, 160, rng=9).apply(U), compute_uv=False)
+    assert 0.6 <= sv.min() and sv.max() <= 1.4
+
+
+def test_linf_ratio_planted_and_residual_optimality():
+    inst = gaussian_instance(500, 4, rng=0)
+    assert linf_error_ratio(inst.A, inst.b, inst.x_star) == 0.0
+    r = inst.b - inst.A @ inst.x_star
+    np.testing.assert_allclose(inst.A.T @ r, 0, atol=1e-9)
+    inst = coherent_spiky_instance(64, 4, 3, rng=0)
+    np.testing.assert_allclose(inst.A.T @ inst.b, 0)
+    assert np.count_nonzero(inst.b) == 3 and inst.residual_norm == pytest.approx(np.sqrt(3))
+
+
+# (4) two algorithms agree / theory ------------------------------------------------------
+
+def test_preconditioned_matches_lstsq():
+    rng = np.random.default_rng(10)
+    A = rng.standard_normal((4096, 10)) * np.logspace(0, 4, 10)   # ill-conditioned
+    b = rng.standard_normal(4096)
+    res = solve_lstsq_preconditioned(A, b, rng=11)
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    assert res.converged and res.n_iter < 60
+    np.testing.assert_allclose(res.x, x, rtol=1e-8)
+
+
+def test_countsketch_failure_rate_matches_formula():
+    n, d, t, m, T = 512, 8, 2, 64, 400
+    rng = np.random.default_rng(12)
+    fails = 0
+    for _ in range(T):
+        inst = coherent_spiky_instance(n, d, t, rng=rng)
+        x = solve_sketched_lstsq(inst.A, inst.b, sketch="countsketch", m=m, rng=rng).x
+        fails += np.max(np.abs(x)) > 1e-12
+    p = countsketch_failure_probability(d, m, t)
+    assert abs(fails / T - p) < 4 * np.sqrt(p * (1 - p) / T) + 0.05
+
+
+def test_sketched_solution_close_to_lstsq_dense_sketches():
+    inst = gaussian_instance(2048, 4, rng=1)
+    for kind in ("srht", "srdct", "gaussian", "gaussian_pooled"):
+        x = solve_sketched_lstsq(inst.A, inst.b, sketch=kind, m=512, rng=2).x
+        assert linf_error_ratio(inst.A, inst.b, x, x_star=inst.x_star) < 1.0
+
+
+# (5) external references ----------------------------------------------------------------
+
+def test_countsketch_distribution_like_scipy():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    try:
+        S = scipy_linalg.clarkson_woodruff_transform(np.eye(200), 20, rng=0)
+    except TypeError:   # SciPy < 1.15 names the argument ``seed``
+        S = scipy_linalg.clarkson_woodruff_transform(np.eye(200), 20, seed=0)
+    ours = draw_sketch("countsketch", 200, 20, rng=0).to_dense()
+    for M in (S, ours):   # same law: one ±1 per column
+        assert np.all(np.count_nonzero(M, axis=0) == 1)
+        assert set(np.unique(M[M != 0])) <= {-1.0, 1.0}
+
+
+def test_srdct_uses_scipy_dct_matrix():
+    fft = pytest.importorskip("scipy.fft")
+    op = draw_sketch("srdct", 32, 32, rng=0)
+    C = fft.dct(np.eye(32), type=2, norm="ortho", axis=0)
+    np.testing.assert_allclose(op.to_dense(), C * op.params["signs"][None, :], atol=1e-13)
+
+
+# (6) bad input -------------------------------------------------------------------------
+
+def test_bad_inputs():
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((64, 4)), rng.standard_normal(64)
+    with pytest.raises(ValueError, match="m must be >= 4"):
+        solve_sketched_lstsq(A, b, m=3)
+    with pytest.raises(ValueError, match="sketch_size must be <= 64"):
+        solve_sketched_lstsq(A, b, sketch="srdct", m=65)
+    with pytest.raises(ValueError, match="sketch_size must be <= 64"):
+        solve_sketched_lstsq(A, b, sketch="srht", m=65)
+    solve_sketched_lstsq(A, b, sketch="gaussian", m=65, rng=0)   # allowed for Gaussian
+    with pytest.raises(ValueError, match="exactly one of m"):
+        solve_sketched_lstsq(A, b)
+    with pytest.raises(ValueError, match="exactly one of m"):
+        solve_sketched_lstsq(A, b, m=8, eps=0.5)
+    with pytest.raises(ValueError, match="paper's m"):
+        solve_sketched_lstsq(A, b, eps=0.5)
+    with pytest.raises(ValueError, match=r"b must have shape \(64,\)"):
+        solve_sketched_lstsq(A, b[:-1], m=8)
+    with pytest.raises(ValueError, match="A must be 2-dimensional"):
+        solve_sketched_lstsq(b, b, m=8)
+    with pytest.raises(ValueError, match="A must be tall"):
+        solve_sketched_lstsq(A.T, b[:4], m=8)
+    bad = A.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="A must be finite"):
+        solve_sketched_lstsq(bad, b, m=8)
+    with pytest.raises(ValueError, match="sketch must be one of"):
+        solve_sketched_lstsq(A, b, sketch="fjlt", m=8)
+    with pytest.raises(ValueError, match="nnz_per_col must be <= 8"):
+        solve_sketched_lstsq(A, b, sketch="osnap", m=8, nnz_per_col=9)
+    with pytest.raises(ValueError, match="block_size"):
+        draw_sketch("gaussian_pooled", 64, 8, block_size=3)
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        paper_sketch_size(0.0, 4, 64)
+    with pytest.raises(TypeError, match="rng"):
+        solve_sketched_lstsq(A, b, m=8, rng=np.random.RandomState(0))
+    with pytest.raises(ValueError, match="power-of-two"):
+        fwht(np.ones((6, 2)))
+    with pytest.raises(TypeError, match="C-contiguous float64"):
+        fwht(np.ones((8, 2), dtype=np.float32), inplace=True)
+    with pytest.raises(ValueError, match="M must have shape"):
+        draw_sketch("srht", 64, 8, rng=0).apply(np.ones((63, 2)))
+    with pytest.raises(ValueError, match="zero residual"):
+        linf_error_ratio(A, A @ np.ones(4), np.ones(4))
+    with pytest.raises(ValueError, match="x must have shape"):
+        linf_error_ratio(A, b, np.ones(3))
+    with pytest.raises(ValueError, match="full column rank"):
+        linf_error_ratio(np.column_stack([A[:, :3], A[:, :1]]), b, np.ones(4))
+
+
+# (7) non-convergence ---------------------------------------------------------------------
+
+def test_preconditioned_nonconvergence_warns():
+    rng = np.random.default_rng(13)
+    A, b = rng.standard_normal((2048, 8)), rng.standard_normal(2048)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        res = solve_lstsq_preconditioned(A, b, m=16, tol=1e-15, max_iter=1, rng=0)
+    assert res.converged is False and res.n_iter == 1
+
+
+def test_result_is_frozen():
+    rng = np.random.default_rng(0)
+    res = solve_sketched_lstsq(rng.standard_normal((64, 2)), rng.standard_normal(64), m=8,
+                               rng=0)
+    with pytest.raises(AttributeError):
+        res.x = None
+    assert not res.x.flags.writeable
+
+
+# properties ------------------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None)
+@given(log2n=st.integers(0, 9), k=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_fwht_is_orthogonal_up_to_scale(log2n, k, seed):
+    X = np.random.default_rng(seed).standard_normal((2**log2n, k))
+    Y = fwht(X, normalize=True)
+    np.testing.assert_allclose(np.linalg.norm(Y, axis=0), np.linalg.norm(X, axis=0), rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(SKETCHES), n=st.integers(8, 80), m=st.integers(1, 8),
+       seed=st.integers(0, 2**16))
+def test_apply_is_linear(kind, n, m, seed):
+    op = draw_sketch(kind, n, m, nnz_per_col=min(2, m), rng=seed)
+    rng = np.random.default_rng(seed)
+    u, v = rng.standard_normal(n), rng.standard_normal(n)
+    np.testing.assert_allclose(op.apply(2 * u - v), 2 * op.apply(u) - op.apply(v), atol=1e-10)
+
+
+@pytest.mark.parametrize("L", [1, 2, 3, 5])
+def test_fwht_rows_kernel_matches_full_transform(L):
+    from theorylab.sketch import _kernels
+    X = np.random.default_rng(L).standard_normal((256, 3))
+    rows = np.random.default_rng(0).choice(256, 20, replace=False)
+    out = np.empty((20, 3))
+    _kernels.fwht_rows(X.copy(), L, rows, out)
+    np.testing.assert_allclose(out, (hadamard(256) @ X)[rows], rtol=1e-12, atol=1e-10)
+
+
+def test_srht_large_n_uses_row_sampled_transform():
+    # n = 4096, m = 8: the partial transform path; compare with the dense reference
+    op = draw_sketch("srht", 4096, 8, rng=0)
+    X = np.random.default_rng(1).standard_normal((4096, 2))
+    p = op.params
+    np.testing.assert_allclose(op.apply(X),
+                               ref.srht_matrix(4096, p["n_pad"], p["signs"], p["rows"]) @ X,
+                               rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["srht", "srht_gaussian_diag"])
+def test_fused_and_unfused_hadamard_paths_agree(kind):
+    from theorylab.sketch.operators import _APPLY
+    op = draw_sketch(kind, 3000, 8, rng=4)
+    X = np.random.default_rng(5).standard_normal((3000, 3))
+    np.testing.assert_allclose(op.apply(X), _APPLY[kind](op, X), rtol=1e-12, atol=1e-12)
+
+
+def test_cgls_matches_lsqr_and_lstsq():
+    rng = np.random.default_rng(14)
+    A = rng.standard_normal((5000, 12)) * np.logspace(0, 3, 12)
+    b = rng.standard_normal(5000)
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    r1 = solve_lstsq_preconditioned(A, b, method="cgls", rng=1)
+    r2 = solve_lstsq_preconditioned(A, b, method="lsqr", rng=1)
+    assert r1.converged and r2.converged
+    np.testing.assert_allclose(r1.x, x, rtol=1e-8)
+    np.testing.assert_allclose(r1.x, r2.x, rtol=1e-8)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        r3 = solve_lstsq_preconditioned(A, b, method="cgls", m=16, tol=1e-15, max_iter=1, rng=0)
+    assert r3.converged is False
+    with pytest.raises(ValueError, match="method must be one of"):
+        solve_lstsq_preconditioned(A, b, method="cg")
+
+
+def test_cgls_unattainable_tol_stops_early_and_warns():
+    rng = np.random.default_rng(15)
+    A, b = rng.standard_normal((4000, 6)), rng.standard_normal(4000)
+    with pytest.warns(ConvergenceWarning, match="stagnated"):
+        res = solve_lstsq_preconditioned(A, b, method="cgls", tol=1e-30, max_iter=500, rng=0)
+    assert res.converged is False and res.n_iter < 100
+    np.testing.assert_allclose(res.x, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-10)

@@ -1,0 +1,53 @@
+"""Closed forms the claims compare against (own derivations unless marked).
+
+- CountSketch on the coherent spiky instance: a heavy row j hashing onto the bucket of
+  identity row i gives x′_i = ±1, so ρ ∈ {0, √(d/t), ...}; P(ρ > 0) = 1 − (1 − d/m)^t
+  (each of the t heavy rows misses all d identity buckets with prob. (1 − d/m)).
+- OSNAP(s): a single collision contributes √(d/t)/s (the m-independent floor).
+- Dense sketches: median ρ ≈ C √(d/m) (empirical, C ≈ 1.5–2.5).
+- Gaussian-diagonal SRHT on the two-coordinate instance (follow-up, Section 3):
+  P(|coef| >= 3/7) >= (2 − (4/π) arctan 2)(1 − 2 e^{−m/8}) ≈ 0.590 for every m.
+- SRHT cost: O(N′ d log N′) with N′ = 2^⌈log₂ n⌉.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["countsketch_failure_probability", "countsketch_failure_magnitude",
+           "osnap_floor", "gaussian_diag_failure_bound", "srht_flops"]
+
+
+def countsketch_failure_probability(d: int, m: int, t: int) -> float:
+    """1 − (1 − d/m)^t: some heavy row lands in one of the d identity buckets.
+
+    >>> round(countsketch_failure_probability(16, 128, 4), 3)
+    0.414
+    """
+    return 1.0 - (1.0 - min(d / m, 1.0)) ** t
+
+
+def countsketch_failure_magnitude(d: int, t: int) -> float:
+    """√(d/t): ρ of one collision (|x′_i| = 1, ‖r‖ = √t)."""
+    return math.sqrt(d / t)
+
+
+def osnap_floor(d: int, t: int, s: int) -> float:
+    """√(d/t)/s: ρ contributed by one OSNAP(s) collision."""
+    return math.sqrt(d / t) / s
+
+
+def gaussian_diag_failure_bound(m: int | None = None) -> float:
+    """(2 − (4/π) arctan 2)·(1 − 2e^{−m/8}); the m → ∞ value 0.5903 when ``m`` is None.
+
+    >>> round(gaussian_diag_failure_bound(), 4)
+    0.5903
+    """
+    base = 2.0 - 4.0 / math.pi * math.atan(2.0)
+    return base if m is None else base * (1.0 - 2.0 * math.exp(-m / 8.0))
+
+
+def srht_flops(n: int, k: int) -> float:
+    """N′ k log₂ N′ additions for an FWHT of k columns padded to N′ = 2^⌈log₂ n⌉."""
+    N = 1 << max(0, int(n - 1).bit_length())
+    return float(N * k * max(1, int(math.log2(N))))
