@@ -50,7 +50,7 @@ def test_lasso_hand_solvable_orthogonal_design():
     lam = 0.5
     res = solve_lasso(X, y, lam=lam)
     np.testing.assert_allclose(res.w, np.sign(z) * np.maximum(np.abs(z) - lam, 0), atol=1e-12)
-    assert list(res.support) == [0, 3]  # |z| = 0.5, 0.075, 0.175, 1.25 against λ = 0.5
+    assert list(res.support) == [0, 3]  # z = Xᵀy/N = y/2 = (1, −0.15, 0.35, −2.5), λ = 0.5
 
 
 def test_lasso_kkt_and_lambda_max():
