@@ -13,8 +13,13 @@ import warnings
 import numpy as np
 from sklearn.linear_model import Lasso, LassoCV
 
-from theorylab.sparse import gaussian_design, gadget_design, prediction_error, solve_lasso
-from theorylab.sparse import solve_random_support_regression
+from theorylab.sparse import (
+    gadget_design,
+    gaussian_design,
+    prediction_error,
+    solve_lasso,
+    solve_random_support_regression,
+)
 
 
 def obj(X, y, w, lam):

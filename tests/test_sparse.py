@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from theorylab._result import ConvergenceWarning
+from theorylab.sparse import _kernels as K
+from theorylab.sparse import _reference as R
 from theorylab.sparse import (
     conditioned_design,
     gadget_design,
@@ -18,8 +20,6 @@ from theorylab.sparse import (
     solve_omp,
     solve_random_support_regression,
 )
-from theorylab.sparse import _kernels as K
-from theorylab.sparse import _reference as R
 
 
 def _inst(seed=0, n=60, d=40, k=3):

@@ -12,7 +12,6 @@ same instances (claim 4 of the issue): measured, not asserted.
 Tolerance: a factor-10 effect averaged over supports; seed noise is far smaller.
 """
 
-import numpy as np
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds

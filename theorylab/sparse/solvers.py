@@ -36,7 +36,6 @@ from theorylab._validation import (
     check_matrix,
     check_positive,
     check_rng,
-    check_scalar,
     check_vector,
 )
 from theorylab.sparse import _kernels
