@@ -39,6 +39,7 @@ __all__ = [
     "load_claim",
     "verify_claims",
     "script_main",
+    "wilson_interval",
 ]
 
 Scale = Literal["smoke", "full"]
@@ -243,6 +244,26 @@ class ClaimResult:
         for note in self.caveats:
             lines.append(f"  NOTE: {note}")
         return "\n".join(lines)
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a success probability from ``k`` successes in ``n`` trials
+    (for claims whose outcome per restart is pass/fail).
+
+    Examples
+    --------
+    >>> tuple(round(v, 3) for v in wilson_interval(3, 10))
+    (0.108, 0.603)
+    """
+    import numpy as np
+
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, float(mid - half)), min(1.0, float(mid + half))
 
 
 # --------------------------------------------------------------------------- registry

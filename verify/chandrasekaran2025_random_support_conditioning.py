@@ -11,7 +11,7 @@ import numpy as np
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
-from theorylab.sparse import conditioned_design, prediction_error
+from theorylab.sparse import STANDIN_NOTE, compare_methods, conditioned_design, prediction_error
 from theorylab.sweep import sweep
 
 PAPER = "chandrasekaran2025_random_support"
@@ -22,17 +22,13 @@ K, NOISE = 4, 0.1
 
 
 def _one(kappa, n, d, seed):
-    from _sparse_common import methods
-
     inst = conditioned_design(n, d, k=K, kappa=kappa, noise=NOISE, rng=seed)
-    out = methods(inst.X, inst.y, K, NOISE)
+    out = compare_methods(inst.X, inst.y, k=K, noise=NOISE)
     return {m: prediction_error(inst.X, w, inst.w_star) if np.all(np.isfinite(w)) else np.inf
             for m, w in out.items()}
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from _sparse_common import PROXY_NOTE
-
     cfg = SIZES[scale]
     res = ClaimResult(claim="chandrasekaran2025_random_support_conditioning", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
@@ -46,12 +42,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         plot_seeds(axes[0], cfg["kappas"], pe, color=color(j), label=m)
     finish(axes[0], xlabel="κ (population covariance)", ylabel="prediction error", logx=True,
            logy=True)
-    ours = res.data["ours (proxy)"].mean(1)
+    ours = res.data["ours (stand-in)"].mean(1)
     res.add(Check.at_most("max over κ of mean PE (ours)", float(ours.max()), 0.05,
                           detail="per κ: " + ", ".join(f"{x:.3g}" for x in ours)))
     res.add(Check.true("all coefficients finite at every κ", bool(np.all(np.isfinite(ours)))))
     lasso = [m for m in res.data if m.startswith("lasso")][0]
-    res.caveats.append(PROXY_NOTE)
+    res.caveats.append(STANDIN_NOTE)
     res.caveats.append("Plain Lasso PE per κ: " + ", ".join(
         f"{x:.3g}" for x in res.data[lasso].mean(1)))
     res.figure = fig

@@ -15,7 +15,7 @@ Tolerance: a factor-10 effect averaged over supports; seed noise is far smaller.
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
-from theorylab.sparse import gadget_design, prediction_error
+from theorylab.sparse import STANDIN_NOTE, compare_methods, gadget_design, prediction_error
 from theorylab.sweep import sweep
 
 PAPER = "chandrasekaran2025_random_support"
@@ -27,16 +27,12 @@ NOISE = 0.1
 
 
 def _one(support, n, d, k, seed):
-    from _sparse_common import methods
-
     inst = gadget_design(n, d, k=k, support=support, eta=1e-3, noise=NOISE, rng=seed)
     return {m: prediction_error(inst.X, w, inst.w_star)
-            for m, w in methods(inst.X, inst.y, k, NOISE).items()}
+            for m, w in compare_methods(inst.X, inst.y, k=k, noise=NOISE).items()}
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from _sparse_common import PROXY_NOTE
-
     cfg = SIZES[scale]
     res = ClaimResult(claim="chandrasekaran2025_random_support_random_vs_adversarial",
                       paper=PAPER, statement=CLAIM, scale=scale, seed=seed)
@@ -60,8 +56,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.add(Check.at_least(f"Lasso PE adversarial / random at N={cfg['ns'][-1]}",
                            float(adv[-1] / rnd[-1]), 10.0,
                            detail="ratios at all N: " + ", ".join(f"{x:.1f}" for x in adv / rnd)))
-    ours = res.data["random/ours (proxy)"].mean(1)
-    res.caveats.append(PROXY_NOTE)
+    ours = res.data["random/ours (stand-in)"].mean(1)
+    res.caveats.append(STANDIN_NOTE)
     res.caveats.append("On random supports ours reaches PE " + ", ".join(f"{x:.2g}" for x in ours)
                        + f" at N = {list(cfg['ns'])}; on adversarial supports it is no better "
                        "than the peers (the paper claims nothing for worst-case supports).")

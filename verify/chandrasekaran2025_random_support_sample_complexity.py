@@ -15,7 +15,12 @@ import numpy as np
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_measured, plot_theory
-from theorylab.sparse import gadget_design, prediction_error, solve_random_support_regression
+from theorylab.sparse import (
+    STANDIN_NOTE,
+    gadget_design,
+    prediction_error,
+    solve_random_support_regression,
+)
 from theorylab.sweep import sweep
 
 PAPER = "chandrasekaran2025_random_support"
@@ -34,8 +39,6 @@ def _pe(n, d, seed):
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from _sparse_common import PROXY_NOTE
-
     cfg = SIZES[scale]
     res = ClaimResult(claim="chandrasekaran2025_random_support_sample_complexity", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
@@ -68,7 +71,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     axes[1].axhline(EPS, ls="--", color="k", lw=1, label="ε")
     finish(axes[1], xlabel="N", ylabel="mean prediction error", logx=True, logy=True)
     res.figure = fig
-    res.caveats.append(PROXY_NOTE)
+    res.caveats.append(STANDIN_NOTE)
     return res
 
 

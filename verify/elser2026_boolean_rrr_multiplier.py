@@ -16,6 +16,7 @@ import numpy as np
 
 from theorylab.boolean import autoencoder_task, layered_network, multiplier_task, solve_rrr
 from theorylab.claims import Check, ClaimResult, script_main
+from theorylab.claims import wilson_interval as wilson
 from theorylab.plotting import color, finish, new_figure, plot_measured
 from theorylab.sweep import sweep
 
@@ -54,8 +55,6 @@ def _restart(task, max_iter, seed):
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from _boolean_common import wilson
-
     cfg = SIZES[scale]
     res = ClaimResult(claim="elser2026_boolean_rrr_multiplier", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)

@@ -11,7 +11,9 @@ from theorylab.sparse.data import (
     random_walk_design,
 )
 from theorylab.sparse.solvers import (
+    STANDIN_NOTE,
     SparseResult,
+    compare_methods,
     lambda_max,
     prediction_error,
     solve_exhaustive,
@@ -22,7 +24,9 @@ from theorylab.sparse.solvers import (
 )
 
 __all__ = [
+    "STANDIN_NOTE",
     "SparseInstance",
+    "compare_methods",
     "SparseResult",
     "conditioned_design",
     "gadget_design",
