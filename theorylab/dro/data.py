@@ -18,7 +18,8 @@ import numpy as np
 
 from .._validation import check_array, check_int, check_rng, check_scalar
 
-__all__ = ["GMMShiftSample", "sample_gmm_shift", "condition_covariance"]
+__all__ = ["GMMShiftSample", "sample_gmm_shift", "condition_covariance", "DigitsShiftSplit",
+           "load_digits_shift", "digits_covariate_shift"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,3 +188,71 @@ def sample_gmm_shift(d: int, m: int, n: int, *, mu_norm: float = 1.0, sigma0: fl
                           cov0=cov0, cov1=cov1, alpha=alpha,
                           meta={"d": d, "m": m, "n": n, "mu_norm": mu_norm,
                                 "sigma0": sigma0, "sigma1": sigma1})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigitsShiftSplit:
+    """Labeled, shifted-unlabeled and in-domain test splits of scikit-learn's digits.
+
+    Attributes
+    ----------
+    X, y : labeled in-domain images (m, 64) in [0, 1] and classes (m,).
+    X_unlabeled : shifted unlabeled images (n, 64).
+    y_unlabeled : their hidden classes (diagnostics only).
+    X_test, y_test : in-domain test images and classes.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    X_unlabeled: np.ndarray
+    y_unlabeled: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def digits_covariate_shift(images: np.ndarray, *, blur: float = 0.6,
+                           gain: float = 0.8, offset: float = 0.1) -> np.ndarray:
+    """Blur (Gaussian filter, ``blur`` pixels), rescale intensities by ``gain`` and add
+    ``offset``: a covariate shift of 8x8 digit images in [0, 1], clipped to [0, 1]."""
+    from scipy.ndimage import gaussian_filter
+
+    imgs = np.asarray(images, dtype=float).reshape(-1, 8, 8)
+    out = gaussian_filter(imgs, sigma=(0, blur, blur)) if blur > 0 else imgs
+    return np.clip(gain * out + offset, 0.0, 1.0).reshape(-1, 64)
+
+
+def load_digits_shift(m: int, n: int, *, n_test: int = 600, blur: float = 0.6,
+                      gain: float = 0.8, offset: float = 0.1, rng=None) -> DigitsShiftSplit:
+    """Split scikit-learn's bundled digits into m labeled, n shifted unlabeled and a test set.
+
+    The labeled and test images are in-domain (pixel values / 16); the unlabeled images are
+    disjoint from both and pass through :func:`digits_covariate_shift`. The labeled set is
+    class-balanced (``m`` rounded down to a multiple of 10, at least one per class).
+
+    Examples
+    --------
+    >>> from theorylab.dro.data import load_digits_shift
+    >>> sp = load_digits_shift(50, 300, rng=0)
+    >>> sp.X.shape, sp.X_unlabeled.shape, sp.X_test.shape
+    ((50, 64), (300, 64), (600, 64))
+    """
+    from sklearn.datasets import load_digits
+
+    m = check_int(m, name="m", minimum=10)
+    n = check_int(n, name="n", minimum=0)
+    n_test = check_int(n_test, name="n_test", minimum=1)
+    rng = check_rng(rng)
+    data = load_digits()
+    Xall, yall = data.data / 16.0, data.target.astype(np.int64)
+    if m + n + n_test > Xall.shape[0]:
+        raise ValueError(f"m + n + n_test must be <= {Xall.shape[0]}, got {m + n + n_test}")
+    perm = rng.permutation(Xall.shape[0])
+    test, rest = perm[:n_test], perm[n_test:]
+    per = m // 10
+    lab = np.concatenate([rest[yall[rest] == c][:per] for c in range(10)])
+    pool = np.setdiff1d(rest, lab)
+    unl = pool[rng.permutation(pool.shape[0])[:n]]
+    return DigitsShiftSplit(
+        X=Xall[lab], y=yall[lab],
+        X_unlabeled=digits_covariate_shift(Xall[unl], blur=blur, gain=gain, offset=offset),
+        y_unlabeled=yall[unl], X_test=Xall[test], y_test=yall[test])
