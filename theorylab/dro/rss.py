@@ -94,30 +94,34 @@ class _Problem:
         self.gamma, self.gamma_u, self.lam, self.loss, self.r = gamma, gamma_u, lam, loss, r
         self.use_u = Xu is not None and Xu.shape[0] > 0 and lam > 0
 
-    def value_grad(self, w: np.ndarray) -> tuple[float, np.ndarray]:
-        X, y, r = self.X, self.y, self.r
-        lab = _surrogate(y * (X @ w), self.gamma, self.loss, r)
-        f = float(lab.value.mean())
-        g = X.T @ (lab.grad * y) / X.shape[0]
-        if self.use_u:
-            uu = self.Xu @ w
-            unl = _surrogate(np.abs(uu), self.gamma_u, self.loss, r)
-            f += self.lam * float(unl.value.mean())
-            g += self.lam * (self.Xu.T @ (unl.grad * np.sign(uu)) / self.Xu.shape[0])
-        return f, g
+    def margins(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labeled margins y X w and unlabeled scores X' w (one pass over each matrix)."""
+        return self.y * (self.X @ w), (self.Xu @ w if self.use_u else None)
 
-    def value(self, w: np.ndarray) -> float:
-        f = float(_surrogate(self.y * (self.X @ w), self.gamma, self.loss, self.r).value.mean())
-        if self.use_u:
-            uu = np.abs(self.Xu @ w)
-            f += self.lam * float(_surrogate(uu, self.gamma_u, self.loss, self.r).value.mean())
+    def value(self, marg: tuple[np.ndarray, np.ndarray | None]) -> float:
+        ul, uu = marg
+        f = float(_surrogate(ul, self.gamma, self.loss, self.r).value.mean())
+        if uu is not None:
+            f += self.lam * float(
+                _surrogate(np.abs(uu), self.gamma_u, self.loss, self.r).value.mean())
         return f
+
+    def grad(self, marg: tuple[np.ndarray, np.ndarray | None]) -> np.ndarray:
+        ul, uu = marg
+        lab = _surrogate(ul, self.gamma, self.loss, self.r)
+        g = self.X.T @ (lab.grad * self.y) / self.X.shape[0]
+        if uu is not None:
+            unl = _surrogate(np.abs(uu), self.gamma_u, self.loss, self.r)
+            g += self.lam * (self.Xu.T @ (unl.grad * np.sign(uu)) / self.Xu.shape[0])
+        return g
 
 
 def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int):
     """Riemannian gradient descent on the unit sphere with Armijo backtracking."""
     w = w0 / np.linalg.norm(w0)
-    f, g = prob.value_grad(w)
+    marg = prob.margins(w)
+    f = prob.value(marg)
+    g = prob.grad(marg)
     if not np.isfinite(f):
         raise FloatingPointError("objective is not finite at iteration 0")
     eta = 1.0
@@ -135,7 +139,8 @@ def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int
         for _ in range(60):
             w_new = w - eta * G
             w_new /= np.linalg.norm(w_new)
-            f_new = prob.value(w_new)
+            marg_new = prob.margins(w_new)
+            f_new = prob.value(marg_new)
             if f_new <= f - 1e-4 * eta * gnorm**2:
                 accepted = True
                 break
@@ -148,8 +153,8 @@ def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int
             objs.append(f)
             break
         step = float(np.linalg.norm(w_new - w))
-        w = w_new
-        f, g = prob.value_grad(w)
+        w, f = w_new, f_new
+        g = prob.grad(marg_new)
         objs.append(f)
         steps.append(step)
         if step <= tol:
@@ -216,7 +221,8 @@ def solve_rss(X, y, X_unlabeled=None, *, method: Method = "rss",
               gamma_u: float | Sequence[float] | None = None,
               lam: float | Sequence[float] = 1.0, loss: str = "ramp", ramp_slope: float = 1.0,
               init: Init = "best", w0=None, n_folds: int = 3, cv_score: CVScore = "accuracy",
-              tol: float = 1e-6, max_iter: int = 500, rng=None) -> RSSResult:
+              cv_tol: float = 1e-4, tol: float = 1e-6, max_iter: int = 500,
+              rng=None) -> RSSResult:
     """Fit the RSS estimator (or the ERM / robust-ERM baseline) for a linear model.
 
     Parameters
@@ -250,6 +256,8 @@ def solve_rss(X, y, X_unlabeled=None, *, method: Method = "rss",
     cv_score : {"accuracy", "margin"}
         Held-out score: accuracy (ties broken by the margin) or the mean margin ``y w.x``
         (for a Gaussian mixture an unbiased estimate of ``w.mu``, which fixes the accuracy).
+    cv_tol : float
+        Stopping tolerance of the cross-validation fits (selection needs less precision).
     tol : float
         Stop when the Riemannian gradient norm or the step length is <= tol.
     max_iter : int
@@ -306,6 +314,7 @@ def solve_rss(X, y, X_unlabeled=None, *, method: Method = "rss",
     init = check_choice(init, name="init", choices=("best", "erm", "pca"))
     cv_score = check_choice(cv_score, name="cv_score", choices=("accuracy", "margin"))
     tol = check_scalar(tol, name="tol", lower=0.0, lower_inclusive=False)
+    cv_tol = check_scalar(cv_tol, name="cv_tol", lower=0.0, lower_inclusive=False)
     max_iter = check_int(max_iter, name="max_iter", minimum=1)
     n_folds = check_int(n_folds, name="n_folds", minimum=2)
     if w0 is not None:
@@ -352,7 +361,7 @@ def solve_rss(X, y, X_unlabeled=None, *, method: Method = "rss",
             for j, hp in enumerate(grid):
                 for te in folds:
                     tr = np.setdiff1d(np.arange(m), te)
-                    _, out = _fit(X[tr], y[tr], Xu, pc, hp, **kw)
+                    _, out = _fit(X[tr], y[tr], Xu, pc, hp, **{**kw, "tol": cv_tol})
                     marg = y[te] * (X[te] @ out[0])
                     if cv_score == "margin":
                         scores[j] += marg.mean() / k_folds
@@ -435,4 +444,4 @@ def rss_objective(w, X, y, X_unlabeled=None, *, gamma: float, gamma_u: float | N
     if X_unlabeled is not None:
         Xu = check_matrix(X_unlabeled, name="X_unlabeled", shape=(None, X.shape[1]))
     prob = _Problem(X, y, Xu, gamma=gamma, gamma_u=gamma_u, lam=lam, loss=loss, r=r)
-    return prob.value(w / np.linalg.norm(w))
+    return prob.value(prob.margins(w / np.linalg.norm(w)))
