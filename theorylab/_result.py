@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SolverResult", "ConvergenceWarning", "freeze_array"]
+__all__ = ["SolverResult", "ConvergenceWarning", "freeze_array", "ReadOnlyDict"]
+
+
+class ReadOnlyDict(dict):
+    """A dict that refuses changes (picklable, unlike ``types.MappingProxyType``)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("result history is read-only")
+
+    __setitem__ = __delitem__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (ReadOnlyDict, (dict(self),))
 
 
 class ConvergenceWarning(UserWarning):
@@ -63,16 +75,16 @@ class SolverResult:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "history":
-                frozen = MappingProxyType({k: freeze_array(v) for k, v in dict(value).items()})
+                frozen = ReadOnlyDict({k: freeze_array(v) for k, v in dict(value).items()})
                 object.__setattr__(self, "history", frozen)
             elif isinstance(value, np.ndarray):
                 object.__setattr__(self, f.name, freeze_array(value))
 
-    def __getstate__(self):  # MappingProxyType does not pickle; store a plain dict
-        return {f.name: (dict(getattr(self, f.name)) if f.name == "history"
-                         else getattr(self, f.name)) for f in fields(self)}
+    def __reduce__(self):
+        # Rebuild through __init__ so that unpickled arrays are read-only again.
+        return (_rebuild, (type(self), {f.name: getattr(self, f.name) for f in fields(self)
+                                        if f.init}))
 
-    def __setstate__(self, state):
-        for k, v in state.items():
-            object.__setattr__(self, k, v)
-        SolverResult.__post_init__(self)
+
+def _rebuild(cls: type, kwargs: dict[str, Any]) -> Any:
+    return cls(**kwargs)

@@ -95,14 +95,14 @@ def check_scalar(value: Any, *, name: str, lower: float | None = None,
         raise ValueError(f"{name} must be finite, got {value!r}")
     if lower is not None:
         if lower_inclusive and value < lower:
-            raise ValueError(f"{name} must be >= {lower}, got {value!r}")
+            raise ValueError(f"{name} must be >= {lower:g}, got {value!r}")
         if not lower_inclusive and value <= lower:
-            raise ValueError(f"{name} must be > {lower}, got {value!r}")
+            raise ValueError(f"{name} must be > {lower:g}, got {value!r}")
     if upper is not None:
         if upper_inclusive and value > upper:
-            raise ValueError(f"{name} must be <= {upper}, got {value!r}")
+            raise ValueError(f"{name} must be <= {upper:g}, got {value!r}")
         if not upper_inclusive and value >= upper:
-            raise ValueError(f"{name} must be < {upper}, got {value!r}")
+            raise ValueError(f"{name} must be < {upper:g}, got {value!r}")
     return value
 
 

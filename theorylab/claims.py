@@ -134,7 +134,8 @@ class Check:
         return cls(name, ok if measured is None else measured, expected, 0.0, "true", ok, detail)
 
     def describe(self) -> str:
-        sym = {"close": "±", "rel": "±rel", "at_most": "<=", "at_least": ">=", "true": ""}[self.kind]
+        sym = {"close": "±", "rel": "±rel", "at_most": "<=", "at_least": ">=",
+               "true": ""}[self.kind]
         if self.kind == "true":
             exp = f"{self.expected}"
         elif self.kind in ("at_most", "at_least"):

@@ -107,7 +107,8 @@ def write_report(fig_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
                      "<th>tolerance</th><th>kind</th><th>pass</th></tr>")
             for c in r["checks"]:
                 md.append(f"| {c['name']} | {_fmt(c['measured'])} | {_fmt(c['expected'])} | "
-                          f"{_fmt(c['tolerance'])} | {c['kind']} | {'yes' if c['passed'] else 'NO'} |")
+                          f"{_fmt(c['tolerance'])} | {c['kind']} | "
+                          f"{'yes' if c['passed'] else 'NO'} |")
                 h.append("<tr>" + "".join(
                     f"<td>{html.escape(str(x))}</td>" for x in
                     (c["name"], _fmt(c["measured"]), _fmt(c["expected"]), _fmt(c["tolerance"]),
@@ -136,7 +137,36 @@ def write_report(fig_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
             f"<p>{n_pass} passed, {n_fail} failed.</p>" + "\n".join(body) + "</body></html>\n")
     html_path = fig / "report.html"
     html_path.write_text(page)
+    update_readme_table(rows)
     return md_path, html_path
+
+
+_START, _END = "<!-- claims-table:start -->", "<!-- claims-table:end -->"
+
+
+def update_readme_table(rows: list[dict]) -> bool:
+    """Rewrite the claims table between the README's markers (if it has them)."""
+    readme = _claims.project_root() / "README.md"
+    if not readme.is_file():
+        return False
+    text = readme.read_text()
+    if _START not in text or _END not in text:
+        return False
+    by_claim: dict[str, dict] = {}
+    for r in rows:  # prefer the full-scale verdict when both exist
+        cur = by_claim.get(r["claim"])
+        if cur is None or (r.get("scale") == "full" and cur.get("scale") != "full"):
+            by_claim[r["claim"]] = r
+    lines = ["| claim | paper | claim in one line | latest verdict |", "|---|---|---|---|"]
+    for cid in sorted(by_claim):
+        r = by_claim[cid]
+        v = r["verdict"] + (f" ({r['scale']})" if r.get("scale") else "")
+        stmt = r["statement"].replace("|", "\\|")
+        lines.append(f"| `{cid}` | {r['paper']} | {stmt} | **{v}** |")
+    head, rest = text.split(_START, 1)
+    _, tail = rest.split(_END, 1)
+    readme.write_text(head + _START + "\n" + "\n".join(lines) + "\n" + _END + tail)
+    return True
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

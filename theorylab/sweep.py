@@ -7,8 +7,9 @@ same call runs on a Dask cluster with ``backend="dask"`` (a ``LocalCluster`` whe
 Each ``(function, parameters, seed)`` value is stored under ``cache_dir`` with an
 atomic write (temporary file + ``os.replace``), so a sweep killed midway resumes
 without recomputing finished points and without ever reading a half-written one.
-The cache key includes the function's source code, so editing the function
-invalidates its entries.
+The cache key includes the function's source code and a hash of theorylab's own
+source, so editing the function or a solver invalidates the entries (a change in a
+third-party library does not: clear ``cache_dir`` after upgrading one).
 
 Examples
 --------
@@ -120,13 +121,30 @@ def _plain(v: Any) -> Any:
     return v
 
 
+_PKG_FINGERPRINT: str | None = None
+
+
+def _package_fingerprint() -> str:
+    """Hash of theorylab's own source, so that editing a solver invalidates cached values."""
+    global _PKG_FINGERPRINT
+    if _PKG_FINGERPRINT is None:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for p in sorted(root.rglob("*.py")):
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+        _PKG_FINGERPRINT = h.hexdigest()
+    return _PKG_FINGERPRINT
+
+
 def _fn_identity(fn: Callable[..., Any]) -> str:
+    """The function's name, its source and theorylab's source: the cache's notion of 'same'."""
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
     try:
         src = inspect.getsource(fn)
     except (OSError, TypeError):
         src = ""
-    return name + "\n" + hashlib.sha256(src.encode()).hexdigest()
+    return name + "\n" + hashlib.sha256(src.encode()).hexdigest() + "\n" + _package_fingerprint()
 
 
 def _key(fn_id: str, params: Mapping[str, Any], seed: int) -> str:
@@ -166,6 +184,12 @@ def _load(path: Path) -> tuple[bool, Any]:
 
 def _call(fn: Callable[..., Any], params: dict[str, Any], seed: int) -> Any:
     return fn(**params, seed=seed)
+
+
+def _call_blob(blob: bytes, params: dict[str, Any], seed: int) -> Any:
+    import cloudpickle
+
+    return cloudpickle.loads(blob)(**params, seed=seed)
 
 
 def _worker_init() -> None:
@@ -378,7 +402,10 @@ def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
         client = Client(address)
     try:
         client.run(limit_threads, 1)
-        futs = {client.submit(_call, fn, points[i], seeds[j], pure=False): (i, j)
+        # Ship fn as a cloudpickle blob: distributed tries plain pickle first, which would
+        # send a verify script's function by reference to workers that cannot import it.
+        blob = cloudpickle.dumps(fn)
+        futs = {client.submit(_call_blob, blob, points[i], seeds[j], pure=False): (i, j)
                 for i, j in todo}
         for f in as_completed(list(futs)):
             done(futs[f], f.result())

@@ -1,0 +1,202 @@
+"""theorylab.dynamics: closed forms vs adaptive quadrature, exact flow vs time-stepped GD,
+asymptotes, hand-checkable values, bad inputs."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.integrate import IntegrationWarning
+
+from theorylab._result import ConvergenceWarning
+from theorylab.dynamics import _reference as ref
+from theorylab.dynamics import (
+    bayes_optimal_error,
+    gd_error_curves,
+    long_time_errors,
+    optimal_stopping,
+    ridge_error,
+    simulate_gradient_flow,
+    theory,
+)
+
+
+# 1. fast evaluator == slow reference twin (adaptive quadrature)
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 1.0, 2.0, 4.0])
+@pytest.mark.parametrize("sigma0_sq", [0.0, 0.7])
+def test_quadrature_matches_adaptive_reference(alpha, sigma0_sq):
+    t = np.array([0.0, 0.3, 2.0, 10.0, 100.0])
+    c = gd_error_curves(alpha, 5.0, t, sigma0_sq=sigma0_sq)
+    kw = dict(teacher_var=1.0, noise_var=0.2, sigma0_sq=sigma0_sq)
+    with warnings.catch_warnings():  # quad warns about the 1/λ edge at α = 1; its value is fine
+        warnings.simplefilter("ignore", IntegrationWarning)
+        eg = [ref.gen_error_quad(alpha, x, **kw) for x in t]
+        etr = [ref.train_error_quad(alpha, x, **kw) for x in t]
+    np.testing.assert_allclose(c.test_error, eg, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(c.train_error, etr, rtol=1e-8, atol=1e-10)
+
+
+def test_exact_flow_matches_time_stepped_gd():
+    # same draws as simulate_gradient_flow: X, w̄, ε, w0 in this order
+    N, P, snr, s0 = 60, 90, 4.0, 0.3
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((N, P)) / np.sqrt(N)
+    w_bar = rng.standard_normal(N)
+    eps = rng.standard_normal(P) * np.sqrt(1 / snr)
+    w0 = rng.standard_normal(N) * np.sqrt(s0)
+    lr, steps = 2e-3, 2500
+    test, train = ref.gradient_descent_errors(X, X.T @ w_bar + eps, w_bar, w0, lr=lr,
+                                              steps=steps, noise_var=1 / snr)
+    sim = simulate_gradient_flow(N, P, [lr * steps], snr=snr, sigma0_sq=s0, rng=7)
+    # Euler's O(η) error at η = 2e-3
+    assert sim.test_error[0] == pytest.approx(test[-1], rel=3e-3)
+    assert sim.train_error[0] == pytest.approx(train[-1], rel=3e-3)
+
+
+# 2. hand-checkable values
+def test_initial_and_asymptotic_values():
+    c = gd_error_curves(2.0, 5.0, [0.0, 1e7])
+    assert c.test_error[0] == pytest.approx(1.2, abs=1e-12)  # σ_w² + σ_0² + σ_ε²
+    assert c.train_error[0] == pytest.approx(1.2, abs=1e-12)
+    assert c.test_error[1] == pytest.approx(0.2 * 2 / 1, abs=1e-9)  # σ_ε² α/(α−1)
+    assert c.train_error[1] == pytest.approx(0.2 * 0.5, abs=1e-9)  # σ_ε²(1 − 1/α)
+    eg, etr = long_time_errors(0.5, 5.0, sigma0_sq=1.0)
+    assert eg == pytest.approx(0.5 * 2.0 + 0.2 / 0.5)
+    assert etr == 0.0
+    assert long_time_errors(1.0, 5.0)[0] == float("inf")
+
+
+def test_mp_moments():
+    for alpha in (0.25, 1.0, 3.0):
+        lam, w = theory.mp_nodes(alpha, 800)
+        assert w.sum() == pytest.approx(min(1.0, alpha), abs=1e-12)
+        assert (w * lam).sum() == pytest.approx(alpha, abs=1e-12)
+        if alpha > 1:
+            assert (w / lam).sum() == pytest.approx(1 / (alpha - 1), rel=1e-10)
+
+
+def test_bayes_error_hand_value():
+    # α = 2, SNR = 5: γ* = 0.2, s = (−1.2 + √(1.44 + 0.8))/0.4
+    s = (-1.2 + np.sqrt(2.24)) / 0.4
+    assert bayes_optimal_error(2.0, 5.0) == pytest.approx(0.2 * (1 + s), rel=1e-12)
+
+
+# 3. optimality / invariants
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 2.0])
+def test_bayes_is_the_best_ridge_and_below_early_stopping(alpha):
+    e_opt = bayes_optimal_error(alpha, 5.0)
+    grid = [ridge_error(alpha, 5.0, g) for g in np.logspace(-3, 2, 60)]
+    assert min(grid) >= e_opt - 1e-10
+    assert ridge_error(alpha, 5.0, 0.2) == pytest.approx(e_opt, rel=1e-9)
+    r = optimal_stopping(alpha, 5.0)
+    assert e_opt <= r.test_error <= 1.05 * e_opt and r.converged
+    t = r.t_opt * np.array([0.8, 1.0, 1.25])
+    eg = gd_error_curves(alpha, 5.0, t).test_error
+    assert eg[1] <= eg[0] and eg[1] <= eg[2]
+
+
+def test_train_error_decreases_monotonically():
+    t = np.logspace(-2, 3, 80)
+    for alpha in (0.5, 1.0, 2.0):
+        assert np.all(np.diff(gd_error_curves(alpha, 5.0, t).train_error) <= 1e-14)
+
+
+# 4. theory vs simulation (independent evaluator)
+def test_simulation_agrees_with_theory():
+    t = [0.5, 5.0, 50.0]
+    sims = np.array([simulate_gradient_flow(300, 600, t, snr=5.0, rng=s).test_error
+                     for s in range(6)])
+    th = gd_error_curves(2.0, 5.0, t).test_error
+    se = sims.std(0, ddof=1) / np.sqrt(6)
+    assert np.all(np.abs(sims.mean(0) - th) <= 3 * se + 2 / 300)
+
+
+def test_simulation_frozen_subspace_exact_per_instance():
+    # With P < N, directions outside the range of X keep their initial error.
+    sim = simulate_gradient_flow(50, 20, [0.0, 1e9], snr=1e12, rng=3)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50, 20)) / np.sqrt(50)
+    w_bar = rng.standard_normal(50)
+    Q, _ = np.linalg.qr(X)
+    frozen = np.sum((w_bar - Q @ (Q.T @ w_bar)) ** 2) / 50
+    assert sim.test_error[1] == pytest.approx(frozen + 1e-12, rel=1e-6)
+
+
+# 5. external reference: scikit-learn's Ridge agrees with the ridge theory on average
+def test_ridge_theory_vs_sklearn():
+    sk = pytest.importorskip("sklearn.linear_model")
+    errs = []
+    for s in range(5):
+        rng = np.random.default_rng(s)
+        N, P = 200, 400
+        X = rng.standard_normal((N, P)) / np.sqrt(N)
+        w_bar = rng.standard_normal(N)
+        y = X.T @ w_bar + rng.standard_normal(P) * np.sqrt(0.2)
+        w = sk.Ridge(alpha=0.5, fit_intercept=False).fit(X.T, y).coef_
+        errs.append(np.sum((w - w_bar) ** 2) / N + 0.2)
+    assert np.mean(errs) == pytest.approx(ridge_error(2.0, 5.0, 0.5), abs=3 * np.std(errs) + 0.01)
+
+
+# 6. bad inputs
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda: gd_error_curves(0.0, 5.0, [1.0]), ValueError, "alpha must be > 0"),
+        (lambda: gd_error_curves(-1.0, 5.0, [1.0]), ValueError, "alpha must be > 0"),
+        (lambda: gd_error_curves(1.0, 0.0, [1.0]), ValueError, "snr must be > 0"),
+        (lambda: gd_error_curves(1.0, np.nan, [1.0]), ValueError, "snr must be finite"),
+        (lambda: gd_error_curves(1.0, 5.0, [2.0, 1.0]), ValueError, "times must be non-decreasing"),
+        (lambda: gd_error_curves(1.0, 5.0, [-1.0]), ValueError, "times must be >= 0"),
+        (lambda: gd_error_curves(1.0, 5.0, [np.nan]), ValueError, "times must be finite"),
+        (lambda: gd_error_curves(1.0, 5.0, [[1.0, 2.0]]), ValueError, "times must be 1-dim"),
+        (lambda: gd_error_curves(1.0, 5.0, [1.0], sigma0_sq=-0.1), ValueError, "sigma0_sq"),
+        (lambda: gd_error_curves("1", 5.0, [1.0]), TypeError, "alpha must be a real number"),
+        (lambda: simulate_gradient_flow(0, 10, [1.0], snr=1.0), ValueError, "n_features"),
+        (lambda: simulate_gradient_flow(10, 10.5, [1.0], snr=1.0), TypeError, "n_samples"),
+        (lambda: simulate_gradient_flow(10, 10, [1.0], snr=1.0,
+                                        rng=np.random.RandomState(0)), TypeError, "legacy"),
+        (lambda: optimal_stopping(1.0, -2.0), ValueError, "snr must be > 0"),
+        (lambda: bayes_optimal_error(0.0, 1.0), ValueError, "alpha must be > 0"),
+        (lambda: ridge_error(1.0, 1.0, 0.0), ValueError, "ridge must be > 0"),
+    ],
+)
+def test_bad_inputs(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+# 7. "non-convergence": an optimum outside the scanned interval is reported, not hidden
+def test_optimal_stopping_at_edge_reports_not_converged():
+    with pytest.warns(ConvergenceWarning, match="edge of the scanned interval"):
+        r = optimal_stopping(2.0, 1e4, log10_t_bounds=(-3.0, -1.0))
+    assert r.converged is False and "edge" in r.message
+
+
+def test_results_are_frozen():
+    c = gd_error_curves(2.0, 5.0, [1.0, 2.0])
+    with pytest.raises(ValueError):
+        c.test_error[0] = 0.0
+
+
+def test_reproducible_and_seed_dependent():
+    a = simulate_gradient_flow(40, 80, [1.0], snr=2.0, rng=1).test_error
+    b = simulate_gradient_flow(40, 80, [1.0], snr=2.0, rng=np.random.default_rng(1)).test_error
+    c = simulate_gradient_flow(40, 80, [1.0], snr=2.0, rng=2).test_error
+    assert a[0] == b[0] and a[0] != c[0]
+
+
+def test_two_layer_batched_equals_single_seed():
+    pytest.importorskip("torch")
+    from theorylab.dynamics.nonlinear import train_two_layer_student
+
+    kw = dict(n_inputs=5, n_teacher=6, n_samples=40, n_test=200, steps=50, lr=0.2, n_records=5)
+    single = train_two_layer_student(7, seed=3, **kw)
+    batch = train_two_layer_student(7, seed=[2, 3], **kw)
+    np.testing.assert_allclose(batch.test_error[1], single.test_error, rtol=1e-10)
+    np.testing.assert_allclose(batch.train_error[1], single.train_error, rtol=1e-10)
+    assert single.train_error[-1] < single.train_error[0]  # it learns
+    with pytest.raises(ValueError, match="width must be >= 1"):
+        train_two_layer_student(0, **kw)
+    with pytest.raises(ValueError, match="snr must be > 0"):
+        train_two_layer_student(3, snr=0.0, **kw)
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        train_two_layer_student(50, **{**kw, "lr": 1e4, "steps": 200, "n_records": 200})
