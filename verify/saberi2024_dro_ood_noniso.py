@@ -29,7 +29,7 @@ GRID = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0])
 
 def _trial(d, m, n, kappa, seed):
     C = np.diag(condition_covariance(d, kappa))
-    s = sample_gmm_shift(d, m, n, covariance=C, rng=seed)
+    s = sample_gmm_shift(d, m, n, covariance=C, balanced=True, rng=seed)
     erm = solve_rss(s.X, s.y, method="erm")
     rss = solve_rss(s.X, s.y, s.X_unlabeled, **GRID, rng=seed + 1)
     a_e = exact_accuracy(erm.w, s.mu0, s.cov0)

@@ -11,7 +11,8 @@ monotone in n within 2 standard errors.
 
 Hyperparameters are theorylab's (the paper does not state them): ramp slope 1, gamma = 1,
 gamma' in {0.1, 0.3}, lambda in {0.1, 1, 10}, chosen by 3-fold cross-validation of the held-out
-accuracy on the labeled data only (never on test data).
+accuracy on the labeled data only (never on test data). The labeled set is class-balanced
+(m/2 per class) so that cross-validation is possible at m = 10.
 """
 
 import numpy as np
@@ -53,7 +54,7 @@ PAPER_RSS = {  # (m, n) -> (alpha = 0, alpha = 0.5)
 
 def _cell(d, m, n, alpha, seed):
     """One trial: ERM and RSS (CV-selected) accuracies, exact on the in-domain mixture."""
-    s = sample_gmm_shift(d, m, n, alpha=alpha, rng=seed)
+    s = sample_gmm_shift(d, m, n, alpha=alpha, balanced=True, rng=seed)
     erm = solve_rss(s.X, s.y, method="erm")
     out = {"erm": exact_accuracy(erm.w, s.mu0)}
     if n > 0:

@@ -66,9 +66,13 @@ class GMMShiftSample:
         return _draw(rng, n_test, self.mu0, self.cov0)
 
 
-def _draw(rng: np.random.Generator, k: int, mu: np.ndarray, cov: np.ndarray):
+def _draw(rng: np.random.Generator, k: int, mu: np.ndarray, cov: np.ndarray,
+          balanced: bool = False):
     d = mu.shape[0]
-    y = rng.choice(np.array([-1.0, 1.0]), size=k)
+    if balanced:
+        y = rng.permutation(np.concatenate([-np.ones(k // 2), np.ones(k - k // 2)]))
+    else:
+        y = rng.choice(np.array([-1.0, 1.0]), size=k)
     if np.allclose(cov, np.diag(np.diag(cov))):
         noise = rng.standard_normal((k, d)) * np.sqrt(np.diag(cov))
     else:
@@ -99,7 +103,7 @@ def condition_covariance(d: int, kappa: float) -> np.ndarray:
 
 def sample_gmm_shift(d: int, m: int, n: int, *, mu_norm: float = 1.0, sigma0: float = 1.0,
                      sigma1: float = 1.0, alpha: float = 0.0, covariance=None,
-                     rng=None) -> GMMShiftSample:
+                     balanced: bool = False, rng=None) -> GMMShiftSample:
     """Labeled in-domain and unlabeled shifted Gaussian-mixture samples with ground truth.
 
     Parameters
@@ -119,6 +123,10 @@ def sample_gmm_shift(d: int, m: int, n: int, *, mu_norm: float = 1.0, sigma0: fl
     covariance : array_like, shape (d, d) or (d,), optional
         Shared shape Sigma of both covariances (a vector means a diagonal); must be symmetric
         positive definite. Default: the identity.
+    balanced : bool
+        Draw exactly ``m // 2`` labeled samples of class -1 and ``m - m // 2`` of class +1
+        (in random order) instead of i.i.d. uniform labels; useful at tiny ``m`` so that
+        both classes are present for cross-validation.
     rng : numpy.random.Generator, int or None
 
     Returns
@@ -179,7 +187,7 @@ def sample_gmm_shift(d: int, m: int, n: int, *, mu_norm: float = 1.0, sigma0: fl
     v /= np.linalg.norm(v)
     mu1 = mu0 + alpha * v
     cov0, cov1 = sigma0**2 * Sigma, sigma1**2 * Sigma
-    X, y = _draw(rng, m, mu0, cov0)
+    X, y = _draw(rng, m, mu0, cov0, balanced=balanced)
     if n > 0:
         Xu, yu = _draw(rng, n, mu1, cov1)
     else:
@@ -187,7 +195,7 @@ def sample_gmm_shift(d: int, m: int, n: int, *, mu_norm: float = 1.0, sigma0: fl
     return GMMShiftSample(X=X, y=y, X_unlabeled=Xu, y_unlabeled=yu, mu0=mu0, mu1=mu1,
                           cov0=cov0, cov1=cov1, alpha=alpha,
                           meta={"d": d, "m": m, "n": n, "mu_norm": mu_norm,
-                                "sigma0": sigma0, "sigma1": sigma1})
+                                "sigma0": sigma0, "sigma1": sigma1, "balanced": balanced})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
