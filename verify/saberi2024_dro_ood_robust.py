@@ -1,7 +1,8 @@
 """Robust loss: RSS has lower robust risk E_{P_0} phi_gamma than robust ERM on labeled data only.
 
 Paper: Saberi et al. 2024 (arXiv:2310.00027), Theorem 4.1: the excess robust risk of RSS is
-O(gamma sqrt((2d/m)(alpha(||mu_0||^2 + sigma_0^2) + sqrt(2d/(2n+m)) + ...)) + sqrt(2 log(1/delta)/m)),
+O(gamma sqrt((2d/m)(alpha(||mu_0||^2 + sigma_0^2) + sqrt(2d/(2n+m)) + ...))
++ sqrt(2 log(1/delta)/m)),
 smaller than the (d/m)^{1/2} rate of robust ERM once n is large and alpha small.
 Expected: E phi_gamma(theta_RSS) < E phi_gamma(theta_robustERM), both computed exactly
 (Gauss-Hermite quadrature of the closed-form phi_gamma over the Gaussian margin), and the excess

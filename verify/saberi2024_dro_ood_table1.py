@@ -157,7 +157,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
             res.data["failed_cells"] = failed
 
     # figure: accuracy vs n, theory dashed, measured mean +- s.e.
-    fig, axes = new_figure(len(cfg["alphas"]), title="Table 1: GMM, d=%d" % d)
+    fig, axes = new_figure(len(cfg["alphas"]), title=f"Table 1: GMM, d={d}")
     for ai, a in enumerate(cfg["alphas"]):
         ax = axes[ai]
         for mi, m in enumerate(cfg["ms"]):
