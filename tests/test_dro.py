@@ -82,6 +82,16 @@ def test_exact_accuracy_by_hand():
     assert exact_accuracy([1.0], [1.0], 1.0, b=1.0) == pytest.approx((ndtr(2.0) + 0.5) / 2)
 
 
+def test_exact_robust_risk_by_hand():
+    # E max(0, 1 - Z), Z ~ N(1, 1) = 1/sqrt(2 pi); robust hinge shifts the kink by 1/(4 gamma)
+    assert exact_robust_risk([1.0, 0.0], [1.0, 0.0], 1.0, gamma=np.inf, loss="hinge") == \
+        pytest.approx(1 / np.sqrt(2 * np.pi), rel=1e-8)
+    c = 1.0 + 0.25 / 2.0  # E max(0, c - Z) = (c - 1) Phi(c - 1) + pdf(c - 1)
+    want = (c - 1) * ndtr(c - 1) + np.exp(-0.5 * (c - 1) ** 2) / np.sqrt(2 * np.pi)
+    assert exact_robust_risk([1.0, 0.0], [1.0, 0.0], 1.0, gamma=2.0, loss="hinge") == \
+        pytest.approx(want, rel=1e-8)
+
+
 def test_robust_surrogate_linear_scales_with_norm():
     X = np.array([[0.3, -1.0], [-0.2, 0.5]])
     y = np.array([1.0, -1.0])
