@@ -8,7 +8,7 @@ columns within a factor 2 of that for d columns (ideal 1; measured ≈ 1.6 under
 more columns mean fewer rows per cache block and one more pass over memory).
 Timings are best-of-R CPU times of this process (``time.process_time``), so that other
 processes on a shared machine do not enter (a CI run next to other jobs measured 2.02 with
-wall-clock time). Why so loose: wall-clock time on a shared 2-core CPU is memory-bandwidth bound and the
+wall-clock time). Why so loose: time on a 2-core CPU is memory-bandwidth bound and the
 operation count does not model the memory hierarchy —
 measured 0.3 ns per butterfly in cache vs 0.9–1.4 ns out of it. An earlier version checked
 the log–log slope against 1 ± 0.3: it measured 0.80 (smoke, n = 2¹⁴…2¹⁷, quiet machine),
