@@ -112,16 +112,20 @@ def _time_fwd_bwd(width, batch, repeats, nblocks, device="cpu"):
     mon = MonarchLinear(width, width, nblocks=nblocks, generator=g).to(device)
     x = torch.randn(batch, width, generator=g).to(device)
 
+    # CPU: this process's CPU time (other processes on a shared machine do not count);
+    # CUDA: wall time between synchronisations
+    clock = time.process_time if device == "cpu" else time.perf_counter
+
     def best(layer):
         times = []
         for _ in range(repeats + 1):  # first call warms up
             if device != "cpu":
                 torch.cuda.synchronize()
-            t0 = time.perf_counter()
+            t0 = clock()
             layer(x).sum().backward()
             if device != "cpu":
                 torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
             layer.zero_grad(set_to_none=True)
         return min(times[1:])
 
