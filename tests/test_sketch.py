@@ -369,3 +369,119 @@ def test_cgls_unattainable_tol_stops_early_and_warns():
         res = solve_lstsq_preconditioned(A, b, method="cgls", tol=1e-30, max_iter=500, rng=0)
     assert res.converged is False and res.n_iter < 100
     np.testing.assert_allclose(res.x, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-10)
+
+
+# fused sampled SRHT, fused LSQR, Gram solve, deferred finiteness check --------------------
+
+def _stack_reference(op, X):
+    p = op.params
+    if op.kind == "srht":
+        return ref.srht_matrix(op.n_rows, p["n_pad"], p["signs"], p["rows"]) @ X
+    return ref.srht_gaussian_diag_matrix(op.n_rows, p["n_pad"], p["gamma"], p["rows"]) @ X
+
+
+@pytest.mark.parametrize("kind", ["srht", "srht_gaussian_diag"])
+@pytest.mark.parametrize(("n", "m", "plan"), [
+    (1000, 50, None), (1024, 1024, None), (7, 3, None), (300, 40, (3, 9)), (513, 64, (6, 4)),
+    (2000, 100, (7, 2)), (2048, 256, (11, 3)), (1500, 300, (5, 9)), (4096, 16, (4, 5))])
+def test_fused_sampled_srht_matches_dense(kind, n, m, plan, monkeypatch):
+    # every branch: full blocks of >= 64 rows, blocks < 64 rows, a partial last block,
+    # padding rows beyond n, column panels that split X1 and X2 (plan = (log2 B, width))
+    from theorylab.sketch import operators as O
+    if plan is not None:
+        monkeypatch.setattr(O, "_fused_plan", lambda N, m, k: plan)
+    op = draw_sketch(kind, n, m, rng=n + m)
+    rng = np.random.default_rng(m)
+    X, y = rng.standard_normal((n, 6)), rng.standard_normal((n, 2))
+    got = op._apply_blocks(X, y)
+    np.testing.assert_allclose(got, _stack_reference(op, np.hstack([X, y])),
+                               rtol=1e-11, atol=1e-11)
+
+
+def test_fused_plan_falls_back_to_two_pass_for_many_rows():
+    from theorylab.sketch import operators as O
+    assert O._fused_plan(2**18, 4096, 65) == (12, 65)
+    assert O._fused_plan(64, 64, 3) == (6, 3)
+    assert O._fused_plan(2**16, 2**15, 3) is None          # m > 4B: gather would dominate
+    op = draw_sketch("srht", 20000, 2**14 + 3, rng=0)
+    X = np.random.default_rng(1).standard_normal((20000, 2))
+    Y = np.zeros((op.params["n_pad"], 2))
+    Y[:20000] = X * op.params["signs"][:, None]
+    full = fwht(Y)[op.params["rows"]] / np.sqrt(op.sketch_size)
+    np.testing.assert_allclose(op.apply(X), full, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(("n", "d", "tol", "max_iter"),
+                         [(2000, 10, 1e-12, 100), (3000, 30, 1e-8, 100), (500, 5, 1e-14, 3),
+                          (4000, 20, 1e-30, 40)])
+def test_fused_lsqr_reproduces_scipy_lsqr(n, d, tol, max_iter):
+    from theorylab.sketch.lstsq import _lsqr_preconditioned
+    rng = np.random.default_rng(d)
+    A = rng.standard_normal((n, d)) * np.logspace(0, 3, d)
+    b = rng.standard_normal(n)
+    R = np.linalg.qr(A[rng.choice(n, 4 * d)] + 0.1 * rng.standard_normal((4 * d, d)), mode="r")
+    y0 = 0.01 * rng.standard_normal(d)
+    y, istop, itn, r1, _ = _lsqr_preconditioned(A, b, R, y0, tol, max_iter)
+    y_ref, istop_ref, itn_ref, r1_ref = ref.lsqr_preconditioned_scipy(A, b, R, y0, tol, max_iter)
+    assert (istop, itn) == (istop_ref, itn_ref)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-9, atol=1e-12 * np.abs(y_ref).max())
+    assert r1 == pytest.approx(r1_ref, rel=1e-10)
+
+
+def test_lsqr_pass_kernel_by_hand():
+    from theorylab.sketch import _kernels
+    A = np.array([[1.0, 2.0], [3.0, 4.0], [0.0, -1.0]])
+    u = np.array([1.0, -1.0, 2.0])
+    g = np.full(2, np.nan)
+    ss = _kernels.lsqr_pass(A, np.array([1.0, 1.0]), u, 2.0, g)
+    t = np.array([3.0 - 2.0, 7.0 + 2.0, -1.0 - 4.0])
+    np.testing.assert_allclose(u, t)
+    np.testing.assert_allclose(g, A.T @ t)
+    assert ss == pytest.approx(t @ t)
+
+
+def test_sketched_system_gram_path_and_gelsd_fallback(monkeypatch):
+    from theorylab.sketch import lstsq as L
+    from theorylab.sketch.lstsq import _GRAM_MAX_COND, _solve_sketched_system
+    rng = np.random.default_rng(3)
+    SA, Sb = rng.standard_normal((200, 5)), rng.standard_normal(200)
+    x, rank = _solve_sketched_system(np.column_stack([SA, Sb]))
+    np.testing.assert_allclose(x, np.linalg.lstsq(SA, Sb, rcond=None)[0], rtol=1e-10)
+    assert rank == 5
+    # κ above the Gram threshold: the Gram solve must not be used (gelsd's answer and rank)
+    def no_gram(*args, **kwargs):
+        raise AssertionError("Gram/Cholesky solve used on an ill-conditioned SA")
+
+    monkeypatch.setattr(L, "cho_solve", no_gram)
+    bad = SA * np.array([1, 1, 1, 1, 0.1 / _GRAM_MAX_COND])     # κ(bad) > 10 · threshold
+    assert np.linalg.cond(bad) > _GRAM_MAX_COND
+    x2, rank2 = _solve_sketched_system(np.column_stack([bad, Sb]))
+    x2_ref, _, r2_ref, _ = np.linalg.lstsq(bad, Sb, rcond=None)
+    np.testing.assert_allclose(x2, x2_ref, rtol=1e-9)
+    assert rank2 == r2_ref == 5
+    # exactly rank-deficient (a collision): minimum-norm solution, rank < d
+    dup = np.column_stack([SA[:, :4], SA[:, :1]])
+    x3, rank3 = _solve_sketched_system(np.column_stack([dup, Sb]))
+    assert rank3 == 4
+    np.testing.assert_allclose(x3, np.linalg.pinv(dup) @ Sb, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", SKETCHES)
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_A_is_caught_for_every_sketch(kind, bad_value):
+    # the check runs on the sketch for all families but SRDCT: it must still name A
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((256, 4)), rng.standard_normal(256)
+    A[200, 2] = bad_value
+    with pytest.raises(ValueError, match="A must be finite, got 1 NaN/inf"):
+        solve_sketched_lstsq(A, b, sketch=kind, m=32, rng=1)
+    if kind != "srdct":
+        with pytest.raises(ValueError, match="A must be finite, got 1 NaN/inf"):
+            solve_lstsq_preconditioned(A, b, sketch=kind, m=32, rng=1)
+
+
+def test_sketch_overflow_is_an_error_not_nan():
+    A = np.full((64, 2), 1e308)
+    A[:, 1] = np.arange(64.0)
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        solve_sketched_lstsq(A, np.ones(64), sketch="srht", m=8, rng=0)

@@ -73,3 +73,21 @@ def sketch_error_identity(A, b, S):
     r = b - A @ x_star
     SU = S @ U
     return Vt.T @ ((np.linalg.solve(SU.T @ SU, SU.T @ (S @ r))) / sig)
+
+
+def lsqr_preconditioned_scipy(A, b, R, y0, tol, max_iter):
+    """SciPy's LSQR on the operator A R⁻¹ from y0 (two passes over A per iteration).
+
+    The reference twin of ``lstsq._lsqr_preconditioned``: same iterates and stopping tests.
+    Returns (y, istop, itn, r1norm).
+    """
+    from scipy.linalg import solve_triangular
+    from scipy.sparse.linalg import LinearOperator, lsqr
+
+    n, d = A.shape
+    op = LinearOperator(
+        (n, d), dtype=float,
+        matvec=lambda y: A @ solve_triangular(R, np.ravel(y)),
+        rmatvec=lambda z: solve_triangular(R, A.T @ np.ravel(z), trans="T"))
+    out = lsqr(op, b, atol=tol, btol=tol, iter_lim=max_iter, x0=y0)
+    return out[0], out[1], out[2], out[3]

@@ -213,20 +213,59 @@ def _skip_levels(N, m):
     return L
 
 
+# fused sampled SRHT: in-cache block of at most this many bytes (B rows × panel columns)
+_FUSED_BYTES = 5 << 19
+_FUSED_MAX_BLOCK = 4096
+
+
+def _fused_plan(N, m, k):
+    """(log₂B, panel width) for the fused kernel, or None when the two-pass path is cheaper.
+
+    The fused kernel costs about log₂B + m/B additions per entry of the stack; B ≈ m keeps
+    both small, capped so that a B × panel block (and the m × panel output) stay in L2.
+    """
+    B = 8
+    while B < m and B < _FUSED_MAX_BLOCK:
+        B *= 2
+    B = min(B, N)
+    if m > 4 * B:              # the gather would dominate: full levels + gather are cheaper
+        return None
+    width = max(8, _FUSED_BYTES // (8 * B))
+    return B.bit_length() - 1, min(k, width)
+
+
 def _signed_sampled_fwht(blocks, diag, N, rows):
     """Rows ``rows`` of H_N · pad(diag · [X1 | X2]) for one or two (n, k_i) blocks."""
-    X1 = blocks[0]
-    X2 = blocks[1] if len(blocks) > 1 else np.empty((X1.shape[0], 0))
+    X1 = np.ascontiguousarray(blocks[0])
+    X2 = np.ascontiguousarray(blocks[1]) if len(blocks) > 1 else np.empty((X1.shape[0], 0))
     if len(blocks) > 2:
         X2 = np.ascontiguousarray(np.hstack(blocks[1:]))
     k = X1.shape[1] + X2.shape[1]
-    L = _skip_levels(N, rows.shape[0])
+    m = rows.shape[0]
+    plan = _fused_plan(N, m, k)
+    if plan is not None:
+        logB, width = plan
+        rows64 = np.ascontiguousarray(rows, dtype=np.int64)
+        if width >= k:
+            out = np.empty((m, k))
+            _kernels.srht_sample_fused(X1, X2, diag, rows64, N, logB, out)
+            return out
+        k1 = X1.shape[1]
+        panels = []
+        for c0 in range(0, k, width):     # column panels of the stack (views, no copies)
+            c1 = min(k, c0 + width)
+            P1 = X1[:, min(c0, k1):min(c1, k1)]
+            P2 = X2[:, max(c0, k1) - k1:max(c1, k1) - k1]
+            part = np.empty((m, c1 - c0))
+            _kernels.srht_sample_fused(P1, P2, diag, rows64, N, logB, part)
+            panels.append(part)
+        return np.hstack(panels)
+    L = _skip_levels(N, m)
     Y = np.empty((N, k))
-    _kernels.signed_fwht_levels(np.ascontiguousarray(X1), np.ascontiguousarray(X2), diag, Y,
-                                N >> L)
+    _kernels.signed_fwht_levels(X1, X2, diag, Y, N >> L)
     if L == 0:
         return Y[rows]
-    out = np.empty((rows.shape[0], k))
+    out = np.empty((m, k))
     _kernels.gather_last_levels(Y, L, rows, out)
     return out
 

@@ -7,7 +7,10 @@
 - Dense sketches: median ρ ≈ C √(d/m) (empirical, C ≈ 1.5–2.5).
 - Gaussian-diagonal SRHT on the two-coordinate instance (follow-up, Section 3):
   P(|coef| >= 3/7) >= (2 − (4/π) arctan 2)(1 − 2 e^{−m/8}) ≈ 0.590 for every m.
-- SRHT cost: O(N′ d log N′) with N′ = 2^⌈log₂ n⌉.
+- SRHT cost: O(N′ d log N′) with N′ = 2^⌈log₂ n⌉ for the full transform (the paper's
+  bound); theorylab's sampled transform needs only N′ k (log₂B + m/B) operations with
+  B ≈ min(m, 4096) rows per in-cache block, i.e. O(n d log m) (own derivation, see
+  :func:`srht_sampled_ops`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["countsketch_failure_probability", "countsketch_failure_magnitude",
-           "osnap_floor", "gaussian_diag_failure_bound", "srht_flops"]
+           "osnap_floor", "gaussian_diag_failure_bound", "srht_flops", "srht_sampled_ops"]
 
 
 def countsketch_failure_probability(d: int, m: int, t: int) -> float:
@@ -51,3 +54,24 @@ def srht_flops(n: int, k: int) -> float:
     """N′ k log₂ N′ additions for an FWHT of k columns padded to N′ = 2^⌈log₂ n⌉."""
     N = 1 << max(0, int(n - 1).bit_length())
     return float(N * k * max(1, int(math.log2(N))))
+
+
+def srht_sampled_ops(n: int, k: int, m: int) -> float:
+    """N′ k (log₂B + m/B): butterflies plus signed gathers of the fused sampled SRHT.
+
+    Each block of B rows is transformed in cache (log₂B levels) and every one of the m
+    sampled rows receives one signed copy of a block row (m·k per block, N′/B blocks).
+    B follows :func:`theorylab.sketch.operators._fused_plan` (the power of two >= m, at most
+    4096 and at most N′; the kernel skips padding blocks, ignored here).
+
+    >>> srht_sampled_ops(2**18, 65, 4096) / srht_flops(2**18, 65)
+    0.7222222222222222
+    """
+    from theorylab.sketch.operators import _fused_plan, next_pow2
+
+    N = next_pow2(n)
+    plan = _fused_plan(N, m, k)
+    if plan is None:            # the two-pass path: the full transform
+        return srht_flops(n, k)
+    B = 1 << plan[0]
+    return float(N * k * (plan[0] + m / B))
