@@ -5,7 +5,8 @@ normal equations; sketch-and-precondition to lstsq's accuracy <= 0.5 × lstsq's 
 FWHT throughput against a dense Hadamard product and against ``pyfwht`` (optional peer,
 GPL-3.0, only imported here when installed). Timings are best of ``--repeats`` with BLAS
 limited to one thread (the house setting); the ratios are what is reported, even when a
-target is missed.
+target is missed. SRHT uses the fused sampled kernel (A read once, O(n d log m)); the LSQR
+of sketch-and-precondition fuses an iteration's two products into one pass over A.
 
 Run: ``python benchmarks/bench_song2023_linf_sketch.py [--n-log2 18] [--d 64] [--repeats 3]``
 """

@@ -472,10 +472,11 @@ def solve_lstsq_preconditioned(A, b, *, sketch: SketchKind = "srht", m: int | No
     sketch : str
         Sketch family for the preconditioner (default SRHT).
     method : {"lsqr", "cgls"}
-        ``"lsqr"``: :func:`scipy.sparse.linalg.lsqr` on the operator AR⁻¹ (two passes over A
-        per iteration). ``"cgls"``: CG on the preconditioned normal equations with AᵀA p formed
-        blockwise in one pass over A per iteration (about half the memory traffic; the true
-        residual is recomputed before it stops). Same iterates in exact arithmetic.
+        ``"lsqr"``: LSQR on the operator AR⁻¹ — the iterates and stopping tests of
+        :func:`scipy.sparse.linalg.lsqr`, with an iteration's two products fused into one
+        pass over A. ``"cgls"``: CG on the preconditioned normal equations with AᵀA p formed
+        blockwise in one pass over A per iteration (the true residual is recomputed before
+        it stops). Same iterates in exact arithmetic.
     m : int, optional
         Sketch rows; default min(n, 32d): √(d/m) ≈ 0.18 gives LSQR a contraction of about
         0.18 per iteration, while the SRHT's cost barely depends on m.
