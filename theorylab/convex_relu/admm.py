@@ -34,7 +34,13 @@ import numpy as np
 from .._result import ConvergenceWarning
 from .._validation import check_choice, check_int, check_positive, check_rng
 from ._common import check_problem, convex_objective, convex_parts, group_norm_sum, loss_value
-from ._kernels import ReducedSolver, group_soft_threshold, prox_loss, slack_dual_update
+from ._kernels import (
+    ReducedSolver,
+    consensus_update,
+    prox_loss,
+    rhs_update,
+    slack_dual_update,
+)
 from ._result import ConvexReLUResult
 from .patterns import sample_activation_patterns
 
@@ -111,7 +117,7 @@ def solve_convex_relu_admm(
         Iteration cap.
     solve_method : {"auto", "direct", "woodbury"}
         u-update: dP x dP Cholesky ("direct") or Woodbury through an n x n Cholesky;
-        "auto" takes the smaller system.
+        "auto" takes the cheaper per iteration ((dP)^2 vs n^2 + 4ndP, dP <= 2000).
     check_every : int
         Residuals, objective and histories are evaluated every ``check_every`` iterations.
     adapt_every : int
@@ -218,35 +224,41 @@ def solve_convex_relu_admm(
     r_pri = r_dual = norm_pri = norm_dual = np.nan
     R = np.zeros((n, 2 * P))  # E2 o (S - N): the cone term of the next right-hand side
     GU = np.empty((n, 2 * P))
+    XUZ = np.empty((n, 2 * P))
     inv_c = 1.0 / c
+    XtR = np.zeros((d, 2 * P))
+    kFty = kappa * Fty
+    Bs = np.empty((d, P))
+    Bd = np.empty((P, d)).T  # Fortran order: its column-major vector is the q right-hand side
     for k in range(1, max_iter + 1):
         check = k % check_every == 0 or k == max_iter
         # (1) u-update: A [u | z] = b, A constant for fixed rho
         if split:
             B = X.T @ (D2 * (r - mu)[:, None]) + (VW - L) + (X.T @ R) * inv_c
+            p, q = solver.solve_pq(B[:, :P] + B[:, P:], B[:, :P] - B[:, P:])
         else:
-            B = kappa * Fty + (VW - L) + (X.T @ R) * inv_c
-        U, Z = solver.solve(B[:, :P], B[:, P:])
-        UZ = np.concatenate([U, Z], axis=1)
-        XUZ = X @ UZ
-        # over-relaxation (Boyd et al. 2011, Sec. 3.4.3); relax = 1 is plain ADMM
-        UZh = relax * UZ + (1.0 - relax) * VW if relax != 1.0 else UZ
-        VW_old = VW
+            np.matmul(X.T, R, out=XtR)
+            rhs_update(XtR, VW, L, kFty, inv_c, Bs, Bd)
+            p, q = solver.solve_pq(Bs, Bd)
         if check:
+            VW_old = VW.copy()
             ST_old = ST.copy()
-        # (2) v-update: group soft-threshold
-        VW = group_soft_threshold(UZh + L, beta / rho)
-        # (3) slacks and (5) their duals, fused in one pass (in place: GU, ST, N, R)
-        slack_dual_update(XUZ, E2, ST, N, R, GU, inv_c, relax)
+            if split:
+                r_old = r
+        # (2) u = (p + q) / 2, z = (p - q) / 2; v-update: group soft-threshold of the
+        # over-relaxed u (Boyd et al. 2011, Sec. 3.4.3; relax = 1 is plain ADMM) plus the
+        # scaled dual, and (5) the dual ascent of the consensus block, fused (in place)
+        consensus_update(p, q, UZ, VW, L, beta / rho, relax)
+        np.matmul(X, UZ, out=XUZ)
+        # (3) slacks and (5) their duals, fused in one pass (in place: ST, N, R; GU = G u
+        # only when the residuals are checked)
+        slack_dual_update(XUZ, E2, ST, N, R, GU, inv_c, relax, check)
         # (4) loss copy r = F u through the prox of the loss
         if split:
             Fu = np.einsum("np,np->n", D2, XUZ)
             Fuh = relax * Fu + (1.0 - relax) * r
-            r_old = r
             r = prox_loss(Fuh + mu, y, rho, loss)
             mu = mu + Fuh - r
-        # (5) scaled dual ascent of the consensus block
-        L += UZh - VW
         if not check:
             continue
 
@@ -290,6 +302,7 @@ def solve_convex_relu_admm(
                 rho = new_rho
                 if not split:
                     kappa = 1.0 / rho
+                    kFty = kappa * Fty
                     solver.set_kappa(kappa)
                 last_adapt = k
 
