@@ -257,3 +257,68 @@ def _make_iteration_kernels():
 
 
 rhs_update, consensus_update = _make_iteration_kernels()
+
+
+def _residual_pass_numpy(E2, ST, ST_old, N, GU, A):
+    m = E2.shape[1]
+    A[:, :m] = E2 * (ST - ST_old)
+    A[:, m:] = E2 * N
+    return float(np.sum((GU - ST) ** 2)), float(np.sum(GU * GU)), float(np.sum(ST * ST))
+
+
+def _fit_pass_numpy(XVW, D2, E2, fitted):
+    fitted[...] = np.einsum("np,np->n", D2, XVW)
+    return max(0.0, -float(np.min(E2 * XVW, initial=0.0)))
+
+
+def _make_check_kernels():
+    """Fused passes of a residual check over the n x 2P cone arrays.
+
+    ``residual_pass(E2, ST, ST_old, N, GU, A)``: A = [E2 o (ST - ST_old) | E2 o N] (n, 4P,
+    in place; one X^T A product then gives the cone parts of the dual residual and of its
+    scale); returns (||GU - ST||^2, ||GU||^2, ||ST||^2). ``fit_pass(XVW, D2, E2, fitted)``:
+    fitted = rowsum(D2 o XVW) (in place), returns the cone violation max(0, -min E2 o XVW).
+    NumPy twins when numba's JIT is disabled.
+    """
+    try:
+        import numba
+    except ImportError:  # pragma: no cover
+        return _residual_pass_numpy, _fit_pass_numpy
+    if numba.config.DISABLE_JIT:
+        return _residual_pass_numpy, _fit_pass_numpy
+
+    @numba.njit(cache=True)
+    def residual_pass(E2, ST, ST_old, N, GU, A):  # pragma: no cover (compiled)
+        n, m = E2.shape
+        r2 = 0.0
+        g2 = 0.0
+        s2 = 0.0
+        for i in range(n):
+            for j in range(m):
+                e = E2[i, j]
+                s = ST[i, j]
+                g = GU[i, j]
+                A[i, j] = e * (s - ST_old[i, j])
+                A[i, j + m] = e * N[i, j]
+                r2 += (g - s) * (g - s)
+                g2 += g * g
+                s2 += s * s
+        return r2, g2, s2
+
+    @numba.njit(cache=True)
+    def fit_pass(XVW, D2, E2, fitted):  # pragma: no cover (compiled)
+        n, m = XVW.shape
+        low = 0.0
+        for i in range(n):
+            f = 0.0
+            for j in range(m):
+                x = XVW[i, j]
+                f += D2[i, j] * x
+                low = min(low, E2[i, j] * x)
+            fitted[i] = f
+        return -low
+
+    return residual_pass, fit_pass
+
+
+residual_pass, fit_pass = _make_check_kernels()

@@ -37,7 +37,9 @@ from ._common import check_problem, convex_objective, convex_parts, group_norm_s
 from ._kernels import (
     ReducedSolver,
     consensus_update,
+    fit_pass,
     prox_loss,
+    residual_pass,
     rhs_update,
     slack_dual_update,
 )
@@ -225,6 +227,9 @@ def solve_convex_relu_admm(
     R = np.zeros((n, 2 * P))  # E2 o (S - N): the cone term of the next right-hand side
     GU = np.empty((n, 2 * P))
     XUZ = np.empty((n, 2 * P))
+    XVW = np.empty((n, 2 * P))
+    A4 = np.empty((n, 4 * P))
+    fitted = np.empty(n)
     inv_c = 1.0 / c
     XtR = np.zeros((d, 2 * P))
     kFty = kappa * Fty
@@ -262,12 +267,15 @@ def solve_convex_relu_admm(
         if not check:
             continue
 
-        # residuals (Boyd et al. 2011, Sec. 3.3) and the objective at (V, W)
-        dv = (VW - VW_old) + X.T @ (E2 * (ST - ST_old)) / c
-        rp2 = np.sum((UZ - VW) ** 2) + np.sum((GU - ST) ** 2)
+        # residuals (Boyd et al. 2011, Sec. 3.3) and the objective at (V, W); the n x 2P
+        # passes are fused (residual_pass, fit_pass) and the two X^T products are one
+        gs2, gu2, st2 = residual_pass(E2, ST, ST_old, N, GU, A4)
+        XtA = X.T @ A4
+        dv = (VW - VW_old) + XtA[:, :2 * P] * inv_c
+        rp2 = np.sum((UZ - VW) ** 2) + gs2
         # scale of the dual residual: the largest of the terms of rho A^T (dual); their
         # sum vanishes at the optimum when the loss sits in the r-block
-        GtN = X.T @ (E2 * N) / c
+        GtN = XtA[:, 2 * P:] * inv_c
         dparts = [np.sum(L * L), np.sum(GtN * GtN)]
         if split:
             dv += X.T @ (D2 * (r - r_old)[:, None])
@@ -276,16 +284,16 @@ def solve_convex_relu_admm(
             dparts.append(np.sum(Ftm * Ftm))
         r_pri = float(np.sqrt(rp2))
         r_dual = float(rho * np.sqrt(np.sum(dv * dv)))
-        V, W = VW[:, :P], VW[:, P:]
-        fitted, viol = convex_parts(X, D, V, W)
+        np.matmul(X, VW, out=XVW)
+        viol = fit_pass(XVW, D2, E2, fitted)
         obj = loss_value(fitted, y, loss) + beta * group_norm_sum(VW)
         if not (np.isfinite(obj) and np.isfinite(r_pri) and np.isfinite(r_dual)):
             raise FloatingPointError(f"ADMM iterate became NaN/inf at iteration {k}")
         elapsed = time.perf_counter() - t0
         for key, val in zip(rows, (k, obj, viol, r_pri, r_dual, rho, elapsed), strict=True):
             rows[key].append(val)
-        norm_pri = max(float(np.sqrt(np.sum(UZ * UZ) + np.sum(GU * GU))),
-                       float(np.sqrt(np.sum(VW * VW) + np.sum(ST * ST))), 1e-12)
+        norm_pri = max(float(np.sqrt(np.sum(UZ * UZ) + gu2)),
+                       float(np.sqrt(np.sum(VW * VW) + st2)), 1e-12)
         norm_dual = max(float(rho * np.sqrt(max(dparts))), 1e-12)
         if r_pri <= tol * norm_pri and r_dual <= tol * norm_dual:
             converged = True
