@@ -333,22 +333,86 @@ def test_against_pyscnn_if_installed():
     assert theirs == pytest.approx(ref, rel=5e-3)  # scnn's AL stops at a looser accuracy
 
 
-def test_fused_slack_kernel_equals_numpy():
-    from theorylab.convex_relu._kernels import _slack_dual_update_numpy, slack_dual_update
+@pytest.mark.parametrize("relax", [1.0, 1.7])
+def test_fused_slack_kernels_equal_numpy(relax):
+    from theorylab.convex_relu._kernels import (
+        _slack_dual_check_numpy,
+        _slack_dual_update_numpy,
+        slack_dual_check,
+        slack_dual_update,
+    )
 
     rng = np.random.default_rng(5)
-    XUZ = rng.standard_normal((30, 8))
-    E2 = np.sign(rng.standard_normal((30, 8)))
+    n, m = 30, 8
+    XUZ = rng.standard_normal((n, m))
+    E2 = np.sign(rng.standard_normal((n, m)))
+    ST0, N0 = np.abs(rng.standard_normal((n, m))), rng.standard_normal((n, m))
     outs = []
     for fn in (slack_dual_update, _slack_dual_update_numpy):
-        ST = np.abs(rng.standard_normal((30, 8))) if not outs else outs[0][-1][0].copy()
-        N = rng.standard_normal((30, 8)) if not outs else outs[0][-1][1].copy()
-        init = (ST.copy(), N.copy())
-        R, GU = np.empty((30, 8)), np.empty((30, 8))
-        fn(XUZ, E2, ST, N, R, GU, 0.3, 1.7)
-        outs.append((ST, N, R, GU, init))
-    for a, b in zip(outs[0][:4], outs[1][:4], strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        ST, N, R = ST0.copy(), N0.copy(), np.empty((n, m))
+        fn(XUZ, E2, ST, N, R, 0.3, relax)
+        outs.append((ST, N, R))
+    for fn in (slack_dual_check, _slack_dual_check_numpy):
+        ST, N, R, A = ST0.copy(), N0.copy(), np.empty((n, m)), np.empty((n, 2 * m))
+        sums = fn(XUZ, E2, ST, N, R, A, 0.3, relax)
+        outs.append((ST, N, R, A, np.array(sums)))
+    for got in outs[1:]:
+        for a, b in zip(outs[0], got[:3], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(outs[2][3], outs[3][3], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(outs[2][4], outs[3][4], rtol=1e-12)
+    # the check pass's extras against their definitions
+    ST, N, _ = outs[0]
+    G = E2 * XUZ * 0.3
+    np.testing.assert_allclose(outs[2][3], np.c_[E2 * (ST - ST0), E2 * N], atol=1e-14)
+    np.testing.assert_allclose(outs[2][4], [np.sum((G - ST) ** 2), np.sum(G * G),
+                                            np.sum(ST * ST)], rtol=1e-12)
+    assert np.all(ST >= 0) and not np.allclose(ST, ST0)
+
+
+def test_iteration_kernels_equal_numpy():
+    from theorylab.convex_relu._kernels import (
+        _consensus_numpy,
+        _fit_pass_numpy,
+        _rhs_numpy,
+        consensus_update,
+        fit_pass,
+        rhs_update,
+    )
+
+    rng = np.random.default_rng(6)
+    d, P, n = 4, 3, 9
+    XtR, VW, L, kFty = (rng.standard_normal((d, 2 * P)) for _ in range(4))
+    outs = []
+    for fn in (rhs_update, _rhs_numpy):
+        Bs, Bd = np.empty((d, P)), np.empty((P, d)).T
+        fn(XtR, VW, L, kFty, 0.4, Bs, Bd)
+        outs.append((Bs, Bd))
+    B = kFty + VW - L + 0.4 * XtR
+    np.testing.assert_allclose(outs[0][0], B[:, :P] + B[:, P:], rtol=1e-13)
+    np.testing.assert_allclose(outs[0][1], B[:, :P] - B[:, P:], rtol=1e-13)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-13)
+    p, q = rng.standard_normal((d, P)), rng.standard_normal((d, P))
+    for relax in (1.0, 1.8):
+        for tau in (0.0, 0.5, 1.5):  # none, some and most groups shrunk to zero
+            res = []
+            for fn in (consensus_update, _consensus_numpy):
+                UZ, VW2, L2 = np.empty((d, 2 * P)), VW.copy(), L.copy()
+                fn(p, q, UZ, VW2, L2, tau, relax)
+                res.append((UZ, VW2, L2))
+            for a, b in zip(*res, strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+            UZ = np.c_[(p + q) / 2, (p - q) / 2]
+            Zc = relax * UZ + (1 - relax) * VW + L
+            np.testing.assert_allclose(res[0][1], group_soft_threshold(Zc, tau), atol=1e-14)
+            np.testing.assert_allclose(res[0][2], Zc - res[0][1], atol=1e-14)
+    XVW = rng.standard_normal((n, 2 * P))
+    D = (rng.random((n, P)) < 0.5).astype(float)
+    D2, E2 = np.c_[D, -D], np.c_[2 * D - 1, 2 * D - 1]
+    f1, f2 = np.empty(n), np.empty(n)
+    v1, v2 = fit_pass(XVW, D2, E2, f1), _fit_pass_numpy(XVW, D2, E2, f2)
+    np.testing.assert_allclose(f1, f2, rtol=1e-12)
+    assert v1 == pytest.approx(v2, rel=1e-14) and v1 == pytest.approx(-np.min(E2 * XVW))
 
 
 @pytest.mark.parametrize("loss", ["logistic", "hinge"])

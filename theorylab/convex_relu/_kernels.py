@@ -135,32 +135,44 @@ class ReducedSolver:
         return self.Minv @ Bs, self.solve_q(Bd)
 
 
-def _slack_dual_update_numpy(XUZ, E2, ST, N, R, GU, inv_c, relax, store_gu=True):
+def _slack_dual_update_numpy(XUZ, E2, ST, N, R, inv_c, relax):
     G = E2 * XUZ * inv_c
-    if store_gu:
-        GU[...] = G
     S0 = (relax * G + (1.0 - relax) * ST) + N
     ST[...] = np.maximum(S0, 0.0)
     N[...] = S0 - ST
     R[...] = E2 * (ST - N)
 
 
+def _slack_dual_check_numpy(XUZ, E2, ST, N, R, A, inv_c, relax):
+    G = E2 * XUZ * inv_c
+    S_old = ST.copy()
+    _slack_dual_update_numpy(XUZ, E2, ST, N, R, inv_c, relax)
+    m = E2.shape[1]
+    A[:, :m] = E2 * (ST - S_old)
+    A[:, m:] = E2 * N
+    return float(np.sum((G - ST) ** 2)), float(np.sum(G * G)), float(np.sum(ST * ST))
+
+
 def _make_slack_dual_update():
     """One fused pass over the n x 2P cone arrays (numba), NumPy when JIT is disabled.
 
-    In place: GU = E2 o XUZ / c (only if ``store_gu``: the residuals need it on check
-    iterations only); GUh = relax GU + (1 - relax) ST; ST = (GUh + N)_+; N += GUh - ST;
-    R = E2 o (ST - N) (the next right-hand side's cone term before X^T).
+    ``update(XUZ, E2, ST, N, R, inv_c, relax)``, in place: G = E2 o XUZ / c (= G u);
+    Gh = relax G + (1 - relax) ST; ST = (Gh + N)_+; N += Gh - ST; R = E2 o (ST - N) (the
+    next right-hand side's cone term before X^T).
+    ``check(XUZ, E2, ST, N, R, A, inv_c, relax)``: the same update, and for the residual
+    check also A = [E2 o (ST_new - ST_old) | E2 o N_new] (n, 4P, in place: one X^T A product
+    gives the cone parts of the dual residual and of its scale); returns (||G u - s||^2,
+    ||G u||^2, ||s||^2) at the new s.
     """
     try:
         import numba
     except ImportError:  # pragma: no cover
-        return _slack_dual_update_numpy
+        return _slack_dual_update_numpy, _slack_dual_check_numpy
     if numba.config.DISABLE_JIT:
-        return _slack_dual_update_numpy
+        return _slack_dual_update_numpy, _slack_dual_check_numpy
 
     @numba.njit(cache=True)
-    def kernel(XUZ, E2, ST, N, R, GU, inv_c, relax, store_gu=True):  # pragma: no cover
+    def update(XUZ, E2, ST, N, R, inv_c, relax):  # pragma: no cover (compiled)
         n, m = XUZ.shape
         for i in range(n):
             for j in range(m):
@@ -172,13 +184,35 @@ def _make_slack_dual_update():
                 ST[i, j] = s
                 N[i, j] = nu
                 R[i, j] = e * (s - nu)
-                if store_gu:
-                    GU[i, j] = g
 
-    return kernel
+    @numba.njit(cache=True)
+    def check(XUZ, E2, ST, N, R, A, inv_c, relax):  # pragma: no cover (compiled)
+        n, m = XUZ.shape
+        r2 = 0.0
+        g2 = 0.0
+        s2 = 0.0
+        for i in range(n):
+            for j in range(m):
+                e = E2[i, j]
+                g = e * XUZ[i, j] * inv_c
+                s_old = ST[i, j]
+                s0 = (relax * g + (1.0 - relax) * s_old) + N[i, j]
+                s = max(s0, 0.0)
+                nu = s0 - s
+                ST[i, j] = s
+                N[i, j] = nu
+                R[i, j] = e * (s - nu)
+                A[i, j] = e * (s - s_old)
+                A[i, j + m] = e * nu
+                r2 += (g - s) * (g - s)
+                g2 += g * g
+                s2 += s * s
+        return r2, g2, s2
+
+    return update, check
 
 
-slack_dual_update = _make_slack_dual_update()
+slack_dual_update, slack_dual_check = _make_slack_dual_update()
 
 
 def _rhs_numpy(XtR, VW, L, kFty, inv_c, Bs, Bd):
@@ -259,51 +293,22 @@ def _make_iteration_kernels():
 rhs_update, consensus_update = _make_iteration_kernels()
 
 
-def _residual_pass_numpy(E2, ST, ST_old, N, GU, A):
-    m = E2.shape[1]
-    A[:, :m] = E2 * (ST - ST_old)
-    A[:, m:] = E2 * N
-    return float(np.sum((GU - ST) ** 2)), float(np.sum(GU * GU)), float(np.sum(ST * ST))
-
-
 def _fit_pass_numpy(XVW, D2, E2, fitted):
     fitted[...] = np.einsum("np,np->n", D2, XVW)
     return max(0.0, -float(np.min(E2 * XVW, initial=0.0)))
 
 
 def _make_check_kernels():
-    """Fused passes of a residual check over the n x 2P cone arrays.
-
-    ``residual_pass(E2, ST, ST_old, N, GU, A)``: A = [E2 o (ST - ST_old) | E2 o N] (n, 4P,
-    in place; one X^T A product then gives the cone parts of the dual residual and of its
-    scale); returns (||GU - ST||^2, ||GU||^2, ||ST||^2). ``fit_pass(XVW, D2, E2, fitted)``:
+    """Fused pass of a residual check: ``fit_pass(XVW, D2, E2, fitted)``:
     fitted = rowsum(D2 o XVW) (in place), returns the cone violation max(0, -min E2 o XVW).
     NumPy twins when numba's JIT is disabled.
     """
     try:
         import numba
     except ImportError:  # pragma: no cover
-        return _residual_pass_numpy, _fit_pass_numpy
+        return _fit_pass_numpy
     if numba.config.DISABLE_JIT:
-        return _residual_pass_numpy, _fit_pass_numpy
-
-    @numba.njit(cache=True)
-    def residual_pass(E2, ST, ST_old, N, GU, A):  # pragma: no cover (compiled)
-        n, m = E2.shape
-        r2 = 0.0
-        g2 = 0.0
-        s2 = 0.0
-        for i in range(n):
-            for j in range(m):
-                e = E2[i, j]
-                s = ST[i, j]
-                g = GU[i, j]
-                A[i, j] = e * (s - ST_old[i, j])
-                A[i, j + m] = e * N[i, j]
-                r2 += (g - s) * (g - s)
-                g2 += g * g
-                s2 += s * s
-        return r2, g2, s2
+        return _fit_pass_numpy
 
     @numba.njit(cache=True)
     def fit_pass(XVW, D2, E2, fitted):  # pragma: no cover (compiled)
@@ -318,7 +323,7 @@ def _make_check_kernels():
             fitted[i] = f
         return -low
 
-    return residual_pass, fit_pass
+    return fit_pass
 
 
-residual_pass, fit_pass = _make_check_kernels()
+fit_pass = _make_check_kernels()

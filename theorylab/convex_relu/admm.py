@@ -39,8 +39,8 @@ from ._kernels import (
     consensus_update,
     fit_pass,
     prox_loss,
-    residual_pass,
     rhs_update,
+    slack_dual_check,
     slack_dual_update,
 )
 from ._result import ConvexReLUResult
@@ -225,7 +225,6 @@ def solve_convex_relu_admm(
     k = 0
     r_pri = r_dual = norm_pri = norm_dual = np.nan
     R = np.zeros((n, 2 * P))  # E2 o (S - N): the cone term of the next right-hand side
-    GU = np.empty((n, 2 * P))
     XUZ = np.empty((n, 2 * P))
     XVW = np.empty((n, 2 * P))
     A4 = np.empty((n, 4 * P))
@@ -247,7 +246,6 @@ def solve_convex_relu_admm(
             p, q = solver.solve_pq(Bs, Bd)
         if check:
             VW_old = VW.copy()
-            ST_old = ST.copy()
             if split:
                 r_old = r
         # (2) u = (p + q) / 2, z = (p - q) / 2; v-update: group soft-threshold of the
@@ -255,9 +253,11 @@ def solve_convex_relu_admm(
         # scaled dual, and (5) the dual ascent of the consensus block, fused (in place)
         consensus_update(p, q, UZ, VW, L, beta / rho, relax)
         np.matmul(X, UZ, out=XUZ)
-        # (3) slacks and (5) their duals, fused in one pass (in place: ST, N, R; GU = G u
-        # only when the residuals are checked)
-        slack_dual_update(XUZ, E2, ST, N, R, GU, inv_c, relax, check)
+        # (3) slacks and (5) their duals, fused in one pass (in place: ST, N, R)
+        if check:  # the same update, plus the cone parts of the residuals (A4, sums)
+            gs2, gu2, st2 = slack_dual_check(XUZ, E2, ST, N, R, A4, inv_c, relax)
+        else:
+            slack_dual_update(XUZ, E2, ST, N, R, inv_c, relax)
         # (4) loss copy r = F u through the prox of the loss
         if split:
             Fu = np.einsum("np,np->n", D2, XUZ)
@@ -268,8 +268,7 @@ def solve_convex_relu_admm(
             continue
 
         # residuals (Boyd et al. 2011, Sec. 3.3) and the objective at (V, W); the n x 2P
-        # passes are fused (residual_pass, fit_pass) and the two X^T products are one
-        gs2, gu2, st2 = residual_pass(E2, ST, ST_old, N, GU, A4)
+        # passes are fused (slack_dual_check, fit_pass) and the two X^T products are one
         XtA = X.T @ A4
         dv = (VW - VW_old) + XtA[:, :2 * P] * inv_c
         rp2 = np.sum((UZ - VW) ** 2) + gs2
