@@ -57,6 +57,50 @@ def test_reduced_solve_equals_dense(method):
     np.testing.assert_allclose(np.r_[U.T.ravel(), Z.T.ravel()], u, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["direct", "woodbury"])
+def test_factor_cache_reuses_identical_inverse(method, monkeypatch):
+    import theorylab.convex_relu._kernels as K
+
+    X, _, D = _toy(n=50, d=3, P=6)
+    Df = D.astype(float)
+    calls = []
+    real = K.dpotrf
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(K, "dpotrf", counting)
+    rng = np.random.default_rng(4)
+    Bu, Bz = (rng.standard_normal((X.shape[1], Df.shape[1])) for _ in range(2))
+    sol = ReducedSolver(X, Df, 2.0, 0.7, method=method, cache_size=2)
+    first = sol.solve(Bu, Bz)
+    sol.set_kappa(1.4)
+    other = sol.solve(Bu, Bz)
+    sol.set_kappa(0.7)  # cached: no new factorisation, bit-identical solves
+    again = sol.solve(Bu, Bz)
+    assert len(calls) == 2
+    fresh = ReducedSolver(X, Df, 2.0, 0.7, method=method).solve(Bu, Bz)
+    for a, b, c in zip(first, again, fresh, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    assert not np.allclose(other[0], first[0])  # kappa does change the solve
+    sol.set_kappa(2.8)
+    sol.set_kappa(5.6)  # evicts 0.7 (least recently used beyond cache_size = 2)
+    sol.set_kappa(0.7)
+    assert len(calls) == 6  # 2 above, 1 for `fresh`, then 2.8, 5.6 and 0.7 again
+    assert np.array_equal(sol.solve(Bu, Bz)[0], first[0])
+
+
+def test_admm_with_rho_changes_matches_clarabel(toy_ref):
+    # a far-off initial rho forces several halvings of rho (new factorisations) on the way
+    X, y, D, ref = toy_ref
+    res = solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=10.0, adapt_every=10,
+                                 tol=1e-7, max_iter=30000)
+    assert len(np.unique(res.history["rho"])) >= 3
+    assert res.converged
+    assert res.objective == pytest.approx(ref.objective, rel=1e-4)
+
+
 @pytest.mark.parametrize("relax", [1.0, 1.6])
 def test_admm_iterates_equal_reference(relax):
     X, y, D = _toy(n=30, P=5)
