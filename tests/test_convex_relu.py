@@ -459,6 +459,38 @@ def test_iteration_kernels_equal_numpy():
     assert v1 == pytest.approx(v2, rel=1e-14) and v1 == pytest.approx(-np.min(E2 * XVW))
 
 
+@pytest.mark.parametrize("relax", [1.0, 1.8])
+def test_fused_step_equals_numpy_steps(relax):
+    from theorylab.convex_relu._kernels import _fused_step_numpy, fused_step
+
+    rng = np.random.default_rng(7)
+    n, d, P = 11, 4, 3
+    X = rng.standard_normal((n, d))
+    Minv = np.linalg.inv(np.eye(d) + X.T @ X)
+    D = (rng.random((n, P)) < 0.5).astype(float)
+    E2 = np.c_[2 * D - 1, 2 * D - 1]
+    q = np.asfortranarray(rng.standard_normal((d, P)))  # the direct route returns F order
+    init = dict(p=rng.standard_normal((d, P)), UZ=np.zeros((d, 2 * P)),
+                VW=rng.standard_normal((d, 2 * P)), L=rng.standard_normal((d, 2 * P)),
+                ST=np.abs(rng.standard_normal((n, 2 * P))),
+                N=-np.abs(rng.standard_normal((n, 2 * P))),
+                R=np.zeros((n, 2 * P)), XUZ=np.zeros((n, 2 * P)), XtR=np.zeros((d, 2 * P)),
+                Bs=np.zeros((d, P)), Bd=np.zeros((P, d)).T)
+    kFty = rng.standard_normal((d, 2 * P))
+    outs = []
+    for fn in (fused_step, _fused_step_numpy):
+        st = {k: v.copy(order="K") for k, v in init.items()}
+        fn(st["p"], q, X, np.ascontiguousarray(X.T), Minv, st["UZ"], st["VW"], st["L"], E2,
+           st["ST"], st["N"], st["R"], st["XUZ"], st["XtR"], kFty, st["Bs"], st["Bd"], 0.3,
+           0.5, relax)
+        outs.append(st)
+    for key in init:
+        np.testing.assert_allclose(outs[0][key], outs[1][key], rtol=1e-11, atol=1e-13,
+                                   err_msg=key)
+        assert not np.array_equal(outs[0][key], init[key]), key  # every buffer was written
+    np.testing.assert_allclose(outs[0]["p"], Minv @ outs[0]["Bs"], rtol=1e-12)
+
+
 @pytest.mark.parametrize("loss", ["logistic", "hinge"])
 def test_classification_losses_admm_vs_clarabel(loss):
     # the loss enters through its prox (inner proximal step); measured: gap 5e-6 (logistic)

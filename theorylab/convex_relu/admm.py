@@ -38,6 +38,7 @@ from ._kernels import (
     ReducedSolver,
     consensus_update,
     fit_pass,
+    fused_step,
     prox_loss,
     rhs_update,
     slack_dual_check,
@@ -234,16 +235,25 @@ def solve_convex_relu_admm(
     kFty = kappa * Fty
     Bs = np.empty((d, P))
     Bd = np.empty((P, d)).T  # Fortran order: its column-major vector is the q right-hand side
+    XT = np.ascontiguousarray(X.T)
+    if not split:  # right-hand side and p of the first u-update (later: prepared in-loop)
+        np.matmul(XT, R, out=XtR)
+        rhs_update(XtR, VW, L, kFty, inv_c, Bs, Bd)
+        p = solver.Minv @ Bs
     for k in range(1, max_iter + 1):
         check = k % check_every == 0 or k == max_iter
-        # (1) u-update: A [u | z] = b, A constant for fixed rho
+        # (1) u-update: A [u | z] = b, A constant for fixed rho; u = (p + q) / 2,
+        # z = (p - q) / 2
         if split:
             B = X.T @ (D2 * (r - mu)[:, None]) + (VW - L) + (X.T @ R) * inv_c
             p, q = solver.solve_pq(B[:, :P] + B[:, P:], B[:, :P] - B[:, P:])
         else:
-            np.matmul(X.T, R, out=XtR)
-            rhs_update(XtR, VW, L, kFty, inv_c, Bs, Bd)
-            p, q = solver.solve_pq(Bs, Bd)
+            q = solver.solve_q(Bd)
+            if not check:
+                # steps (2), (3), (5) below and the next right-hand side and p, compiled
+                fused_step(p, q, X, XT, solver.Minv, UZ, VW, L, E2, ST, N, R, XUZ, XtR,
+                           kFty, Bs, Bd, beta / rho, inv_c, relax)
+                continue
         if check:
             VW_old = VW.copy()
             if split:
@@ -312,6 +322,10 @@ def solve_convex_relu_admm(
                     kFty = kappa * Fty
                     solver.set_kappa(kappa)
                 last_adapt = k
+        if not split:  # the next right-hand side and p (as in fused_step)
+            np.matmul(XT, R, out=XtR)
+            rhs_update(XtR, VW, L, kFty, inv_c, Bs, Bd)
+            p = solver.Minv @ Bs
 
     n_iter = k
     history = {key: np.asarray(val, dtype=float) for key, val in rows.items()}
