@@ -115,6 +115,25 @@ def test_admm_iterates_equal_reference(relax):
     np.testing.assert_allclose(res.W, W, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["direct", "woodbury"])
+def test_fused_iterations_equal_checked_iterations(method):
+    # check_every=1 runs every iteration through the unfused (checked) path; with the
+    # default most iterations run in the compiled fused step: the iterates must agree
+    X, y, D = _toy(n=40, P=8)
+    out = []
+    for ce in (1, 10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out.append(solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=0.3,
+                                              adaptive_rho=False, tol=1e-300, max_iter=57,
+                                              check_every=ce, solve_method=method))
+    np.testing.assert_allclose(out[0].V, out[1].V, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(out[0].W, out[1].W, rtol=1e-10, atol=1e-13)
+    it = out[1].history["iteration"].astype(int)  # 10, 20, ..., 50 and the last, 57
+    np.testing.assert_allclose(out[0].history["objective"][it - 1],
+                               out[1].history["objective"], rtol=1e-10)
+
+
 # (2) hand-solvable instance -------------------------------------------------------------
 
 @pytest.mark.parametrize("yv", [2.0, 0.05, -1.0])
