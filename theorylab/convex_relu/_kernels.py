@@ -1,10 +1,13 @@
 """Fast linear algebra of the convex-ReLU ADMM: the reduced u-update and the proxes.
 
-Most of the work per iteration is dense matrix products (BLAS), so these are NumPy/SciPy
-functions; the element-wise slack/dual update over the n x 2P cone arrays is one fused
-``@njit(cache=True)`` pass (``slack_dual_update``; NumPy twin used when numba's JIT is
-disabled). ``_reference.py`` holds the dense transcription (the full 2dP x 2dP system A)
-that the tests compare against.
+Most of the work per iteration is dense matrix products (BLAS) and one symmetric
+matrix-vector product with the stored inverse of the reduced system (``ReducedSolver``).
+The element-wise passes are ``@njit(cache=True)`` kernels, each with a NumPy twin used when
+numba's JIT is disabled (and by the tests): ``rhs_update`` and ``consensus_update`` over the
+(d, 2P) arrays, ``slack_dual_update`` / ``slack_dual_check`` over the n x 2P cone arrays,
+``fit_pass`` for the objective and cone violation of a check, and ``fused_step``, which
+chains them with the BLAS products between two u-solves. ``_reference.py`` holds the dense
+transcription (the full 2dP x 2dP system A) that the tests compare against.
 
 Layout: X (n, d); patterns D (n, P) as float 0/1; E = 2D - 1; convex variables
 V, W (d, P) (column i is v_i / w_i); slacks S, T (n, P).
