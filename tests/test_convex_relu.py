@@ -397,7 +397,8 @@ def test_against_pyscnn_if_installed():
 
 
 @pytest.mark.parametrize("relax", [1.0, 1.7])
-def test_fused_slack_kernels_equal_numpy(relax):
+@pytest.mark.parametrize("sign_dtype", [np.float64, np.int8])
+def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
     from theorylab.convex_relu._kernels import (
         _slack_dual_check_numpy,
         _slack_dual_update_numpy,
@@ -406,31 +407,35 @@ def test_fused_slack_kernels_equal_numpy(relax):
     )
 
     rng = np.random.default_rng(5)
-    n, m = 30, 8
+    n, m, inv_c = 30, 8, 0.3
     XUZ = rng.standard_normal((n, m))
     E2 = np.sign(rng.standard_normal((n, m)))
-    ST0, N0 = np.abs(rng.standard_normal((n, m))), rng.standard_normal((n, m))
-    outs = []
+    # complementary state: s >= 0 and nu <= 0, never both nonzero; W holds both
+    W0 = rng.standard_normal((n, m))
+    S0, N0 = np.maximum(W0, 0), np.minimum(W0, 0)
+    # textbook: g = G u, g_hat = relax g + (1 - relax) s, s = (g_hat + nu)_+,
+    # nu += g_hat - s, R = E2 o (s - nu)
+    G = E2 * XUZ * inv_c
+    Gh = relax * G + (1 - relax) * S0
+    S = np.maximum(Gh + N0, 0)
+    N = N0 + Gh - S
+    R_ref = E2 * (S - N)
+    Es = E2.astype(sign_dtype)
     for fn in (slack_dual_update, _slack_dual_update_numpy):
-        ST, N, R = ST0.copy(), N0.copy(), np.empty((n, m))
-        fn(XUZ, E2, ST, N, R, 0.3, relax)
-        outs.append((ST, N, R))
+        W, R = W0.copy(), np.empty((n, m))
+        fn(XUZ, Es, W, R, inv_c, relax)
+        np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(np.minimum(W, 0), N, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(R, R_ref, rtol=1e-13, atol=1e-15)
     for fn in (slack_dual_check, _slack_dual_check_numpy):
-        ST, N, R, A = ST0.copy(), N0.copy(), np.empty((n, m)), np.empty((n, 2 * m))
-        sums = fn(XUZ, E2, ST, N, R, A, 0.3, relax)
-        outs.append((ST, N, R, A, np.array(sums)))
-    for got in outs[1:]:
-        for a, b in zip(outs[0], got[:3], strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(outs[2][3], outs[3][3], rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(outs[2][4], outs[3][4], rtol=1e-12)
-    # the check pass's extras against their definitions
-    ST, N, _ = outs[0]
-    G = E2 * XUZ * 0.3
-    np.testing.assert_allclose(outs[2][3], np.c_[E2 * (ST - ST0), E2 * N], atol=1e-14)
-    np.testing.assert_allclose(outs[2][4], [np.sum((G - ST) ** 2), np.sum(G * G),
-                                            np.sum(ST * ST)], rtol=1e-12)
-    assert np.all(ST >= 0) and not np.allclose(ST, ST0)
+        W, R, A = W0.copy(), np.empty((n, m)), np.empty((n, 2 * m))
+        sums = fn(XUZ, Es, W, R, A, inv_c, relax)
+        np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(R, R_ref, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(A, np.c_[E2 * (S - S0), E2 * N], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(sums, [np.sum((G - S) ** 2), np.sum(G * G), np.sum(S * S)],
+                                   rtol=1e-12)
+    assert np.any(S > 0) and np.any(N < 0) and not np.allclose(S, S0)
 
 
 def test_iteration_kernels_equal_numpy():
@@ -491,17 +496,16 @@ def test_fused_step_equals_numpy_steps(relax):
     q = np.asfortranarray(rng.standard_normal((d, P)))  # the direct route returns F order
     init = dict(p=rng.standard_normal((d, P)), UZ=np.zeros((d, 2 * P)),
                 VW=rng.standard_normal((d, 2 * P)), L=rng.standard_normal((d, 2 * P)),
-                ST=np.abs(rng.standard_normal((n, 2 * P))),
-                N=-np.abs(rng.standard_normal((n, 2 * P))),
-                R=np.zeros((n, 2 * P)), XUZ=np.zeros((n, 2 * P)), XtR=np.zeros((d, 2 * P)),
-                Bs=np.zeros((d, P)), Bd=np.zeros((P, d)).T)
+                W=rng.standard_normal((n, 2 * P)), R=np.zeros((n, 2 * P)),
+                XUZ=np.zeros((n, 2 * P)), XtR=np.zeros((d, 2 * P)), Bs=np.zeros((d, P)),
+                Bd=np.zeros((P, d)).T)
     kFty = rng.standard_normal((d, 2 * P))
     outs = []
     for fn in (fused_step, _fused_step_numpy):
         st = {k: v.copy(order="K") for k, v in init.items()}
-        fn(st["p"], q, X, np.ascontiguousarray(X.T), Minv, st["UZ"], st["VW"], st["L"], E2,
-           st["ST"], st["N"], st["R"], st["XUZ"], st["XtR"], kFty, st["Bs"], st["Bd"], 0.3,
-           0.5, relax)
+        fn(st["p"], q, X, np.ascontiguousarray(X.T), Minv, st["UZ"], st["VW"], st["L"],
+           E2.astype(np.int8), st["W"], st["R"], st["XUZ"], st["XtR"], kFty, st["Bs"],
+           st["Bd"], 0.3, 0.5, relax)
         outs.append(st)
     for key in init:
         np.testing.assert_allclose(outs[0][key], outs[1][key], rtol=1e-11, atol=1e-13,

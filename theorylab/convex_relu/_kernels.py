@@ -155,33 +155,37 @@ class ReducedSolver:
         return self.Minv @ Bs, self.solve_q(Bd)
 
 
-def _slack_dual_update_numpy(XUZ, E2, ST, N, R, inv_c, relax):
+def _slack_dual_update_numpy(XUZ, E2, W, R, inv_c, relax):
     G = E2 * XUZ * inv_c
-    S0 = (relax * G + (1.0 - relax) * ST) + N
-    ST[...] = np.maximum(S0, 0.0)
-    N[...] = S0 - ST
-    R[...] = E2 * (ST - N)
+    W[...] = (relax * G + (1.0 - relax) * np.maximum(W, 0.0)) + np.minimum(W, 0.0)
+    R[...] = E2 * np.abs(W)
 
 
-def _slack_dual_check_numpy(XUZ, E2, ST, N, R, A, inv_c, relax):
+def _slack_dual_check_numpy(XUZ, E2, W, R, A, inv_c, relax):
     G = E2 * XUZ * inv_c
-    S_old = ST.copy()
-    _slack_dual_update_numpy(XUZ, E2, ST, N, R, inv_c, relax)
+    S_old = np.maximum(W, 0.0)
+    _slack_dual_update_numpy(XUZ, E2, W, R, inv_c, relax)
+    S, N = np.maximum(W, 0.0), np.minimum(W, 0.0)
     m = E2.shape[1]
-    A[:, :m] = E2 * (ST - S_old)
+    A[:, :m] = E2 * (S - S_old)
     A[:, m:] = E2 * N
-    return float(np.sum((G - ST) ** 2)), float(np.sum(G * G)), float(np.sum(ST * ST))
+    return float(np.sum((G - S) ** 2)), float(np.sum(G * G)), float(np.sum(S * S))
 
 
 def _make_slack_dual_update():
     """One fused pass over the n x 2P cone arrays (numba), NumPy when JIT is disabled.
 
-    ``update(XUZ, E2, ST, N, R, inv_c, relax)``, in place: G = E2 o XUZ / c (= G u);
-    Gh = relax G + (1 - relax) ST; ST = (Gh + N)_+; N += Gh - ST; R = E2 o (ST - N) (the
-    next right-hand side's cone term before X^T).
-    ``check(XUZ, E2, ST, N, R, A, inv_c, relax)``: the same update, and for the residual
-    check also A = [E2 o (ST_new - ST_old) | E2 o N_new] (n, 4P, in place: one X^T A product
-    gives the cone parts of the dual residual and of its scale); returns (||G u - s||^2,
+    State: the slacks s >= 0 and their scaled duals nu <= 0 are complementary (s = (w)_+,
+    nu = w - (w)_+ = min(w, 0) for the pre-projection value w), so one array W = w holds
+    both: s = max(W, 0), nu = min(W, 0) (bit-identical to storing them; 2/3 of the memory
+    traffic). E2 may be int8 (the signs +-1; 1/8 of the traffic of float64).
+    ``update(XUZ, E2, W, R, inv_c, relax)``, in place: g = E2 o XUZ / c (= G u);
+    W = (relax g + (1 - relax) s) + nu, i.e. s = (g_hat + nu)_+ and nu += g_hat - s with
+    the over-relaxed g_hat; R = E2 o (s - nu) = E2 o |W| (the next right-hand side's cone
+    term before X^T).
+    ``check(XUZ, E2, W, R, A, inv_c, relax)``: the same update, and for the residual check
+    also A = [E2 o (s_new - s_old) | E2 o nu_new] (n, 4P, in place: one X^T A product gives
+    the cone parts of the dual residual and of its scale); returns (||G u - s||^2,
     ||G u||^2, ||s||^2) at the new s.
     """
     try:
@@ -192,21 +196,19 @@ def _make_slack_dual_update():
         return _slack_dual_update_numpy, _slack_dual_check_numpy
 
     @numba.njit(cache=True)
-    def update(XUZ, E2, ST, N, R, inv_c, relax):  # pragma: no cover (compiled)
+    def update(XUZ, E2, W, R, inv_c, relax):  # pragma: no cover (compiled)
         n, m = XUZ.shape
         for i in range(n):
             for j in range(m):
                 e = E2[i, j]
-                g = e * XUZ[i, j] * inv_c
-                s0 = (relax * g + (1.0 - relax) * ST[i, j]) + N[i, j]
-                s = max(s0, 0.0)  # branch-free: the sign pattern is data dependent
-                nu = s0 - s
-                ST[i, j] = s
-                N[i, j] = nu
-                R[i, j] = e * (s - nu)
+                w = W[i, j]
+                # max/min are branch-free: the sign pattern is data dependent
+                w = (relax * (e * XUZ[i, j] * inv_c) + (1.0 - relax) * max(w, 0.0)) + min(w, 0.0)
+                W[i, j] = w
+                R[i, j] = e * abs(w)
 
     @numba.njit(cache=True)
-    def check(XUZ, E2, ST, N, R, A, inv_c, relax):  # pragma: no cover (compiled)
+    def check(XUZ, E2, W, R, A, inv_c, relax):  # pragma: no cover (compiled)
         n, m = XUZ.shape
         r2 = 0.0
         g2 = 0.0
@@ -215,13 +217,13 @@ def _make_slack_dual_update():
             for j in range(m):
                 e = E2[i, j]
                 g = e * XUZ[i, j] * inv_c
-                s_old = ST[i, j]
-                s0 = (relax * g + (1.0 - relax) * s_old) + N[i, j]
-                s = max(s0, 0.0)
-                nu = s0 - s
-                ST[i, j] = s
-                N[i, j] = nu
-                R[i, j] = e * (s - nu)
+                w = W[i, j]
+                s_old = max(w, 0.0)
+                w = (relax * g + (1.0 - relax) * s_old) + min(w, 0.0)
+                s = max(w, 0.0)
+                nu = min(w, 0.0)
+                W[i, j] = w
+                R[i, j] = e * abs(w)
                 A[i, j] = e * (s - s_old)
                 A[i, j + m] = e * nu
                 r2 += (g - s) * (g - s)
@@ -314,11 +316,11 @@ rhs_update, consensus_update = _make_iteration_kernels()
 
 
 
-def _fused_step_numpy(p, q, X, XT, Minv, UZ, VW, L, E2, ST, N, R, XUZ, XtR, kFty, Bs, Bd,
-                      tau, inv_c, relax):
+def _fused_step_numpy(p, q, X, XT, Minv, UZ, VW, L, E2, W, R, XUZ, XtR, kFty, Bs, Bd, tau,
+                      inv_c, relax):
     _consensus_numpy(p, q, UZ, VW, L, tau, relax)
     np.matmul(X, UZ, out=XUZ)
-    _slack_dual_update_numpy(XUZ, E2, ST, N, R, inv_c, relax)
+    _slack_dual_update_numpy(XUZ, E2, W, R, inv_c, relax)
     np.matmul(XT, R, out=XtR)
     _rhs_numpy(XtR, VW, L, kFty, inv_c, Bs, Bd)
     p[...] = Minv @ Bs
@@ -327,8 +329,8 @@ def _fused_step_numpy(p, q, X, XT, Minv, UZ, VW, L, E2, ST, N, R, XUZ, XtR, kFty
 def _make_fused_step():
     """The squared-loss ADMM between two u-solves, in one compiled call.
 
-    ``fused_step(p, q, X, XT, Minv, UZ, VW, L, E2, ST, N, R, XUZ, XtR, kFty, Bs, Bd, tau,
-    inv_c, relax)``: consensus / v-update (``consensus_update``), XUZ = X UZ, slack and
+    ``fused_step(p, q, X, XT, Minv, UZ, VW, L, E2, W, R, XUZ, XtR, kFty, Bs, Bd, tau, inv_c,
+    relax)``: consensus / v-update (``consensus_update``), XUZ = X UZ, slack and
     cone-dual pass (``slack_dual_update``), XtR = X^T R, the next right-hand side
     (``rhs_update``) and the next p = M^-1 Bs (written into ``p``); the products are BLAS
     gemm calls from numba. Used on the iterations without a residual check, it removes the
@@ -345,11 +347,11 @@ def _make_fused_step():
     update = slack_dual_update
 
     @numba.njit(cache=True)
-    def fused_step(p, q, X, XT, Minv, UZ, VW, L, E2, ST, N, R, XUZ, XtR, kFty, Bs, Bd,
-                   tau, inv_c, relax):  # pragma: no cover (compiled)
+    def fused_step(p, q, X, XT, Minv, UZ, VW, L, E2, W, R, XUZ, XtR, kFty, Bs, Bd, tau,
+                   inv_c, relax):  # pragma: no cover (compiled)
         consensus(p, q, UZ, VW, L, tau, relax)
         np.dot(X, UZ, XUZ)
-        update(XUZ, E2, ST, N, R, inv_c, relax)
+        update(XUZ, E2, W, R, inv_c, relax)
         np.dot(XT, R, XtR)
         rhs(XtR, VW, L, kFty, inv_c, Bs, Bd)
         np.dot(Minv, Bs, p)

@@ -217,8 +217,10 @@ def solve_convex_relu_admm(
     UZ = np.zeros((d, 2 * P))
     VW = np.zeros((d, 2 * P))
     L = np.zeros((d, 2 * P))
-    ST = np.zeros((n, 2 * P))
-    N = np.zeros((n, 2 * P))
+    # slacks s >= 0 and scaled cone duals nu <= 0 are complementary: one array W with
+    # s = max(W, 0), nu = min(W, 0) (see slack_dual_update)
+    Wc = np.zeros((n, 2 * P))
+    E2s = E2.astype(np.int8)  # the same signs for the compiled passes, 1/8 of the traffic
     r = np.zeros(n)
     mu = np.zeros(n)
 
@@ -256,7 +258,7 @@ def solve_convex_relu_admm(
             q = solver.solve_q(Bd)
             if not check:
                 # steps (2), (3), (5) below and the next right-hand side and p, compiled
-                fused_step(p, q, X, XT, solver.Minv, UZ, VW, L, E2, ST, N, R, XUZ, XtR,
+                fused_step(p, q, X, XT, solver.Minv, UZ, VW, L, E2s, Wc, R, XUZ, XtR,
                            kFty, Bs, Bd, beta / rho, inv_c, relax)
                 continue
         if check:
@@ -268,11 +270,11 @@ def solve_convex_relu_admm(
         # scaled dual, and (5) the dual ascent of the consensus block, fused (in place)
         consensus_update(p, q, UZ, VW, L, beta / rho, relax)
         np.matmul(X, UZ, out=XUZ)
-        # (3) slacks and (5) their duals, fused in one pass (in place: ST, N, R)
+        # (3) slacks and (5) their duals, fused in one pass (in place: Wc, R)
         if check:  # the same update, plus the cone parts of the residuals (A4, sums)
-            gs2, gu2, st2 = slack_dual_check(XUZ, E2, ST, N, R, A4, inv_c, relax)
+            gs2, gu2, st2 = slack_dual_check(XUZ, E2s, Wc, R, A4, inv_c, relax)
         else:
-            slack_dual_update(XUZ, E2, ST, N, R, inv_c, relax)
+            slack_dual_update(XUZ, E2s, Wc, R, inv_c, relax)
         # (4) loss copy r = F u through the prox of the loss
         if split:
             Fu = np.einsum("np,np->n", D2, XUZ)
@@ -318,9 +320,9 @@ def solve_convex_relu_admm(
                 new_rho = float(np.clip(rho * (2.0 if ratio > 1 else 0.5), 1e-6, 1e6))
                 scale = rho / new_rho
                 L *= scale
-                N *= scale
+                Wc += (scale - 1.0) * np.minimum(Wc, 0.0)  # nu *= scale, s unchanged
                 mu *= scale
-                R = E2 * (ST - N)
+                R = E2 * np.abs(Wc)  # E2 o (s - nu)
                 rho = new_rho
                 if not split:
                     kappa = 1.0 / rho
