@@ -259,6 +259,20 @@ def test_solve_methods_agree(method):
     assert res.objective == pytest.approx(ref.objective, rel=1e-4)
 
 
+def test_auto_route_picks_the_cheaper_solve():
+    rng = np.random.default_rng(8)
+
+    def route(n, d, P):
+        X = rng.standard_normal((n, d))
+        D = (rng.random((n, P)) < 0.5).astype(float)
+        return ReducedSolver(X, D, 1.0, 1.0).method
+
+    assert route(60, 3, 10) == "direct"  # dP = 30 <= n
+    assert route(40, 3, 15) == "direct"  # dP = 45 > n but (dP)^2 <= n^2 + 4 n dP
+    assert route(10, 3, 40) == "woodbury"  # dP = 120 >> n: n x n system
+    assert route(600, 3, 700) == "woodbury"  # dP = 2100 > 2000: capped
+
+
 def test_robust_eps0_is_standard_and_monotone():
     X, y, D = _toy(n=30, P=6)
     yc = np.where(y > 0, 1.0, -1.0)
