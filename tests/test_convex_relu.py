@@ -57,6 +57,50 @@ def test_reduced_solve_equals_dense(method):
     np.testing.assert_allclose(np.r_[U.T.ravel(), Z.T.ravel()], u, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["direct", "woodbury"])
+def test_factor_cache_reuses_identical_inverse(method, monkeypatch):
+    import theorylab.convex_relu._kernels as K
+
+    X, _, D = _toy(n=50, d=3, P=6)
+    Df = D.astype(float)
+    calls = []
+    real = K.dpotrf
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(K, "dpotrf", counting)
+    rng = np.random.default_rng(4)
+    Bu, Bz = (rng.standard_normal((X.shape[1], Df.shape[1])) for _ in range(2))
+    sol = ReducedSolver(X, Df, 2.0, 0.7, method=method, cache_size=2)
+    first = sol.solve(Bu, Bz)
+    sol.set_kappa(1.4)
+    other = sol.solve(Bu, Bz)
+    sol.set_kappa(0.7)  # cached: no new factorisation, bit-identical solves
+    again = sol.solve(Bu, Bz)
+    assert len(calls) == 2
+    fresh = ReducedSolver(X, Df, 2.0, 0.7, method=method).solve(Bu, Bz)
+    for a, b, c in zip(first, again, fresh, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+    assert not np.allclose(other[0], first[0])  # kappa does change the solve
+    sol.set_kappa(2.8)
+    sol.set_kappa(5.6)  # evicts 0.7 (least recently used beyond cache_size = 2)
+    sol.set_kappa(0.7)
+    assert len(calls) == 6  # 2 above, 1 for `fresh`, then 2.8, 5.6 and 0.7 again
+    assert np.array_equal(sol.solve(Bu, Bz)[0], first[0])
+
+
+def test_admm_with_rho_changes_matches_clarabel(toy_ref):
+    # a far-off initial rho forces several halvings of rho (new factorisations) on the way
+    X, y, D, ref = toy_ref
+    res = solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=10.0, adapt_every=10,
+                                 tol=1e-7, max_iter=30000)
+    assert len(np.unique(res.history["rho"])) >= 3
+    assert res.converged
+    assert res.objective == pytest.approx(ref.objective, rel=1e-4)
+
+
 @pytest.mark.parametrize("relax", [1.0, 1.6])
 def test_admm_iterates_equal_reference(relax):
     X, y, D = _toy(n=30, P=5)
@@ -69,6 +113,25 @@ def test_admm_iterates_equal_reference(relax):
                                 relax=relax, n_iter=12)
     np.testing.assert_allclose(res.V, V, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(res.W, W, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["direct", "woodbury"])
+def test_fused_iterations_equal_checked_iterations(method):
+    # check_every=1 runs every iteration through the unfused (checked) path; with the
+    # default most iterations run in the compiled fused step: the iterates must agree
+    X, y, D = _toy(n=40, P=8)
+    out = []
+    for ce in (1, 10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out.append(solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=0.3,
+                                              adaptive_rho=False, tol=1e-300, max_iter=57,
+                                              check_every=ce, solve_method=method))
+    np.testing.assert_allclose(out[0].V, out[1].V, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(out[0].W, out[1].W, rtol=1e-10, atol=1e-13)
+    it = out[1].history["iteration"].astype(int)  # 10, 20, ..., 50 and the last, 57
+    np.testing.assert_allclose(out[0].history["objective"][it - 1],
+                               out[1].history["objective"], rtol=1e-10)
 
 
 # (2) hand-solvable instance -------------------------------------------------------------
@@ -194,6 +257,20 @@ def test_solve_methods_agree(method):
                                  solve_method=method)
     ref = solve_convex_relu_cvxpy(X, y, beta=0.1, patterns=D)
     assert res.objective == pytest.approx(ref.objective, rel=1e-4)
+
+
+def test_auto_route_picks_the_cheaper_solve():
+    rng = np.random.default_rng(8)
+
+    def route(n, d, P):
+        X = rng.standard_normal((n, d))
+        D = (rng.random((n, P)) < 0.5).astype(float)
+        return ReducedSolver(X, D, 1.0, 1.0).method
+
+    assert route(60, 3, 10) == "direct"  # dP = 30 <= n
+    assert route(40, 3, 15) == "direct"  # dP = 45 > n but (dP)^2 <= n^2 + 4 n dP
+    assert route(10, 3, 40) == "woodbury"  # dP = 120 >> n: n x n system
+    assert route(600, 3, 700) == "woodbury"  # dP = 2100 > 2000: capped
 
 
 def test_robust_eps0_is_standard_and_monotone():
@@ -333,22 +410,122 @@ def test_against_pyscnn_if_installed():
     assert theirs == pytest.approx(ref, rel=5e-3)  # scnn's AL stops at a looser accuracy
 
 
-def test_fused_slack_kernel_equals_numpy():
-    from theorylab.convex_relu._kernels import _slack_dual_update_numpy, slack_dual_update
+@pytest.mark.parametrize("relax", [1.0, 1.7])
+@pytest.mark.parametrize("sign_dtype", [np.float64, np.int8])
+def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
+    from theorylab.convex_relu._kernels import (
+        _slack_dual_check_numpy,
+        _slack_dual_update_numpy,
+        slack_dual_check,
+        slack_dual_update,
+    )
 
     rng = np.random.default_rng(5)
-    XUZ = rng.standard_normal((30, 8))
-    E2 = np.sign(rng.standard_normal((30, 8)))
-    outs = []
+    n, m, inv_c = 30, 8, 0.3
+    XUZ = rng.standard_normal((n, m))
+    E2 = np.sign(rng.standard_normal((n, m)))
+    # complementary state: s >= 0 and nu <= 0, never both nonzero; W holds both
+    W0 = rng.standard_normal((n, m))
+    S0, N0 = np.maximum(W0, 0), np.minimum(W0, 0)
+    # textbook: g = G u, g_hat = relax g + (1 - relax) s, s = (g_hat + nu)_+,
+    # nu += g_hat - s, R = E2 o (s - nu)
+    G = E2 * XUZ * inv_c
+    Gh = relax * G + (1 - relax) * S0
+    S = np.maximum(Gh + N0, 0)
+    N = N0 + Gh - S
+    R_ref = E2 * (S - N)
+    Es = E2.astype(sign_dtype)
     for fn in (slack_dual_update, _slack_dual_update_numpy):
-        ST = np.abs(rng.standard_normal((30, 8))) if not outs else outs[0][-1][0].copy()
-        N = rng.standard_normal((30, 8)) if not outs else outs[0][-1][1].copy()
-        init = (ST.copy(), N.copy())
-        R, GU = np.empty((30, 8)), np.empty((30, 8))
-        fn(XUZ, E2, ST, N, R, GU, 0.3, 1.7)
-        outs.append((ST, N, R, GU, init))
-    for a, b in zip(outs[0][:4], outs[1][:4], strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        W, R = W0.copy(), np.empty((n, m))
+        fn(XUZ, Es, W, R, inv_c, relax)
+        np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(np.minimum(W, 0), N, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(R, R_ref, rtol=1e-13, atol=1e-15)
+    for fn in (slack_dual_check, _slack_dual_check_numpy):
+        W, R, A = W0.copy(), np.empty((n, m)), np.empty((n, 2 * m))
+        sums = fn(XUZ, Es, W, R, A, inv_c, relax)
+        np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(R, R_ref, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(A, np.c_[E2 * (S - S0), E2 * N], rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(sums, [np.sum((G - S) ** 2), np.sum(G * G), np.sum(S * S)],
+                                   rtol=1e-12)
+    assert np.any(S > 0) and np.any(N < 0) and not np.allclose(S, S0)
+
+
+def test_iteration_kernels_equal_numpy():
+    from theorylab.convex_relu._kernels import (
+        _consensus_numpy,
+        _fit_pass_numpy,
+        _rhs_numpy,
+        consensus_update,
+        fit_pass,
+        rhs_update,
+    )
+
+    rng = np.random.default_rng(6)
+    d, P, n = 4, 3, 9
+    XtR, VW, L, kFty = (rng.standard_normal((d, 2 * P)) for _ in range(4))
+    outs = []
+    for fn in (rhs_update, _rhs_numpy):
+        Bs, Bd = np.empty((d, P)), np.empty((P, d)).T
+        fn(XtR, VW, L, kFty, 0.4, Bs, Bd)
+        outs.append((Bs, Bd))
+    B = kFty + VW - L + 0.4 * XtR
+    np.testing.assert_allclose(outs[0][0], B[:, :P] + B[:, P:], rtol=1e-13)
+    np.testing.assert_allclose(outs[0][1], B[:, :P] - B[:, P:], rtol=1e-13)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-13)
+    p, q = rng.standard_normal((d, P)), rng.standard_normal((d, P))
+    for relax in (1.0, 1.8):
+        for tau in (0.0, 0.5, 1.5):  # none, some and most groups shrunk to zero
+            res = []
+            for fn in (consensus_update, _consensus_numpy):
+                UZ, VW2, L2 = np.empty((d, 2 * P)), VW.copy(), L.copy()
+                fn(p, q, UZ, VW2, L2, tau, relax)
+                res.append((UZ, VW2, L2))
+            for a, b in zip(*res, strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+            UZ = np.c_[(p + q) / 2, (p - q) / 2]
+            Zc = relax * UZ + (1 - relax) * VW + L
+            np.testing.assert_allclose(res[0][1], group_soft_threshold(Zc, tau), atol=1e-14)
+            np.testing.assert_allclose(res[0][2], Zc - res[0][1], atol=1e-14)
+    XVW = rng.standard_normal((n, 2 * P))
+    D = (rng.random((n, P)) < 0.5).astype(float)
+    D2, E2 = np.c_[D, -D], np.c_[2 * D - 1, 2 * D - 1]
+    f1, f2 = np.empty(n), np.empty(n)
+    v1, v2 = fit_pass(XVW, D2, E2, f1), _fit_pass_numpy(XVW, D2, E2, f2)
+    np.testing.assert_allclose(f1, f2, rtol=1e-12)
+    assert v1 == pytest.approx(v2, rel=1e-14) and v1 == pytest.approx(-np.min(E2 * XVW))
+
+
+@pytest.mark.parametrize("relax", [1.0, 1.8])
+def test_fused_step_equals_numpy_steps(relax):
+    from theorylab.convex_relu._kernels import _fused_step_numpy, fused_step
+
+    rng = np.random.default_rng(7)
+    n, d, P = 11, 4, 3
+    X = rng.standard_normal((n, d))
+    Minv = np.linalg.inv(np.eye(d) + X.T @ X)
+    D = (rng.random((n, P)) < 0.5).astype(float)
+    E2 = np.c_[2 * D - 1, 2 * D - 1]
+    q = np.asfortranarray(rng.standard_normal((d, P)))  # the direct route returns F order
+    init = dict(p=rng.standard_normal((d, P)), UZ=np.zeros((d, 2 * P)),
+                VW=rng.standard_normal((d, 2 * P)), L=rng.standard_normal((d, 2 * P)),
+                W=rng.standard_normal((n, 2 * P)), R=np.zeros((n, 2 * P)),
+                XUZ=np.zeros((n, 2 * P)), XtR=np.zeros((d, 2 * P)), Bs=np.zeros((d, P)),
+                Bd=np.zeros((P, d)).T)
+    kFty = rng.standard_normal((d, 2 * P))
+    outs = []
+    for fn in (fused_step, _fused_step_numpy):
+        st = {k: v.copy(order="K") for k, v in init.items()}
+        fn(st["p"], q, X, np.ascontiguousarray(X.T), Minv, st["UZ"], st["VW"], st["L"],
+           E2.astype(np.int8), st["W"], st["R"], st["XUZ"], st["XtR"], kFty, st["Bs"],
+           st["Bd"], 0.3, 0.5, relax)
+        outs.append(st)
+    for key in init:
+        np.testing.assert_allclose(outs[0][key], outs[1][key], rtol=1e-11, atol=1e-13,
+                                   err_msg=key)
+        assert not np.array_equal(outs[0][key], init[key]), key  # every buffer was written
+    np.testing.assert_allclose(outs[0]["p"], Minv @ outs[0]["Bs"], rtol=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["logistic", "hinge"])
