@@ -8,7 +8,8 @@ limited to one thread (the house setting); the ratios are what is reported, even
 target is missed. SRHT uses the fused sampled kernel (A read once, O(n d log m)); the LSQR
 of sketch-and-precondition fuses an iteration's two products into one pass over A.
 
-Run: ``python benchmarks/bench_song2023_linf_sketch.py [--n-log2 18] [--d 64] [--repeats 3]``
+Run: ``python benchmarks/bench_song2023_linf_sketch.py [--n-log2 18] [--d 64] [--repeats 3]
+[--shapes]`` (``--shapes``: the same comparison on five other tall shapes).
 """
 
 from __future__ import annotations
@@ -40,12 +41,37 @@ def best(fn, repeats):
     return t, out
 
 
+def shape_table(R):
+    """SRHT sketch-and-solve (m = 64d, capped at N′/8) and LSQR sketch-and-precondition
+    (tol 1e-10) against lstsq and the normal equations on other tall shapes."""
+    print("\nother shapes (ratios to lstsq; SRHT also to the normal equations)")
+    print(f"{'n':>8s} {'d':>4s} {'lstsq s':>8s} {'NE/ls':>6s} {'SRHT/ls':>8s} {'SRHT/NE':>8s} "
+          f"{'prec/ls':>8s} {'it':>3s} {'rel x err':>9s}")
+    for log2n, d in ((16, 16), (16, 128), (17, 32), (20, 16), (14, 256)):
+        n = 2**log2n
+        rng = np.random.default_rng(log2n + d)
+        A = rng.standard_normal((n, d)) * np.logspace(0, 2, d)
+        b = A @ rng.standard_normal(d) + rng.standard_normal(n)
+        m = min(64 * d, n // 8)
+        t_ls, x_ls = best(lambda A=A, b=b: np.linalg.lstsq(A, b, rcond=None)[0], R)
+        t_ne, _ = best(lambda A=A, b=b: sla.cho_solve(sla.cho_factor(A.T @ A), A.T @ b), R)
+        t_s, _ = best(lambda A=A, b=b, m=m: solve_sketched_lstsq(A, b, sketch="srht", m=m,
+                                                                   rng=1), R)
+        t_p, sol = best(lambda A=A, b=b: solve_lstsq_preconditioned(A, b, tol=1e-10,
+                                                                      max_iter=200, rng=2), R)
+        err = np.linalg.norm(sol.x - x_ls) / np.linalg.norm(x_ls)
+        print(f"{n:8d} {d:4d} {t_ls:8.3f} {t_ne / t_ls:6.3f} {t_s / t_ls:8.3f} "
+              f"{t_s / t_ne:8.2f} {t_p / t_ls:8.3f} {sol.n_iter:3d} {err:9.1e}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-log2", type=int, default=18)
     ap.add_argument("--d", type=int, default=64)
     ap.add_argument("--m", type=int, default=4096)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--shapes", action="store_true",
+                    help="also compare on other tall shapes (n, d), m = 64d / 32d")
     args = ap.parse_args(argv)
     n, d, m, R = 2**args.n_log2, args.d, args.m, args.repeats
     rng = np.random.default_rng(0)
@@ -94,6 +120,9 @@ def main(argv=None):
           f"SRHT/normal equations = {res['srht'] / t_ne:.2f} (target <= 1); "
           f"precondition/lstsq at tol 1e-10: lsqr {pc[('lsqr', 1e-10)][0] / t_lstsq:.3f}, "
           f"cgls {pc[('cgls', 1e-10)][0] / t_lstsq:.3f} (target <= 0.5)")
+
+    if args.shapes:
+        shape_table(R)
 
     # FWHT throughput: GB/s-free measure = butterflies (N k log2 N) per second
     print("\nFWHT throughput (million butterflies per second = N·k·log2(N)/2 / s / 1e6)")
