@@ -485,3 +485,41 @@ def test_sketch_overflow_is_an_error_not_nan():
     A[:, 1] = np.arange(64.0)
     with pytest.raises(FloatingPointError, match="overflowed"):
         solve_sketched_lstsq(A, np.ones(64), sketch="srht", m=8, rng=0)
+
+
+def test_preconditioner_gram_and_qr_paths(monkeypatch):
+    from theorylab.sketch import lstsq as L
+    rng = np.random.default_rng(7)
+    SA, Sb = rng.standard_normal((300, 6)), rng.standard_normal(300)
+    R, y0 = L._sketch_preconditioner(np.column_stack([SA, Sb]))
+    np.testing.assert_allclose(R.T @ R, SA.T @ SA, rtol=1e-12, atol=1e-10)
+    assert np.allclose(np.tril(R, -1), 0.0)
+    Q = SA @ np.linalg.inv(R)
+    np.testing.assert_allclose(y0, Q.T @ Sb, rtol=1e-10)
+    # κ(SA) = 1e8 > 1e6: the Householder path (Cholesky not trusted), same R up to row signs
+    bad = SA * np.array([1, 1, 1, 1, 1, 1e-8])
+    calls = []
+    real_qr = L.qr
+    monkeypatch.setattr(L, "qr", lambda *a, **k: calls.append(1) or real_qr(*a, **k))
+    R2, y2 = L._sketch_preconditioner(np.column_stack([bad, Sb]))
+    assert calls, "ill-conditioned SA must use Householder QR"
+    np.testing.assert_allclose(np.abs(np.diag(R2)),
+                               np.abs(np.diag(np.linalg.qr(bad, mode="r"))), rtol=1e-8)
+    np.testing.assert_allclose(R2.T @ R2, bad.T @ bad, rtol=1e-10, atol=1e-12)
+    # a zero-residual problem (Sb in the range of SA) still takes the Cholesky path
+    calls.clear()
+    L._sketch_preconditioner(np.column_stack([SA, SA @ np.ones(6)]))
+    assert not calls
+    with pytest.raises(ValueError, match="rank-deficient"):
+        L._sketch_preconditioner(np.column_stack([SA[:, :5], SA[:, :1], Sb]))
+
+
+def test_preconditioned_solver_on_ill_conditioned_A_reaches_lstsq():
+    # κ(A) ≈ 1e9: Householder preconditioner; LSQR still reaches lstsq's answer
+    rng = np.random.default_rng(8)
+    U, _ = np.linalg.qr(rng.standard_normal((4096, 12)))
+    A = U * np.logspace(0, -9, 12)
+    b = A @ rng.standard_normal(12) + 1e-3 * rng.standard_normal(4096)
+    res = solve_lstsq_preconditioned(A, b, tol=1e-14, rng=0)
+    x_ls = np.linalg.lstsq(A, b, rcond=None)[0]
+    assert np.linalg.norm(A @ res.x - b) <= np.linalg.norm(A @ x_ls - b) * (1 + 1e-12)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from scipy.linalg import cho_factor, cho_solve, cholesky, qr, solve_triangular
+from scipy.linalg.lapack import dtrcon
 
 from theorylab._result import ConvergenceWarning, SolverResult
 from theorylab._validation import (
@@ -344,6 +345,39 @@ def _cgls_preconditioned(A, b, R, x, tol, max_iter):
         history.append(rnorm)
 
 
+# κ(SA) up to which the preconditioner R comes from the Cholesky factor of SAᵀSA: its
+# backward error, relative to λ_min(SAᵀSA), is ≈ κ²u <= 1e-4, which moves κ(AR⁻¹) by far
+# less than the sketch's own distortion (LSQR then iterates on A itself, so only the
+# iteration count, never the final accuracy, depends on R)
+_PRECOND_GRAM_MAX_COND = 1e6
+
+
+def _sketch_preconditioner(SM):
+    """(R, Qᵀ Sb) for SM = [SA | Sb]: R with RᵀR = SAᵀSA (R upper triangular).
+
+    Cholesky of SAᵀSA (from one Gram product of [SA | Sb]; at m = 8192, d = 256 about a
+    quarter of the time of a Householder QR with Q formed) when SA is well conditioned —
+    κ(R) <= 1e6 by LAPACK's ``trcon`` estimate — and QᵀSb = R⁻ᵀ SAᵀSb; otherwise Householder
+    QR of [SA | Sb] without forming Q, whose last column holds QᵀSb.
+    """
+    d = SM.shape[1] - 1
+    G = SM.T @ SM
+    try:
+        R = cholesky(G[:d, :d], lower=False, check_finite=False)
+        rcond, info = dtrcon(R, norm="1", uplo="U")
+        if info == 0 and rcond * _PRECOND_GRAM_MAX_COND >= 1.0:
+            return R, solve_triangular(R, G[:d, d], trans="T", check_finite=False)
+    except np.linalg.LinAlgError:
+        pass
+    Rf = qr(SM, mode="r", check_finite=False)[0][: d + 1]
+    R = np.ascontiguousarray(Rf[:d, :d])
+    diag = np.abs(np.diag(R))
+    if diag.min() <= diag.max() * SM.shape[0] * np.finfo(float).eps:
+        raise ValueError("the sketched matrix SA is rank-deficient: A is (numerically) rank "
+                         "deficient or m is too small for a preconditioner")
+    return R, Rf[:d, d].copy()
+
+
 def _sym_ortho(a, b):
     """Stable Givens rotation (c, s, r) with [c s; −s c]ᵀ [a; b] = [r; 0] (as in LSQR)."""
     if b == 0:
@@ -533,13 +567,7 @@ def solve_lstsq_preconditioned(A, b, *, sketch: SketchKind = "srht", m: int | No
     rng = check_rng(rng)
     op = draw_sketch(sketch, n, m, rng=rng)
     SM = _sketch_problem(op, A, b, deferred)
-    SA, Sb = SM[:, :-1], SM[:, -1]
-    Q, R = np.linalg.qr(SA)
-    diag = np.abs(np.diag(R))
-    if diag.min() <= diag.max() * m * np.finfo(float).eps:
-        raise ValueError("the sketched matrix SA is rank-deficient: A is (numerically) rank "
-                         "deficient or m is too small for a preconditioner")
-    y0 = Q.T @ Sb                               # R x0 for the sketch-and-solve x0
+    R, y0 = _sketch_preconditioner(SM)          # y0 = R x0 for the sketch-and-solve x0
     if method == "cgls":
         x0 = solve_triangular(R, y0, check_finite=False)
         x, itn, converged, hist = _cgls_preconditioned(A, b, R, x0, tol, max_iter)
