@@ -128,11 +128,16 @@ def main(argv=None):
     print("\nFWHT throughput (million butterflies per second = N·k·log2(N)/2 / s / 1e6)")
     M = np.column_stack([A, b])
     N, k = M.shape
-    t_f, _ = best(lambda: fwht(M.copy(), inplace=True), R)
+    t_f = np.inf
+    for _ in range(R):              # in place on a fresh copy; the copy is not timed
+        Mc = M.copy()
+        t0 = time.perf_counter()
+        fwht(Mc, inplace=True)
+        t_f = min(t_f, time.perf_counter() - t0)
     t_copy, _ = best(lambda: M.copy(), R)
     work = N * k * np.log2(N) / 2
-    print(f"  numba fwht, N=2^{args.n_log2}, k={k}: {t_f:.3f} s (copy {t_copy:.3f} s), "
-          f"{work / t_f / 1e6:.0f} M/s")
+    print(f"  numba fwht, N=2^{args.n_log2}, k={k}: {t_f:.3f} s in place (a copy takes "
+          f"{t_copy:.3f} s), {work / t_f / 1e6:.0f} M/s")
     Ns = 2**12
     H = hadamard(Ns).astype(float)
     Ms = M[:Ns].copy()

@@ -523,3 +523,26 @@ def test_preconditioned_solver_on_ill_conditioned_A_reaches_lstsq():
     res = solve_lstsq_preconditioned(A, b, tol=1e-14, rng=0)
     x_ls = np.linalg.lstsq(A, b, rcond=None)[0]
     assert np.linalg.norm(A @ res.x - b) <= np.linalg.norm(A @ x_ls - b) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize(("B", "max_bytes"), [(4, 1 << 30), (4, 0), (32, 1 << 30), (32, 0),
+                                              (1024, 1 << 30)])
+def test_fwht_outer_levels_gathered_and_radix_paths(B, max_bytes):
+    # levels < B blockwise, then the outer levels either on gathered stride-B groups or by
+    # radix-8 passes over the whole array: both equal the dense transform
+    from theorylab.sketch import _kernels
+    X = np.random.default_rng(B).standard_normal((1024, 5))
+    Y = X.copy()
+    for start in range(0, 1024, B):
+        _kernels.block_levels(Y, start, start + B, 1, B)
+    _kernels._outer_levels(Y, B, 1024, max_bytes)
+    np.testing.assert_allclose(Y, hadamard(1024) @ X, rtol=1e-12, atol=1e-10)
+
+
+def test_fwht_beyond_one_cache_block_by_sylvester_recursion():
+    # N = 8192 rows of 65 columns is beyond one 2 MB block (the gathered outer levels run);
+    # H_2N [x1; x2] = [H_N x1 + H_N x2; H_N x1 − H_N x2] with N = 4096 (one block)
+    X = np.random.default_rng(0).standard_normal((8192, 65))
+    top, bot = fwht(X[:4096]), fwht(X[4096:])
+    np.testing.assert_allclose(fwht(X), np.vstack([top + bot, top - bot]), rtol=1e-12,
+                               atol=1e-9)
