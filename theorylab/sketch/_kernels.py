@@ -246,38 +246,9 @@ def _radix8(Z, j0, j1, h):
         p6 = Z[j + 6 * h]
         p7 = Z[j + 7 * h]
         for c in range(Z.shape[1]):
-            a0 = p0[c]
-            a1 = p1[c]
-            a2 = p2[c]
-            a3 = p3[c]
-            a4 = p4[c]
-            a5 = p5[c]
-            a6 = p6[c]
-            a7 = p7[c]
-            b0 = a0 + a1
-            b1 = a0 - a1
-            b2 = a2 + a3
-            b3 = a2 - a3
-            b4 = a4 + a5
-            b5 = a4 - a5
-            b6 = a6 + a7
-            b7 = a6 - a7
-            e0 = b0 + b2
-            e2 = b0 - b2
-            e1 = b1 + b3
-            e3 = b1 - b3
-            e4 = b4 + b6
-            e6 = b4 - b6
-            e5 = b5 + b7
-            e7 = b5 - b7
-            p0[c] = e0 + e4
-            p4[c] = e0 - e4
-            p1[c] = e1 + e5
-            p5[c] = e1 - e5
-            p2[c] = e2 + e6
-            p6[c] = e2 - e6
-            p3[c] = e3 + e7
-            p7[c] = e3 - e7
+            (p0[c], p1[c], p2[c], p3[c],
+             p4[c], p5[c], p6[c], p7[c]) = _bfly8(p0[c], p1[c], p2[c], p3[c],
+                                                  p4[c], p5[c], p6[c], p7[c])
 
 
 @njit(cache=True)
@@ -337,38 +308,11 @@ def _fill8(Z, r, X1, X2, diag, i0):
         q6 = X[i0 + 6]
         q7 = X[i0 + 7]
         for c in range(kk):
-            v0 = s0 * q0[c]
-            v1 = s1 * q1[c]
-            v2 = s2 * q2[c]
-            v3 = s3 * q3[c]
-            v4 = s4 * q4[c]
-            v5 = s5 * q5[c]
-            v6 = s6 * q6[c]
-            v7 = s7 * q7[c]
-            u0 = v0 + v1
-            u1 = v0 - v1
-            u2 = v2 + v3
-            u3 = v2 - v3
-            u4 = v4 + v5
-            u5 = v4 - v5
-            u6 = v6 + v7
-            u7 = v6 - v7
-            e0 = u0 + u2
-            e2 = u0 - u2
-            e1 = u1 + u3
-            e3 = u1 - u3
-            e4 = u4 + u6
-            e6 = u4 - u6
-            e5 = u5 + u7
-            e7 = u5 - u7
-            p0[off + c] = e0 + e4
-            p4[off + c] = e0 - e4
-            p1[off + c] = e1 + e5
-            p5[off + c] = e1 - e5
-            p2[off + c] = e2 + e6
-            p6[off + c] = e2 - e6
-            p3[off + c] = e3 + e7
-            p7[off + c] = e3 - e7
+            t = off + c
+            (p0[t], p1[t], p2[t], p3[t],
+             p4[t], p5[t], p6[t], p7[t]) = _bfly8(s0 * q0[c], s1 * q1[c], s2 * q2[c],
+                                                  s3 * q3[c], s4 * q4[c], s5 * q5[c],
+                                                  s6 * q6[c], s7 * q7[c])
 
 
 @njit(cache=True, inline="always")
