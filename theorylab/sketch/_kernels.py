@@ -333,9 +333,10 @@ def srht_sample_fused(X1, X2, diag, rows, N, logB, out):
 
     With N = (N/B)·B and row r = a·B + j (a high, j low bits), Sylvester's structure gives
     (H_N Y)[r] = Σ_blocks (−1)^{popcount(a & block)} (H_B Y_block)[j]. Each block of B rows is
-    signed, transformed in cache (the first three levels fused into the load) and added,
-    with its sign, to every sampled row: work N·k·(log₂B + m/B), one read of X1 and X2,
-    nothing of size N·k written. Padding rows (>= n) are zero and skipped. X1, X2 may be
+    signed and transformed in cache (levels 0-2 fused into the load, 3-5 in 64-row
+    sub-blocks while in L1, the rest radix 8) and, in the last pass, each finished row is
+    added with its sign to the sampled rows with those low bits: work N·k·(log₂B + m/B),
+    one read of X1 and X2, nothing of size N·k written. Padding rows (>= n) are zero and skipped. X1, X2 may be
     column slices (a panel of a wide stack); ``out`` has shape (len(rows), k1 + k2).
     """
     n, k1 = X1.shape
