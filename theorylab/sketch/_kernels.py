@@ -336,8 +336,9 @@ def srht_sample_fused(X1, X2, diag, rows, N, logB, out):
     signed and transformed in cache (levels 0-2 fused into the load, 3-5 in 64-row
     sub-blocks while in L1, the rest radix 8) and, in the last pass, each finished row is
     added with its sign to the sampled rows with those low bits: work N·k·(log₂B + m/B),
-    one read of X1 and X2, nothing of size N·k written. Padding rows (>= n) are zero and skipped. X1, X2 may be
-    column slices (a panel of a wide stack); ``out`` has shape (len(rows), k1 + k2).
+    one read of X1 and X2, nothing of size N·k written. Padding rows (>= n) are zero and
+    skipped. X1, X2 may be column slices (a panel of a wide stack); ``out`` has shape
+    (len(rows), k1 + k2).
     """
     n, k1 = X1.shape
     k = k1 + X2.shape[1]
