@@ -545,3 +545,17 @@ def test_fwht_beyond_one_cache_block_by_sylvester_recursion():
     top, bot = fwht(X[:4096]), fwht(X[4096:])
     np.testing.assert_allclose(fwht(X), np.vstack([top + bot, top - bot]), rtol=1e-12,
                                atol=1e-9)
+
+
+def test_cost_models_validate_and_match_plan():
+    from theorylab.sketch.theory import srht_flops, srht_sampled_ops
+    assert srht_sampled_ops(2**18, 65, 4096) == 2**18 * 65 * (12 + 1)
+    assert srht_sampled_ops(2**16, 3, 2**15) == srht_flops(2**16, 3)   # two-pass path
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        srht_sampled_ops(0, 3, 2)
+    with pytest.raises(ValueError, match="m must be <= 16"):
+        srht_sampled_ops(10, 3, 17)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        srht_flops(10, 0)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        srht_sampled_ops(10.5, 3, 2)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from theorylab._validation import check_int
+
 __all__ = ["countsketch_failure_probability", "countsketch_failure_magnitude",
            "osnap_floor", "gaussian_diag_failure_bound", "srht_flops", "srht_sampled_ops"]
 
@@ -52,6 +54,8 @@ def gaussian_diag_failure_bound(m: int | None = None) -> float:
 
 def srht_flops(n: int, k: int) -> float:
     """N′ k log₂ N′ additions for an FWHT of k columns padded to N′ = 2^⌈log₂ n⌉."""
+    n = check_int(n, name="n", minimum=1)
+    k = check_int(k, name="k", minimum=1)
     N = 1 << max(0, int(n - 1).bit_length())
     return float(N * k * max(1, int(math.log2(N))))
 
@@ -69,6 +73,9 @@ def srht_sampled_ops(n: int, k: int, m: int) -> float:
     """
     from theorylab.sketch.operators import _fused_plan, next_pow2
 
+    n = check_int(n, name="n", minimum=1)
+    k = check_int(k, name="k", minimum=1)
+    m = check_int(m, name="m", minimum=1, maximum=next_pow2(n))
     N = next_pow2(n)
     plan = _fused_plan(N, m, k)
     if plan is None:            # the two-pass path: the full transform
