@@ -126,7 +126,7 @@ def _subplot_pos(ax: Any) -> dict[str, Any] | None:
 
 
 def _fixed_ticks(axis: Any) -> dict[str, Any] | None:
-    from matplotlib.ticker import FixedFormatter, FixedLocator
+    from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter
 
     loc = axis.get_major_locator()
     if not isinstance(loc, FixedLocator):
@@ -135,6 +135,8 @@ def _fixed_ticks(axis: Any) -> dict[str, Any] | None:
     out: dict[str, Any] = {"ticks": _arr(loc.locs)}
     if isinstance(fmt, FixedFormatter):
         out["labels"] = [str(s) for s in fmt.seq]
+    elif isinstance(fmt, FuncFormatter):  # set_ticks(ticks, labels) on matplotlib >= 3.10
+        out["labels"] = [str(fmt(x, i)) for i, x in enumerate(loc.locs)]
     return out
 
 
@@ -143,6 +145,7 @@ def _capture_axes(ax: Any, unsupported: list[str]) -> dict[str, Any]:
     from matplotlib.container import BarContainer, ErrorbarContainer
     from matplotlib.lines import Line2D
     from matplotlib.patches import Rectangle
+    from matplotlib.text import Annotation
 
     spec: dict[str, Any] = {
         "pos": _subplot_pos(ax),
@@ -249,6 +252,9 @@ def _capture_axes(ax: Any, unsupported: list[str]) -> dict[str, Any]:
                                "cmap": im.get_cmap().name, "origin": im.origin,
                                "clim": _arr(im.get_clim())})
     for t in ax.texts:
+        if isinstance(t, Annotation):
+            unsupported.append("annotation")
+            continue
         kind = "data" if t.get_transform() == ax.transData else (
             "axes" if t.get_transform() == ax.transAxes else None)
         if kind is None:
@@ -359,7 +365,8 @@ def _render_axes(ax: Any, a: dict[str, Any]) -> None:
         from matplotlib.collections import LineCollection, PolyCollection
 
         if "verts" in p:
-            col = PolyCollection([_unarr(v) for v in p["verts"]], facecolors=p["color"],
+            col = PolyCollection([_unarr(v) for v in p["verts"]], closed=False,
+                                 facecolors=p["color"],
                                  edgecolors=p["edgecolor"], alpha=p["alpha"], label=p["label"])
         else:
             col = LineCollection([_unarr(v) for v in p["segments"]], colors=p["color"],
