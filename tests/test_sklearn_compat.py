@@ -188,3 +188,11 @@ def test_estimator_nonconvergence_warns_both_categories(make):
     assert issubclass(w.category, SklearnConvergenceWarning)
     assert w.filename == __file__  # points at the caller of fit
     assert est.result_.converged is False and est.n_iter_ == est.result_.n_iter
+
+
+@pytest.mark.parametrize("est", [ConvexReLURegressor(max_iter=50), RSSClassifier()])
+def test_random_state_error_names_the_parameter(est):
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    est.set_params(random_state=np.random.RandomState(0))
+    with pytest.raises(TypeError, match="random_state must be a numpy.random.Generator"):
+        est.fit(X, X[:, 0] > 0)

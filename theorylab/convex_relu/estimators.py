@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._estimators import binary_targets, call_solver
-from .._validation import check_choice
+from .._validation import check_choice, check_rng
 from .admm import solve_convex_relu_admm
 from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
 from .patterns import sample_activation_patterns
@@ -31,7 +31,8 @@ class _ConvexReLUBase(BaseEstimator):
         check_choice(self.solver, name="solver", choices=("admm", "cvxpy"))
         check_choice(self.loss, name="loss", choices=self._loss_choices)
         Xa = self._augment(X)
-        D = sample_activation_patterns(Xa, self.n_patterns, rng=self.random_state)
+        rng = check_rng(self.random_state, name="random_state")
+        D = sample_activation_patterns(Xa, self.n_patterns, rng=rng)
         eps = float(getattr(self, "eps_adv", 0.0))
         if eps > 0:
             mask = np.ones(Xa.shape[1], bool)

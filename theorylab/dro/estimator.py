@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._estimators import binary_targets, call_solver
+from .._validation import check_rng
 from .rss import solve_rss
 
 __all__ = ["RSSClassifier"]
@@ -121,7 +122,7 @@ class RSSClassifier(ClassifierMixin, BaseEstimator):
             solve_rss, X, t, Xu, method=method, gamma=self.gamma, gamma_u=self.gamma_u,
             lam=self.lam, loss=self.loss, ramp_slope=self.ramp_slope, n_folds=self.n_folds,
             cv_score=self.cv_score, tol=self.tol, max_iter=self.max_iter,
-            rng=self.random_state)
+            rng=check_rng(self.random_state, name="random_state"))
         self.coef_ = self.result_.w[None, :].copy()
         self.intercept_ = np.zeros(1)
         self.n_iter_ = int(self.result_.n_iter)
