@@ -32,6 +32,8 @@ from theorylab.convex_relu import (
     ConvexReLURegressor,
     sample_activation_patterns,
     solve_convex_relu_admm,
+    solve_convex_relu_cvxpy,
+    solve_convex_relu_robust,
 )
 from theorylab.dro import RSSClassifier, sample_gmm_shift, solve_rss
 
@@ -41,6 +43,7 @@ ESTIMATORS = [
     ConvexReLUClassifier(loss="hinge", max_iter=300),
     RSSClassifier(),
     RSSClassifier(method="erm"),
+    RSSClassifier(gamma=[0.5, 2.0], lam=[0.5, 1.0]),  # cross-validated hyperparameters
 ]
 
 
@@ -162,6 +165,27 @@ def test_convex_relu_estimators_are_the_solver():
     np.testing.assert_array_equal(reg.result_.V, ref.V)
     np.testing.assert_allclose(reg.predict(X), ref.predict(Xa), rtol=1e-12, atol=1e-12)
     assert reg.n_iter_ == ref.n_iter >= 1
+
+
+def test_convex_relu_conic_paths_are_the_solvers():
+    """solver="cvxpy" and eps_adv > 0 call the CVXPY programs with the same patterns."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 2))
+    yc = np.where(X[:, 0] * X[:, 1] > 0, "a", "b")
+    t = np.where(yc == "b", 1.0, -1.0)
+    Xa = np.c_[X, np.ones(30)]
+    D = sample_activation_patterns(Xa, 6, rng=2)
+    clf = ConvexReLUClassifier(beta=0.1, n_patterns=6, loss="hinge", solver="cvxpy",
+                               random_state=2).fit(X, yc)
+    ref = solve_convex_relu_cvxpy(Xa, t, beta=0.1, patterns=D, loss="hinge")
+    assert clf.result_.objective == pytest.approx(ref.objective, rel=1e-9)
+    np.testing.assert_allclose(clf.decision_function(X), ref.predict(Xa), atol=1e-8)
+    assert clf.n_iter_ == clf.result_.n_iter >= 1
+    rob = ConvexReLUClassifier(beta=0.1, n_patterns=6, eps_adv=0.05, random_state=2).fit(X, yc)
+    ref = solve_convex_relu_robust(Xa, t, beta=0.1, patterns=D, eps_adv=0.05, loss="squared",
+                                   perturbable=np.array([True, True, False]))
+    assert rob.result_.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert rob.n_iter_ >= 1
 
 
 def test_predict_checks_feature_count():
