@@ -3,7 +3,7 @@ weight variance σ_0² adds (1 − α) σ_0² to the long-time test error.
 
 Paper: Advani & Saxe 2017, Sec. 3 ("frozen subspace"; small initial weights are needed).
 Expected: ∂E_g(∞)/∂σ_0² = 1 − α (theory, exactly); simulated slope within ± 0.02 at
-α = 0.5 (brief's plan) — the slope is estimated with common random numbers (the same
+α = 0.5 (fixed before the runs) — the slope is estimated with common random numbers (the same
 instance for every σ_0², only the scale of w(0) changes), which removes most seed noise;
 tolerance 0.02 or 3 s.e. across seeds, whichever is larger (the per-seed slope is
 ‖P_⊥ξ‖²/N for the normalised init ξ, std ≈ √(2(1−α)/N), a finite-size fluctuation).
@@ -64,7 +64,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                     color=color(k), label=f"σ_0² = {s0:g}")
     finish(ax, xlabel="t / τ", ylabel="E_g(t) (theory)", logx=True)
     res.figure = fig
-    res.caveats.append("Normalisation follows the brief (unconfirmed in the paper).")
+    res.caveats.append("Normalisation as in paper_notes/advani2017_dynamics.md (unconfirmed in "
+                       "the paper).")
     return res
 
 

@@ -2,7 +2,7 @@
 "tailors" and keeps class-agnostic knowledge in "learngenes", which transfer to novel classes.
 
 Paper: Xie et al. 2024 (arXiv:2408.07337), Sec. 3–4 (DiT on ImageNet: learngenes + new tailors
-beat PEFT and learngene baselines on novel classes, FID lower by > 6.54). Small version (brief's
+beat PEFT and learngene baselines on novel classes, FID lower by > 6.54). Small version (our
 design): a class-conditional DDPM (ε-prediction, T = 100, linear β) with an MLP denoiser whose
 two hidden 128×128 layers are gated SVD layers (r_G learngenes, r_t tailors per class),
 pretrained on digits 0–6; downstream on the novel digits 7–9 at equal step budgets:
