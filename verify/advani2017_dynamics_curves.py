@@ -62,7 +62,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                legend=(i == 0))
     res.figure = fig
     res.caveats.append("Normalisation (inputs N(0,1/N), σ_w²=1, σ_ε²=1/SNR, time in units of "
-                       "τ) follows paper_notes/advani2017_dynamics.md; the paper's exact normalisation is unconfirmed.")
+                       "τ) as in paper_notes/advani2017_dynamics.md; the paper's exact "
+                       "normalisation is unconfirmed.")
     return res
 
 

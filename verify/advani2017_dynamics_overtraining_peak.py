@@ -91,7 +91,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     finish(ax, xlabel="t / τ", ylabel="E_g(t)", title=f"SNR={SIM_SNR:g}", logx=True, logy=True)
     res.figure = fig
     res.caveats.append("T = 1e4 stands for 'long time'; at α = 1 the theory error grows like √t "
-                       "without bound. Normalisation as in the paper note (unconfirmed in the paper).")
+                       "without bound. Normalisation as in the paper note (unconfirmed in the "
+                       "paper).")
     return res
 
 

@@ -3,7 +3,8 @@ scale) rises sharply with the number of training items, compared with gradient b
 equal data.
 
 Paper: Elser & Lal 2026 (abstract: logic-network inference and cellular automata "where
-gradient methods struggle"). Reference (the authors' C-code documentation): 32-wide AND/OR circuits, test bits 75.3 % at
+gradient methods struggle"). Reference (the authors' C-code documentation): 32-wide AND/OR
+circuits, test bits 75.3 % at
 N = 64 → 99.75 % at N = 256; rule 30 (16 cells) 99.66 %. Here, at CPU scale: planted
 circuits of width 8 and depth 2 (256 possible inputs; train on N, test on the rest), and at
 full scale also rule 30 on an 8-cell ring (network 8-16-16-8). Baselines at equal data: a

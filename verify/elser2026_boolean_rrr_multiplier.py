@@ -3,7 +3,8 @@ restarts comparable to the authors' code, and the extracted ±1 network reproduc
 truth table.
 
 Paper: Elser & Lal 2026 (abstract; multiplier discovery and binary autoencoding). Expected
-(the authors' C code, github.com/veitelser/boolearn): 2x2 multiplier, widths 4-4-4-4, σ = 3, β = 0.2, γ = 1e-3,
+(the authors' C code, github.com/veitelser/boolearn): 2x2 multiplier, widths 4-4-4-4,
+σ = 3, β = 0.2, γ = 1e-3,
 gap_stop = 0.01, ≤ 1e4 iterations: 6/15 restarts solved (3/5 in the docs, 3/10 measured);
 auto8 (8-3-8-8, 8 random items): 8/10 solved.
 Tolerance: a restart succeeds or not (Bernoulli), so rates are compared through 95 %
@@ -26,7 +27,8 @@ CLAIM = ("RRR solves the 2-bit multiplier and the 8-bit autoencoder exactly in a
 SIZES = {"smoke": dict(mult=1, auto=2, max_iter=10_000),
          "full": dict(mult=50, auto=20, max_iter=10_000)}
 # Smoke runs restarts known to solve (fixed project seeds); a single restart solves with
-# probability ≈ 0.3, so random smoke restarts would make a flaky check. The success *rate* is measured at full scale.
+# probability ≈ 0.3, so random smoke restarts would make a flaky check. The success *rate*
+# is measured at full scale.
 SMOKE_SEEDS = {"mult2": [9], "auto8": [1, 2]}
 TASKS = {"mult2": ((4, 4, 4, 4), 6 / 15, 15), "auto8": ((8, 3, 8, 8), 8 / 10, 10)}
 

@@ -3,7 +3,8 @@ COPY/NOT or a 3-input majority gate, with weights ±√(deg/3).
 
 Paper: Elser & Lal 2026 (abstract: "with a large enough margin the learned networks are
 provably sparse, equivalent to circuits of simple gates"); statement as in the authors'
-documentation (github.com/veitelser/boolearn): a BTF with margin √(m/σ) at w·w = m has a representation with
+documentation (github.com/veitelser/boolearn): a BTF with margin √(m/σ) at w·w = m has a
+representation with
 support ≤ the largest odd integer ≤ σ. Expected: on every solved 2-bit-multiplier net, each
 first-layer neuron (it sees all 16 input patterns, so the theorem applies) has ≤ 3 weights
 above 0.1 and those within 5 % of √(5/3) = 1.291; upper-layer neurons see few patterns and

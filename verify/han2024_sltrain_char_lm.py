@@ -6,7 +6,8 @@ Paper: Han et al. 2024 (arXiv:2406.02214), Sec. 5 / Table 2: SLTrain ≈ full-ra
 and far below low-rank on LLaMA 60M–1B / C4 (recalled, unconfirmed: 34.15 vs 78.18 at 60M).
 CPU stand-in: a from-scratch char-level MLP LM on the Python standard-library
 sources whose two hidden H×H weights are dense / low-rank / SLTrain.
-Expected (acceptance rule fixed before the runs, full scale): SLTrain (reference init) val loss < low-rank with
+Expected (acceptance rule fixed before the runs, full scale): SLTrain (reference init) val
+loss < low-rank with
 parameters ≥ SLTrain's, and SLTrain with zero-S init ≥ SLTrain (reference init) + 0.03, over
 3 seeds. An earlier prototype: 1.897 (SLTrain r=16 + 3 %) vs 1.955 (zero-S init) vs ≈ 1.92
 (low-rank interpolated to the same count).

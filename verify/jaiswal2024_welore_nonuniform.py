@@ -8,7 +8,8 @@ a digits MLP 64-w-w-w-10 trained with AdamW, its three large matrices truncated 
 SVD, no fine-tuning; a prototype measured WeLore 0.975 vs uniform 0.929 / 0.872 at 80 / 90 %.
 Tolerance: paired over seeds (same trained network for both rules); the check at the two
 highest reduction (90 %) is mean(WeLore − uniform) − 2 s.e. ≥ 0.03 (acceptance gap fixed
-before the runs), and at every reduction WeLore may not lose by more than 2 s.e. + 0.01. The 80 % gap is
+before the runs), and at every reduction WeLore may not lose by more than 2 s.e. + 0.01.
+The 80 % gap is
 recorded, not checked: it needs the prototype's longer training (1500 steps, width 512) to open —
 shorter-trained networks are less low-rank and uniform truncation holds up to ~80 %.
 """

@@ -126,7 +126,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
             f"Not reproduced with GaLore's recipe (refresh every {cfg['gap']} steps, moments "
             f"kept unrotated): at r = 8 the DCT subspace ends at {parity:.2f} × the SVD's "
             f"training loss ({r8['dct'].mean():.4f} vs {r8['svd'].mean():.4f}) — the "
-            "prototype's failure. With the DCT reference recipe (re-select every step, carry the moments "
+            "prototype's failure. With the DCT reference recipe (re-select every step, carry "
+            "the moments "
             "into the new columns) the loss matches or beats SVD's: the recipe, not the basis, "
             "decides parity.")
     if "random" in arms:

@@ -11,7 +11,8 @@ bucket make SA rank-deficient and the min-norm solution splits the mass — the 
 nonzero ρ = √(d/t)" failed on that in a first run); its failure rate = 1 − (1 − d/m)^t within
 max(50 %, 3 binomial s.e.) (T trials; the formula ignores second-order collisions);
 SRHT/SRDCT P(ρ > 0.5) <= 0.05 at the largest m (√(d/m) = 0.088 in smoke); dense residual
-ratio <= 1 + 10 d/m (fixed before the runs); OSNAP(s) hits its floor √(d/t)/s at the middle m at least
+ratio <= 1 + 10 d/m (fixed before the runs); OSNAP(s) hits its floor √(d/t)/s at the middle
+m at least
 0.1 more often than SRHT does.
 """
 

@@ -2,7 +2,8 @@
 the sparse-sketch failure is specific to coherent designs with spiky residuals.
 
 Paper: Song, Ye, Yin & Zhang 2023 (arXiv:2302.00248) — the lower-bound message concerns
-worst-case instances; the control is ours (an independent prototype measured median ρ ≈ 1.8–2.3·√(d/m)
+worst-case instances; the control is ours (an independent prototype measured median
+ρ ≈ 1.8–2.3·√(d/m)
 for all sketches at n = 2¹⁴, d = 32). Expected: at each m the medians of ρ of all sketches
 lie within a factor 1.5 of each other (tolerance fixed before the runs); T trials give the median a
 relative spread of roughly 1/√T ≈ 15 %.
