@@ -23,7 +23,8 @@ READ_ROOTS = ("README.md", "CONTRIBUTING.md", "paper_notes", "verify", "benchmar
 # Each pattern names material outside the repository. Case-insensitive.
 INTERNAL = {
     "planning brief": r"\bbrief(?:'s|s)?\b(?! (?:description|summary|note|overview|look))",
-    "issue number": r"\bissues? #?\d",
+    "issue number": (r"\bissues? #?\d|\(issue\)|\bthe issue's|\b(?:of|in) the issue\b"
+                     r"|^\s*issue target"),
     "lead engineer": r"\blead(?:'s| engineer)",
     "outside conventions file": r"CONVENTIONS\.md",
     "outside shared folder": r"(?<![\w.])shared/",
@@ -78,17 +79,20 @@ def broken_links(md: Path) -> list[str]:
 
 def test_the_patterns_catch_internal_words():
     text = ("Target (brief): 20 ms.\nAs the brief's plan says.\nSee issue 9.\n"
-            "The lead's check.\nSee CONVENTIONS.md.\nIn /work/shared/papers/x.md.\n"
+            "The lead's check.\nAs in the issue's design (issue).\nSee CONVENTIONS.md.\n"
+            "In /work/shared/papers/x.md.\n"
             "In papers/x.md.\n")
     names = [name for _, name, _ in internal_word_hits(text)]
     assert names.count("planning brief") == 2
+    assert names.count("issue number") == 2
     for name in INTERNAL:
         assert name in names, name
 
 
 def test_the_patterns_leave_ordinary_words():
     text = ("A brief description of the solver.\nLeading order, misleading, leads to.\n"
-            "theorylab/sketch/_kernels.py\nThe lead term of the expansion.\n")
+            "theorylab/sketch/_kernels.py\nThe lead term of the expansion.\n"
+            "The eig/outlier-root issues of the reference code.\n")
     assert internal_word_hits(text) == []
 
 

@@ -19,7 +19,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 from theorylab.sweep import sweep
 
 PAPER = "advani2017_dynamics"
-CLAIM = "Optimal early stopping comes within a few percent of the Bayes-optimal test error."
+CLAIM = ("Linear student–teacher: gradient flow stopped at the optimal time comes within 5 % of "
+         "the Bayes-optimal test error for α ∈ {0.5, 1, 2, 4} and SNR ∈ {1, 5, 25, 100}.")
 SIZES = {"smoke": dict(n=200, seeds=6, n_alpha=25), "full": dict(n=1000, seeds=10, n_alpha=80)}
 # (alpha, snr) -> (t_opt, E_g(t_opt), E_opt), our own derivation (recomputed twice; not the paper's)
 TABLE = {

@@ -17,7 +17,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 from theorylab.sweep import sweep
 
 PAPER = "advani2017_dynamics"
-CLAIM = "For α < 1 the frozen subspace adds (1 − α)·σ_0² to the long-time test error."
+CLAIM = ("Linear student–teacher, α < 1: the frozen subspace adds (1 − α)·σ_0² to the long-time "
+         "test error (theory; simulated at α = 0.5).")
 SIZES = {"smoke": dict(n=200, seeds=20), "full": dict(n=1000, seeds=40)}
 ALPHA, SNR, T_LATE = 0.5, 5.0, 1e4
 SIGMAS = (0.0, 0.5, 1.0)

@@ -26,8 +26,8 @@ from theorylab.sweep import sweep
 
 PAPER = "dao2022_monarch"
 CLAIM = ("Monarch projection is exact on Monarch matrices (~1e-15) and idempotent; it beats an "
-         "equal-parameter SVD on dense targets; forward+backward is faster than dense at "
-         "large width.")
+         "equal-parameter SVD on dense targets; forward+backward is faster than dense at large "
+         "width (CPU, one thread).")
 SIZES = {
     "smoke": dict(n=256, seeds=3, widths=(256, 512, 1024), batch=256, repeats=3,
                   fit=dict(steps=300, seeds=1)),

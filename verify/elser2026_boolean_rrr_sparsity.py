@@ -20,8 +20,8 @@ from theorylab.plotting import finish, new_figure, plot_theory
 from theorylab.sweep import sweep
 
 PAPER = "elser2026_boolean_rrr"
-CLAIM = ("With σ = 3, every neuron whose margin holds on all its inputs is COPY/NOT or MAJ3 "
-         "with weights ±√(deg/3).")
+CLAIM = ("With σ = 3, every first-layer neuron of a solved 2-bit-multiplier network (its margin "
+         "holds on all inputs) is COPY/NOT or MAJ3 with weights ±√(deg/3).")
 SIZES = {"smoke": dict(seeds=[9]), "full": dict(seeds=list(range(40)))}
 WIDTHS = (4, 4, 4, 4)
 

@@ -26,8 +26,8 @@ from theorylab.plotting import color, finish, new_figure, plot_measured, plot_se
 from theorylab.sweep import sweep
 
 PAPER = "modoranu2025_dct_lowrank"
-CLAIM = ("DCT column selection captures gradient energy close to SVD and far above random, "
-         "at lower cost.")
+CLAIM = ("On digits-MLP gradients, DCT column selection captures gradient energy no more than "
+         "SVD's and ≥ 5× random columns' (the expected r/k), at under half the SVD's time.")
 SIZES = {
     "smoke": dict(width=256, steps=200, n_batches=3, seeds=2, ranks=(8, 32),
                   time_sizes=(512,), repeats=3),

@@ -24,8 +24,9 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "modoranu2025_dct_lowrank"
-CLAIM = ("Low-rank Adam with DCT-selected subspaces reaches the training loss of SVD subspaces "
-         "at equal rank.")
+CLAIM = ("With the paper's recipe (re-select every step, moments rotated), low-rank Adam with "
+         "DCT-selected subspaces reaches within 25 % of the training loss of SVD subspaces at "
+         "equal rank (digits MLP).")
 ARMS = ("svd", "dct", "dct_gap1", "random")
 SIZES = {
     "smoke": dict(width=256, steps=500, gap=50, seeds=2, ranks=(8,),

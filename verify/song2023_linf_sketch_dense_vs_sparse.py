@@ -32,6 +32,8 @@ from theorylab.sweep import sweep
 PAPER = "song2023_linf_sketch"
 CLAIM = ("Dense sketches meet the l_inf bound on the hard instance; CountSketch/OSNAP fail "
          "with the predicted probability or error floor (empirical; the proof is disputed).")
+LABEL = "partial"
+LABEL_REASON = "empirical only: the ℓ∞ theorem's proof is disputed"
 SIZES = {
     "smoke": dict(n=2**11, d=8, t=2, ms=(64, 256, 1024), tasks=10, per_task=8,
                   osnap=(4,), gauss_max=256),

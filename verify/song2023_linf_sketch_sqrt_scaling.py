@@ -20,6 +20,8 @@ from theorylab.sweep import sweep
 
 PAPER = "song2023_linf_sketch"
 CLAIM = "SRHT's achieved l_inf error ratio scales like sqrt(d/m) (empirical)."
+LABEL = "partial"
+LABEL_REASON = "empirical only: the ℓ∞ theorem's proof is disputed"
 # m <= N′/8: sampling rows without replacement shrinks the error by √(1 − m/N′)
 # (finite-population factor), which steepens the slope when m approaches N′
 SIZES = {"smoke": dict(n=2**14, d=16, t=4, ms=(128, 256, 512, 1024, 2048), tasks=6, per_task=8),

@@ -24,8 +24,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "sun2024_svfit"
-CLAIM = ("Training only the singular values (SVFit) beats LoRA at equal trainable parameters "
-         "on shifted-input adaptation.")
+CLAIM = ("Training only the singular values (SVFit) beats LoRA at equal trainable parameters on "
+         "every input shift of a pretrained digits MLP.")
 ARMS = ("svfit", "lora_equal", "lora_r1", "lora_r4")
 SIZES = {
     "smoke": dict(hidden=128, pre_steps=400, steps=300, seeds=3, tasks=("permute",),

@@ -28,9 +28,11 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "xie2024_kind"
-CLAIM = ("Class-gated SVD pretraining (KIND) puts class-specific knowledge in tailors; "
-         "learngenes plus fresh tailors transfer to novel classes better than training from "
-         "scratch (and, per the paper, better than PEFT at equal parameters).")
+CLAIM = ("Class-gated SVD pretraining (KIND) of a small digits DDPM puts class-specific knowledge "
+         "in tailors, and learngenes plus fresh tailors transfer to novel classes better than "
+         "training from scratch at equal steps (PEFT comparison reported, not checked).")
+LABEL = "partial"
+LABEL_REASON = "KIND algorithm is our reading (code unreleased); PEFT comparison not checked"
 ARMS = ("kind", "lora", "scratch")
 SIZES = {
     "smoke": dict(hidden=96, n_learngene=24, n_tailor=3, pre_steps=300, steps=150, batch=64,

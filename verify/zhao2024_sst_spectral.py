@@ -28,7 +28,7 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "zhao2024_sst"
-CLAIM = ("SST (all σ + r sampled singular vectors) beats LoRA and closes a large share of the "
+CLAIM = ("SST (all σ + r sampled singular vectors) beats LoRA and closes at least a quarter of the "
          "gap to full-rank training at a LoRA-sized budget.")
 ARMS = ("dense", "lora", "relora", "sst")
 SIZES = {
