@@ -25,9 +25,9 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "advani2017_dynamics"
-CLAIM = ("Two-layer ReLU students of a ReLU teacher (P = 300 samples, no early stopping or "
-         "regularisation): long-time test error falls beyond the overtraining peak as width grows, "
-         "and early-stopped error never worsens with width.")
+CLAIM = ("Two-layer ReLU students of a ReLU teacher (300 samples at full scale, plain full-batch "
+         "GD): long-time test error falls beyond the overtraining peak as width grows, and the "
+         "best early-stopped error never worsens with width.")
 LABEL = "partial"
 LABEL_REASON = "wide students stay worse at long times than the narrowest; setting unconfirmed"
 SIZES = {
