@@ -29,6 +29,7 @@ INTERNAL = {
     "outside conventions file": r"CONVENTIONS\.md",
     "outside shared folder": r"(?<![\w.])shared/",
     "outside papers folder": r"(?<![\w./])papers/",
+    "machine-local path": r"(?<![\w.])/(?:work|home|tmp)/",
 }
 _INTERNAL_RE = {name: re.compile(p, re.IGNORECASE) for name, p in INTERNAL.items()}
 

@@ -11,8 +11,6 @@ import doctest
 import re
 from pathlib import Path
 
-import pytest
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -55,8 +53,8 @@ def test_runner_shares_names_between_blocks():
     assert (res.failed, res.attempted) == (0, 2)
 
 
-@pytest.mark.filterwarnings("default")  # the examples show a ConvergenceWarning on purpose
 def test_readme_examples():
+    # warnings are errors here too: an example that warns must catch and show the warning
     res = run_blocks(README.read_text(encoding="utf-8"))
     assert res.attempted > 0
     assert res.failed == 0, f"{res.failed} of {res.attempted} README examples failed (see above)"
