@@ -122,3 +122,38 @@ def test_relative_links_resolve(path):
 def test_contributing_exists_and_readme_points_to_it():
     assert (ROOT / "CONTRIBUTING.md").is_file()
     assert "CONTRIBUTING.md" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _constants(path: Path) -> dict[str, object]:
+    import ast
+
+    out: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "verify").glob("[!_]*.py")), ids=lambda p: p.stem)
+def test_verdict_labels_are_well_formed(path):
+    """LABEL is "stand-in" or "partial", read without importing the script, and always comes with
+    a short LABEL_REASON; the paper note lists it."""
+    c = _constants(path)
+    assert isinstance(c.get("CLAIM"), str) and c["CLAIM"], "CLAIM must be a string literal"
+    if "STANDIN_NOTE" in path.read_text(encoding="utf-8"):  # runs theorylab's stand-in solver
+        assert c.get("LABEL") == "stand-in", "a check on a stand-in solver must say so"
+    if "empirical" in c["CLAIM"].lower():  # a theorem checked only numerically
+        assert "LABEL" in c, "an empirical-only check of a theorem needs a label"
+    if "LABEL" not in c:
+        assert "LABEL_REASON" not in c, "LABEL_REASON without LABEL"
+        return
+    assert c["LABEL"] in ("stand-in", "partial"), c["LABEL"]
+    reason = c.get("LABEL_REASON")
+    assert isinstance(reason, str) and 0 < len(reason) <= 100 and "\n" not in reason, reason
+    note = ROOT / "paper_notes" / f"{c['PAPER']}.md"
+    assert f"`{path.stem}`: **{c['LABEL']}**" in note.read_text(encoding="utf-8"), (
+        f"{note.name} does not list the {c['LABEL']} label of {path.stem}")
