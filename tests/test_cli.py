@@ -86,20 +86,24 @@ def _cli(*args, project=None, **kw):
     (["--dry-run"], "--dry-run needs --scale paper"),
     (["--dask", "not an address"], "--dask must be 'local' or a scheduler address"),
 ])
-def test_bad_options_exit_2_naming_the_option(project, args, message):
-    r = _cli("verify", "demo2000_paper_square", *args, project=project)
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert message in r.stderr and "Traceback" not in r.stderr
+def test_bad_options_exit_2_naming_the_option(project, args, message, capsys):
+    from theorylab.cli import main
+
+    assert main(["verify", "demo2000_paper_square", *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
     assert not (project / "figures").exists(), "nothing may run before validation"
 
 
-def test_cuda_without_cuda_is_refused_up_front(project):
+def test_cuda_without_cuda_is_refused_up_front(project, capsys):
     import torch
+
+    from theorylab.cli import main
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    r = _cli("verify", "demo2000_paper_square", "--device", "cuda", project=project)
-    assert r.returncode == 2 and "CUDA is not available" in r.stderr
+    assert main(["verify", "demo2000_paper_square", "--device", "cuda"]) == 2
+    assert "CUDA is not available" in capsys.readouterr().err
 
 
 def test_unreachable_dask_scheduler_fails_fast(project):
@@ -111,16 +115,19 @@ def test_unreachable_dask_scheduler_fails_fast(project):
     assert time.perf_counter() - t0 < 25
 
 
-def test_paper_scale_only_for_claims_that_have_it(project):
-    r = _cli("verify", "demo2000_paper_nopaper", "--scale", "paper", project=project)
-    assert r.returncode == 2 and "without that scale: demo2000_paper_nopaper" in r.stderr
-    r = _cli("verify", "demo2000_paper_square", "--scale", "paper", "--dry-run",
-             "--no-progress", project=project)
-    assert r.returncode == 0, r.stdout + r.stderr
+def test_paper_scale_only_for_claims_that_have_it(project, capsys):
+    from theorylab.cli import main
+
+    assert main(["verify", "demo2000_paper_nopaper", "--scale", "paper"]) == 2
+    assert "without that scale: demo2000_paper_nopaper" in capsys.readouterr().err
+    assert main(["verify", "demo2000_paper_square", "--scale", "paper", "--dry-run",
+                 "--no-progress"]) == 0
+    assert "[PASS] demo2000_paper_square" in capsys.readouterr().out
     assert not (project / "figures").exists(), "a dry run writes nothing"
     # --all at paper scale takes exactly the claims that have a paper scale
-    r = _cli("verify", "--all", "--scale", "paper", "--no-progress", project=project)
-    assert "demo2000_paper_nopaper" not in r.stdout and "[PASS] demo2000_paper_square" in r.stdout
+    main(["verify", "--all", "--scale", "paper", "--no-progress"])
+    out = capsys.readouterr().out
+    assert "demo2000_paper_nopaper" not in out and "[PASS] demo2000_paper_square" in out
 
 
 def test_dry_run_and_device_reach_the_claim():
@@ -210,7 +217,7 @@ def test_ctrl_c_prints_one_line_with_the_points_cached(project):
     assert len(list(cache.rglob("*.pkl"))) >= n
 
 
-def test_list_shows_full_failures_first_with_both_scales(project):
+def test_list_shows_full_failures_first_with_both_scales(project, capsys):
     fig = project / "figures"
     claims.verify_claims(["demo2000_paper_square", "demo2000_paper_flaky"], progress=False)
     # a full-scale failure recorded for the square claim, a smoke pass on top of it
@@ -218,8 +225,11 @@ def test_list_shows_full_failures_first_with_both_scales(project):
     rec = json.loads((fig / "demo2000_paper_square_smoke.json").read_text())
     rec.update(scale="full", verdict="fail")
     (fig / "demo2000_paper_square_full.json").write_text(json.dumps(rec))
-    r = _cli("list", project=project)
-    rows = [ln.split() for ln in r.stdout.splitlines()[1:4]]
+    from theorylab.cli import main
+
+    capsys.readouterr()
+    assert main(["list"]) == 0
+    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[1:4]]
     assert rows[0][:3] == ["demo2000_paper_square", "fail", "pass"]
 
 
