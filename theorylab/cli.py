@@ -278,7 +278,7 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
              "padding:2px 6px;font-size:90%;text-align:left}.pass{color:#080;font-weight:bold}"
-             ".fail{color:#b00;font-weight:bold}.notrun,.na{color:#888}img{max-width:100%}"
+             ".fail{color:#b00;font-weight:bold}.notrun,.na{color:#888}td{white-space:nowrap}img{max-width:100%}"
              ".note{color:#555;font-style:italic}.figs{display:flex;flex-wrap:wrap;gap:1em}"
              ".figs figure{flex:1 1 480px;margin:0}section{border-top:1px solid #ddd;"
              "margin-top:1.5em}h3 small{font-weight:normal;color:#555}")
