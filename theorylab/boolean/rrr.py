@@ -41,6 +41,7 @@ from theorylab._result import ConvergenceWarning, SolverResult
 from theorylab._validation import check_int, check_matrix, check_positive, check_rng, check_scalar
 from theorylab.boolean import _kernels
 from theorylab.boolean.network import Network
+from theorylab.results import ResultRepr
 
 __all__ = ["RRRResult", "RRRState", "init_state", "solve_rrr", "check_pm1"]
 
@@ -58,7 +59,7 @@ def check_pm1(a, *, name: str, n_cols: int | None = None) -> np.ndarray:
 
 
 @dataclass
-class RRRState:
+class RRRState(ResultRepr):
     """The RRR iterate z = (w, x, y) per item and the metric g (mutable working state)."""
 
     zw: np.ndarray

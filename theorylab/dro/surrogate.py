@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from .._validation import check_array, check_choice, check_matrix, check_scalar, check_vector
+from ..results import ResultRepr
 from ._kernels import HINGE, LOGISTIC, RAMP, psi
 
 __all__ = ["robust_surrogate", "robust_surrogate_linear", "SurrogateValues", "LOSSES"]
@@ -43,7 +44,7 @@ _CODES = {"ramp": RAMP, "hinge": HINGE, "logistic": LOGISTIC}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SurrogateValues:
+class SurrogateValues(ResultRepr):
     """phi_gamma at given margins, its derivative in the margin and the adversary's move.
 
     Attributes

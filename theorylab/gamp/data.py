@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_int, check_positive, check_rng
+from ..results import ResultRepr
 
 __all__ = ["QuadraticNetworkInstance", "sample_quadratic_network", "quadratic_labels"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QuadraticNetworkInstance:
+class QuadraticNetworkInstance(ResultRepr):
     """A planted instance (figure units).
 
     Attributes

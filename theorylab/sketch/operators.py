@@ -20,6 +20,7 @@ import numpy as np
 from scipy.fft import dct
 
 from theorylab._validation import check_array, check_int, check_rng
+from theorylab.results import ResultRepr
 from theorylab.sketch import _kernels
 
 __all__ = [
@@ -113,7 +114,7 @@ def max_sketch_size(kind: str, n: int, *, nnz_per_col: int = 4) -> int | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SketchOperator:
+class SketchOperator(ResultRepr):
     """A drawn sketch S ∈ R^{m×n}; see :func:`draw_sketch` for the families.
 
     Attributes

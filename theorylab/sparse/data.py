@@ -13,13 +13,14 @@ from typing import Literal
 import numpy as np
 
 from theorylab._validation import check_choice, check_int, check_positive, check_rng
+from theorylab.results import ResultRepr
 
 __all__ = ["SparseInstance", "gaussian_design", "gadget_design", "random_walk_design",
            "conditioned_design", "planted_response"]
 
 
 @dataclass(frozen=True)
-class SparseInstance:
+class SparseInstance(ResultRepr):
     X: np.ndarray
     y: np.ndarray
     w_star: np.ndarray
