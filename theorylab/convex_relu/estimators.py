@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-from .._validation import check_choice, check_matrix, check_vector
+from .._validation import check_choice, check_labels, check_matrix, check_vector
 from .admm import solve_convex_relu_admm
 from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
 from .patterns import sample_activation_patterns
@@ -155,7 +155,7 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
 
     def fit(self, X, y):
         Xa = _augment(X, self.fit_intercept)
-        y = np.asarray(y)
+        y = check_labels(y, name="y")
         if y.ndim != 1 or y.shape[0] != Xa.shape[0]:
             raise ValueError(f"y must have shape ({Xa.shape[0]},), got {y.shape}")
         classes = np.unique(y)

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_matrix, check_vector
+from .._validation import check_labels, check_matrix, check_vector
 from .rss import solve_rss
 
 __all__ = ["RSSClassifier"]
@@ -74,7 +74,7 @@ class RSSClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         """Fit on labeled rows and (for ``method="rss"``) the unlabeled rows of ``X``."""
         X = check_matrix(X, name="X")
-        y = np.asarray(y)
+        y = check_labels(y, name="y")
         if y.shape != (X.shape[0],):
             raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
         lab = y != self.unlabeled_value

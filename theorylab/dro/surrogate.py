@@ -130,7 +130,7 @@ def robust_surrogate(margin, *, gamma: float, loss: Loss = "ramp",
     loss = check_choice(loss, name="loss", choices=LOSSES)
     r = check_scalar(ramp_slope, name="ramp_slope", lower=0.0, lower_inclusive=False)
     gamma = check_gamma(gamma, name="gamma", loss=loss, ramp_slope=r)
-    u = check_array(margin, name="margin", ndim=None)
+    u = check_array(margin, name="margin", ndim=None, min_shape=(1,))
     return _surrogate(u, gamma, loss, r)
 
 

@@ -43,6 +43,7 @@ _GAUSS_BLOCK_ENTRIES = 1 << 22
 
 def next_pow2(n: int) -> int:
     """Smallest power of two >= n (n >= 1)."""
+    n = check_int(n, name="n", minimum=1)
     return 1 << max(0, int(n - 1).bit_length())
 
 
@@ -90,7 +91,7 @@ def fwht(X, *, normalize: bool = False, inplace: bool = False) -> np.ndarray:
             raise TypeError("X must be a writeable C-contiguous float64 ndarray when inplace=True")
         arr = X
     else:
-        arr = check_array(X, name="X", copy=True)
+        arr = check_array(X, name="X", copy=True, min_shape=(1, 1))
     if arr.ndim not in (1, 2):
         raise ValueError(f"X must be 1- or 2-dimensional, got shape {arr.shape}")
     N = arr.shape[0]
