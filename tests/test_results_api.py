@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import inspect
 import pickle
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def _public_dataclasses():
             obj = getattr(mod, name)
             if isinstance(obj, type) and dataclasses.is_dataclass(obj):
                 found[f"{sub}.{name}"] = obj
+    try:  # torch-backed result types, when torch is installed
+        import torch  # noqa: F401
+    except ImportError:
+        return found
+    import theorylab.dro
+    import theorylab.nn
+
+    found["dro.TorchRSSResult"] = theorylab.dro.TorchRSSResult
+    for name in ("TrainHistory", "RankAllocation", "CompressionReport"):
+        found[f"nn.{name}"] = getattr(theorylab.nn, name)
     return found
 
 
@@ -61,7 +72,7 @@ def _fill(cls):
             kwargs[f.name] = "squared"
         elif ann.startswith("dict") or "Mapping" in ann:
             kwargs[f.name] = {f"k{i}": np.arange(1000.0) for i in range(20)}
-        elif ann.startswith("tuple"):
+        elif ann.startswith("tuple") or ann.startswith("list"):
             kwargs[f.name] = tuple(range(1000))
         elif ann.startswith("bool"):
             kwargs[f.name] = True
@@ -139,6 +150,95 @@ def test_subclass_keeps_its_own_repr():
     assert repr(Custom(a=np.zeros(3))) == "custom"
     assert repr(Plain(a=np.zeros(3))) == "Plain(x=None, n_iter=0, converged=True, " \
         "history={}, a=<array 3 float64>, message='')"
+
+
+# --------------------------------------------------------------------- one vocabulary
+
+ALIASES = [("gamp.GampRieResult", "S"), ("gamp.GDResult", "S"), ("dro.RSSResult", "w"),
+           ("dynamics.StoppingResult", "t_opt")]
+
+
+@pytest.mark.parametrize("key, alias", ALIASES)
+def test_estimate_is_stored_once(key, alias):
+    cls = PUBLIC_DATACLASSES[key]
+    assert alias not in {f.name for f in dataclasses.fields(cls)}  # x is the only field
+    obj = _fill(cls)
+    assert getattr(obj, alias) is obj.x
+    # frozen: AttributeError (FrozenInstanceError), or TypeError from CPython 3.11's
+    # frozen+slots __setattr__; either way the alias cannot drift from x
+    with pytest.raises((AttributeError, TypeError)):
+        setattr(obj, alias, np.zeros(3))
+    assert getattr(obj, alias) is obj.x
+
+
+def test_no_mutable_dicts_inside_results():
+    from theorylab.dro import RSSResult
+
+    res = RSSResult(x=np.ones(2), hyperparameters={"gamma": 1.0}, cv_grid=({"gamma": 1.0},))
+    for mapping in (res.hyperparameters, res.cv_grid[0]):
+        with pytest.raises(TypeError, match="read-only"):
+            mapping["gamma"] = 2.0
+        with pytest.raises(TypeError, match="read-only"):
+            mapping.update(gamma=2.0)
+    assert res.hyperparameters == {"gamma": 1.0}
+    again = pickle.loads(pickle.dumps(res))
+    assert again.hyperparameters == {"gamma": 1.0}
+    with pytest.raises(TypeError):
+        again.hyperparameters["gamma"] = 3.0
+
+
+def test_no_mutable_dicts_inside_data_instances():
+    pytest.importorskip("numba")
+    from theorylab.dro import sample_gmm_shift
+    from theorylab.sketch import draw_sketch
+
+    s = sample_gmm_shift(3, 4, 4, rng=0)
+    with pytest.raises(TypeError, match="read-only"):
+        s.meta["d"] = 5
+    op = draw_sketch("countsketch", 16, 4, rng=0)
+    with pytest.raises(TypeError, match="read-only"):
+        op.params["rows"] = None
+
+
+def _library_functions(subpackages):
+    import pkgutil
+
+    for sub in subpackages:
+        pkg = importlib.import_module(f"theorylab.{sub}")
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if info.name.startswith("_"):
+                continue
+            try:
+                mod = importlib.import_module(f"theorylab.{sub}.{info.name}")
+            except ImportError:  # torch-only modules without torch
+                continue
+            for name, obj in vars(mod).items():
+                if (not name.startswith("_") and inspect.isfunction(obj)
+                        and obj.__module__ == mod.__name__):
+                    yield f"{sub}.{info.name}.{name}", obj
+
+
+def test_randomness_is_passed_as_rng():
+    """No hidden seeds: functions take ``rng`` (default None); torch code a ``generator``."""
+    bad = []
+    for key, fn in _library_functions(["dynamics", "gamp", "sketch", "dro"]):
+        for p in inspect.signature(fn).parameters.values():
+            if p.name in ("seed", "random_state", "random_seed"):
+                bad.append(f"{key}({p.name}=...)")
+            if p.name in ("rng", "generator") and p.default not in (None, inspect.Parameter.empty):
+                bad.append(f"{key}({p.name}={p.default!r})")
+    assert not bad, bad
+
+
+def test_iteration_vocabulary():
+    """Tolerances are ``tol``, iteration caps ``max_iter``, fixed step counts ``n_steps``."""
+    bad = []
+    for key, fn in _library_functions(["dynamics", "gamp", "sketch", "dro"]):
+        for p in inspect.signature(fn).parameters.values():
+            if p.name in ("tolerance", "maxiter", "max_iters", "n_iters", "iters", "steps",
+                          "num_steps", "atol_stop", "max_steps"):
+                bad.append(f"{key}({p.name})")
+    assert not bad, bad
 
 
 # --------------------------------------------------------------------- public imports only

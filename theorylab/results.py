@@ -109,12 +109,7 @@ class ResultRepr:
         for name, value in _shown_fields(self):
             if name in ("message", "history", "x", "n_iter", "converged"):
                 continue
-            if isinstance(value, numbers_Real | str | bool | np.bool_) or (
-                isinstance(value, np.ndarray) and value.ndim == 0
-            ):
-                lines.append(f"  {name}: {_value_repr(value, text_limit=100)}")
-            elif isinstance(value, np.ndarray):
-                lines.append(f"  {name}: {_value_repr(value)}")
+            lines.append(f"  {name}: {_value_repr(value, text_limit=100)}")
         return lines
 
     def summary(self) -> str:
@@ -127,9 +122,9 @@ class ReadOnlyDict(dict):
     """A dict that refuses changes (picklable, unlike ``types.MappingProxyType``)."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("result history is read-only")
+        raise TypeError("this mapping is part of a frozen result and is read-only")
 
-    __setitem__ = __delitem__ = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
     clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
 
     def __reduce__(self):
@@ -182,8 +177,9 @@ class SolverResult(ResultRepr):
     history: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Make every ndarray field and every history trace read-only, so a result
-        # can be shared (cached, returned from workers) without defensive copies.
+        # Make every ndarray field, every history trace and every dict field (also dicts
+        # inside tuples) read-only, so a result can be shared (cached, returned from
+        # workers) without defensive copies.
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "history":
@@ -191,6 +187,11 @@ class SolverResult(ResultRepr):
                 object.__setattr__(self, "history", frozen)
             elif isinstance(value, np.ndarray):
                 object.__setattr__(self, f.name, freeze_array(value))
+            elif isinstance(value, dict) and not isinstance(value, ReadOnlyDict):
+                object.__setattr__(self, f.name, ReadOnlyDict(value))
+            elif isinstance(value, tuple) and any(isinstance(v, dict) for v in value):
+                object.__setattr__(self, f.name, tuple(
+                    ReadOnlyDict(v) if isinstance(v, dict) else v for v in value))
 
     def summary(self) -> str:
         """A few lines for a human: convergence, the stopping message, the key scalars."""

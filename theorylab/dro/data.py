@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_array, check_int, check_rng, check_scalar
-from ..results import ResultRepr
+from ..results import ReadOnlyDict, ResultRepr
 
 __all__ = ["GMMShiftSample", "sample_gmm_shift", "condition_covariance", "DigitsShiftSplit",
            "load_digits_shift", "digits_covariate_shift"]
@@ -59,6 +59,7 @@ class GMMShiftSample(ResultRepr):
             a = getattr(self, name).view()
             a.flags.writeable = False
             object.__setattr__(self, name, a)
+        object.__setattr__(self, "meta", ReadOnlyDict(self.meta))
 
     def sample_test(self, n_test: int, *, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """Fresh in-domain labeled samples (for Monte-Carlo checks of exact accuracy)."""

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.fft import dct
 
 from theorylab._validation import check_array, check_int, check_rng
-from theorylab.results import ResultRepr
+from theorylab.results import ReadOnlyDict, ResultRepr
 from theorylab.sketch import _kernels
 
 __all__ = [
@@ -134,6 +134,9 @@ class SketchOperator(ResultRepr):
     n_rows: int
     sketch_size: int
     params: dict
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", ReadOnlyDict(self.params))
 
     def apply(self, M) -> np.ndarray:
         """S @ M for M of shape (n,) or (n, k); returns shape (m,) or (m, k)."""
