@@ -125,7 +125,7 @@ def test_repr_of_a_real_gamp_result():
     text = repr(res)
     assert len(text) <= REPR_LIMIT
     assert text.startswith("GampRieResult(") and "<array 20x20 float64>" in text
-    assert f"mse={res.mse:.6g}" in text and "message=" in text
+    assert f"mse={res.mse:.6g}" in text and "message='converged" in text
     lines = res.summary().splitlines()
     assert lines[0] == f"GampRieResult: converged after {res.n_iter} iteration(s)"
     assert any(line.strip().startswith("mse:") for line in lines)

@@ -46,12 +46,13 @@ def _value_repr(v: Any, *, text_limit: int = 60) -> str:
     if isinstance(v, numbers_Integral):
         return str(int(v))
     if isinstance(v, numbers_Real):
-        return f"{float(v):.6g}"
+        text = repr(float(v))
+        return text if len(text) <= 10 else f"{float(v):.6g}"
     if isinstance(v, str):
         return repr(v if len(v) <= text_limit else v[: text_limit - 3] + "...")
     if isinstance(v, Mapping):
         keys = [str(k) for k in v]
-        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
+        shown = ", ".join(keys[:4]) + (f", ... ({len(keys)} keys)" if len(keys) > 4 else "")
         return f"<{type(v).__name__} keys: {shown}>" if keys else "{}"
     if isinstance(v, list | tuple):
         return f"<{type(v).__name__} of {len(v)}>"
@@ -196,7 +197,9 @@ class SolverResult(ResultRepr):
     def summary(self) -> str:
         """A few lines for a human: convergence, the stopping message, the key scalars."""
         state = "converged" if self.converged else "did NOT converge"
-        first = f"{type(self).__name__}: {state} after {self.n_iter} iteration(s)"
+        first = f"{type(self).__name__}: {state}"
+        if self.n_iter:
+            first += f" after {self.n_iter} iteration(s)"
         lines = [first]
         if self.message:
             lines.append(f"  message: {self.message}")
