@@ -411,3 +411,30 @@ def test_table_covers_every_public_function():
             if inspect.isclass(obj) and hasattr(obj, "fit") and f"{key}.fit" not in CASES:
                 missing.append(f"{key}.fit")
     assert not missing, f"public functions without a row in the table: {missing}"
+
+
+# ------------------------------------------------------------ the shared checks themselves
+
+def test_check_array_rules():
+    from theorylab._validation import check_array, check_labels, check_matrix, check_vector
+
+    with pytest.raises(TypeError, match=r"^X must be real-valued, got complex128$"):
+        check_matrix(np.ones((2, 2)) + 0j)  # even a zero imaginary part is refused
+    with pytest.raises(TypeError, match="X must be a numeric array, got dtype bool"):
+        check_matrix(np.ones((2, 2), dtype=bool))
+    assert check_matrix(np.ones((2, 2), dtype=bool), allow_bool=True).dtype == np.float64
+    with pytest.raises(TypeError, match="X must be a numeric array, got dtype object"):
+        check_matrix(np.array([[1.0, None]], dtype=object))
+    with pytest.raises(ValueError, match=r"X must have at least 1 row, got 0 \(shape \(0, 3\)\)"):
+        check_matrix(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="X must have at least 2 columns, got 1"):
+        check_matrix(np.zeros((3, 1)), min_cols=2)
+    with pytest.raises(ValueError, match="y must have at least 1 entry, got 0"):
+        check_vector([], name="y")
+    with pytest.raises(TypeError, match="support must hold integers"):
+        check_array([0.5, 1.0], name="support", dtype=np.int64)
+    assert check_array(2.0, name="t", ndim=None).shape == ()  # a scalar query stays 0-d
+    assert check_array(np.ones(3) + 1j, name="z", dtype=np.complex128).dtype == np.complex128
+    assert check_labels(["a", "b"]).tolist() == ["a", "b"]
+    with pytest.raises(TypeError, match="y must be real-valued"):
+        check_labels([1 + 1j, 2.0])
