@@ -14,8 +14,8 @@ import warnings
 
 import numpy as np
 
-from theorylab.dynamics import _reference as ref
 from theorylab.dynamics import gd_error_curves, simulate_gradient_flow
+from theorylab.dynamics import reference as ref
 
 
 def best_of(fn, repeat=3):

@@ -12,8 +12,8 @@ import os
 import time
 import warnings
 
-from theorylab._result import ConvergenceWarning
 from theorylab.boolean import layered_network, multiplier_task, solve_rrr
+from theorylab.results import ConvergenceWarning
 
 C_RATE = 89_259 / 2.7  # iterations per second, authors' C code, measured once (not rebuilt here)
 

@@ -69,7 +69,7 @@ def test_convergence_warning_is_user_warning():
         (lambda: check_rng(-1), ValueError, "rng seed must be >= 0"),
         (lambda: check_times([1.0, 0.5]), ValueError, "times must be non-decreasing"),
         (lambda: check_times([-1.0]), ValueError, "times must be >= 0"),
-        (lambda: check_times([]), ValueError, "times must be non-empty"),
+        (lambda: check_times([]), ValueError, "times must have at least 1 entry"),
         (lambda: check_choice("x", name="loss", choices=("a", "b")), ValueError,
          "loss must be one of 'a', 'b', got 'x'"),
     ],

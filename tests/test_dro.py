@@ -138,7 +138,7 @@ def test_rss_history_monotone_result_frozen_and_gradient_stationary():
     assert res.objective == pytest.approx(
         rss_objective(res.w, s.X, s.y, s.X_unlabeled, gamma=1.0, gamma_u=0.3, lam=2.0))
     with pytest.raises(dataclasses.FrozenInstanceError):
-        res.w = None
+        res.x = None  # w is a read-only alias of x
     with pytest.raises(ValueError):
         res.history["objective"][0] = 0.0
     # no small rotation on the sphere lowers the objective (local optimality)

@@ -45,7 +45,7 @@ def _train(width, n_inputs, n_teacher, n_samples, steps, lr, n_seeds, seed):
     seeds = [seed * 1000 + k for k in range(n_seeds)]  # trained together as one batch
     r = train_two_layer_student(width, n_inputs=n_inputs, n_teacher=n_teacher,
                                 n_samples=n_samples, snr=1.0, init_scale=0.05, lr=lr,
-                                steps=steps, seed=seeds)
+                                n_steps=steps, rng=seeds)
     return {"final": r.test_error[:, -1], "best": r.test_error.min(axis=1),
             "train": r.train_error[:, -1], "noise": np.full(n_seeds, r.noise_var)}
 

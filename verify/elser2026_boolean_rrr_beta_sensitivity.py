@@ -32,7 +32,7 @@ SIZES = {
 def _restart(beta, n_bits, widths, gamma, gap_stop, max_iter, seed):
     import warnings
 
-    from theorylab._result import ConvergenceWarning
+    from theorylab.results import ConvergenceWarning
 
     X, Y = autoencoder_task(n_bits, n_bits if n_bits > 8 else 8, rng=1)
     with warnings.catch_warnings():

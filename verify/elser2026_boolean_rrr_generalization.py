@@ -56,8 +56,8 @@ def _one(task, n_train, iters, steps, seed):
 
     import torch
 
-    from theorylab._result import ConvergenceWarning
     from theorylab.boolean.baselines import train_penalized_mlp, train_ste_network
+    from theorylab.results import ConvergenceWarning
 
     torch.set_num_threads(1)
     X, Y, widths = _task(task)

@@ -36,7 +36,7 @@ TASKS = {"mult2": ((4, 4, 4, 4), 6 / 15, 15), "auto8": ((8, 3, 8, 8), 8 / 10, 10
 def _restart(task, max_iter, seed):
     import warnings
 
-    from theorylab._result import ConvergenceWarning
+    from theorylab.results import ConvergenceWarning
 
     if task == "mult2":
         X, Y = multiplier_task(2)

@@ -29,7 +29,7 @@ WIDTHS = (4, 4, 4, 4)
 def _solve(seed):
     import warnings
 
-    from theorylab._result import ConvergenceWarning
+    from theorylab.results import ConvergenceWarning
 
     X, Y = multiplier_task(2)
     net = layered_network(WIDTHS)

@@ -38,9 +38,9 @@ PUBLISHED_AVG_D100 = {0.102: 0.771, 0.205: 0.458, 0.308: 0.156}
 def _one(d, alpha, n_init, n_steps, lr, seed):
     import torch
 
-    from theorylab._result import ConvergenceWarning
     from theorylab.gamp import sample_quadratic_network, solve_gamp_rie
     from theorylab.gamp.gd import train_quadratic_network_gd
+    from theorylab.results import ConvergenceWarning
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)

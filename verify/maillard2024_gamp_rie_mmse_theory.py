@@ -53,7 +53,7 @@ SIZES = {
 
 
 def _rie_error(dim, seed):
-    from theorylab.gamp._reference import rie_empirical_mse
+    from theorylab.gamp.reference import rie_empirical_mse
 
     return rie_empirical_mse(dim, 0.6, kappa=0.5, rng=seed)
 

@@ -32,8 +32,8 @@ SIZES = {
 
 
 def _one(d, alpha, delta, n_test, seed):
-    from theorylab._result import ConvergenceWarning
     from theorylab.gamp import quadratic_labels, sample_quadratic_network, solve_gamp_rie
+    from theorylab.results import ConvergenceWarning
 
     rng = np.random.default_rng(seed)
     inst = sample_quadratic_network(d, alpha=alpha, kappa=KAPPA, delta=delta, rng=rng)

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_scalar
+from theorylab.results import ResultRepr
 
 __all__ = ["normalized_spectrum", "allocate_ranks", "RankAllocation", "FactorizedLinear",
            "compress_model", "CompressionReport"]
@@ -75,7 +76,7 @@ def normalized_spectrum(sigma) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RankAllocation:
+class RankAllocation(ResultRepr):
     """Kept ranks per matrix and how they were chosen."""
 
     ranks: tuple[int, ...]
@@ -197,7 +198,7 @@ class FactorizedLinear(nn.Module):
 
 
 @dataclass(frozen=True)
-class CompressionReport:
+class CompressionReport(ResultRepr):
     """Per compressed matrix: name, shape, full rank, kept rank, ``"LRC"``/``"N-LRC"``."""
 
     names: tuple[str, ...]
