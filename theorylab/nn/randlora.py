@@ -130,6 +130,11 @@ class _RandLoRAUpdate(torch.autograd.Function):
 
     Saves ``x``, ``λ``, ``γ`` and the ``(N, n r)`` projection ``v``; bases are buffers and
     get no gradient, and no ``(N, n, d)`` tensor is ever formed.
+
+    The backward is written in differentiable torch ops on the saved inputs, so double
+    backward (``create_graph=True``: Hessian-vector products, gradient penalties) is exact.
+    The one intermediate, ``v``, is saved without its graph; under ``create_graph`` it is
+    recomputed from ``x`` and ``γ`` (one extra GEMM) so that its dependence on them is seen.
     """
 
     @staticmethod
@@ -149,6 +154,10 @@ class _RandLoRAUpdate(torch.autograd.Function):
         b_flat, A, s = ctx.b_flat, ctx.A, ctx.scaling
         n, r, d = A.shape
         ga = _scaled_a(A, gamma)
+        if torch.is_grad_enabled():
+            # create_graph=True: the saved v has no graph (it is an intermediate), so a
+            # second derivative through it would silently miss its x and γ dependence
+            v = x @ ga.T if ctx.tall else x @ b_flat  # (N, n r)
         lam_f = lam.reshape(-1)
         need_x, need_lam, need_gamma = ctx.needs_input_grad[:3]
         gx = g_lam = g_gamma = None
