@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_positive
+from theorylab.nn._checks import check_device
 
 __all__ = ["RandLoRAConfig", "RandLoRABasisBank", "RandLoRALinear", "randlora_num_terms"]
 
@@ -83,6 +84,7 @@ class RandLoRABasisBank:
         self.n_terms = check_int(n_terms, name="n_terms", minimum=1)
         self.basis = check_choice(basis, name="basis", choices=("uniform", "normal", "ternary"))
         self.shared_a = bool(shared_a)
+        device = check_device(device)
         n_a = 1 if self.shared_a else self.n_terms
         # drawn in float64 on the generator's device, then cast: identical across dtypes
         gdev = generator.device if generator is not None else torch.device("cpu")

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int, check_scalar
+from theorylab.nn._checks import check_device, check_finite_weight
 
 __all__ = ["SVDLinear", "SSTLinear", "GatedSVDLinear", "rank_for_energy",
            "reset_optimizer_state"]
@@ -45,8 +46,13 @@ def _check_linear(base: nn.Module) -> nn.Linear:
     return base
 
 
-def _svd(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Thin SVD in float64 (for accuracy), returned in ``W``'s dtype: ``U, σ, V``."""
+def _svd(W: torch.Tensor, *, name: str = "base.weight"
+         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Thin SVD in float64 (for accuracy), returned in ``W``'s dtype: ``U, σ, V``.
+
+    A NaN/inf entry raises a ``ValueError`` naming ``name`` (not a bare ``LinAlgError``).
+    """
+    check_finite_weight(W, name=name)
     U, S, Vh = torch.linalg.svd(W.detach().to(torch.float64), full_matrices=False)
     return U.to(W.dtype), S.to(W.dtype), Vh.T.contiguous().to(W.dtype)
 
@@ -58,11 +64,25 @@ def rank_for_energy(sigma: torch.Tensor, energy: float) -> int:
     --------
     >>> rank_for_energy(torch.tensor([3.0, 1.0, 0.1]), 0.8)
     1
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is empty, not finite, or all zero (no energy to share out).
     """
     energy = check_scalar(energy, name="energy", lower=0.0, upper=1.0, lower_inclusive=False)
+    if not isinstance(sigma, torch.Tensor) or sigma.ndim != 1 or sigma.numel() == 0:
+        raise ValueError("sigma must be a non-empty 1-D torch.Tensor, got "
+                         f"{getattr(sigma, 'shape', type(sigma).__name__)}")
+    check_finite_weight(sigma, name="sigma")
     e = sigma.detach().to(torch.float64).square()
-    cum = torch.cumsum(e, 0) / e.sum()
-    return int(torch.searchsorted(cum, torch.tensor(energy - 1e-12, dtype=torch.float64))) + 1
+    total = e.sum()
+    if not total > 0:
+        raise ValueError("sigma must have a nonzero entry to measure a share of energy, got "
+                         f"all {sigma.numel()} entries zero")
+    cum = torch.cumsum(e, 0) / total
+    r = int(torch.searchsorted(cum, torch.tensor(energy - 1e-12, dtype=torch.float64))) + 1
+    return min(r, sigma.numel())  # cum[-1] may round to just below 1
 
 
 def reset_optimizer_state(optimizer: torch.optim.Optimizer,
@@ -115,6 +135,9 @@ class SVDLinear(nn.Module):
                              f"rank={rank!r}, energy={energy!r}")
         U, S, V = _svd(base.weight)
         if rank is None:
+            if not bool((S > 0).any()):
+                raise ValueError("base.weight must be nonzero to choose a rank by energy, got "
+                                 f"an all-zero {out_f}x{in_f} weight; pass rank= instead")
             rank = rank_for_energy(S, energy)
         rank = check_int(rank, name="rank", minimum=1, maximum=min(in_f, out_f))
         self.rank = rank
@@ -226,7 +249,7 @@ class SSTLinear(nn.Module):
         self.V_frozen[:, self.index] = self.V_I
         if resvd:
             W = (self.U_frozen * self.sigma) @ self.V_frozen.T
-            U, S, V = _svd(W)
+            U, S, V = _svd(W, name="the trained weight U diag(sigma) V^T")
             self.U_frozen.copy_(U)
             self.V_frozen.copy_(V)
             self.sigma.copy_(S)
@@ -293,6 +316,7 @@ class GatedSVDLinear(nn.Module):
         if n_learngene + n_tailor == 0:
             raise ValueError("n_learngene + n_tailor must be >= 1, got 0")
         self.in_features, self.out_features = in_features, out_features
+        device = check_device(device)
         dtype = dtype or torch.get_default_dtype()
         bound = 1.0 / math.sqrt(in_features)
         W0 = torch.empty(out_features, in_features, dtype=dtype, device=device)
@@ -361,6 +385,11 @@ class GatedSVDLinear(nn.Module):
         """
         n_tailor = check_int(n_tailor, name="n_tailor", minimum=1)
         n_groups = check_int(n_groups, name="n_groups", minimum=1)
+        k = min(self.in_features, self.out_features)
+        rG = self.sigma_G.numel()
+        if rG + n_tailor * n_groups > k:  # the constructor's rule: U, V keep <= k columns
+            raise ValueError(f"n_learngene + n_tailor * n_groups must be <= min(in, out) = {k}, "
+                             f"got {rG} + {n_tailor} * {n_groups} = {rG + n_tailor * n_groups}")
         rT = n_tailor * n_groups
         ref = self.U_G
         kw = dict(dtype=ref.dtype, device=ref.device)
