@@ -237,3 +237,32 @@ def test_projectors_on_rank_one_and_thin_gradients(shape):
         a = p.project(G)
         assert a.shape == (max(shape), 1)
         assert p.project_back(a).shape == shape
+
+
+def test_wrong_input_width_is_a_clear_error():
+    base = torch.nn.Linear(5, 3, dtype=F64)
+    mods = {"LoRALinear": LoRALinear(base, rank=1, generator=_gen()),
+            "SVDLinear": SVDLinear(base, rank=1),
+            "SSTLinear": SSTLinear(base, rank=1, generator=_gen()),
+            "FactorizedLinear": FactorizedLinear.from_linear(base, rank=1),
+            "RandLoRALinear": RandLoRALinear(base, rank=1, generator=_gen()),
+            "MonarchLinear": MonarchLinear(5, 3, nblocks=1, dtype=F64),
+            "SparsePlusLowRankLinear": SparsePlusLowRankLinear(5, 3, rank=1, density=0.5,
+                                                               dtype=F64)}
+    for name, m in mods.items():
+        with pytest.raises(ValueError, match=r"x must have last dimension 5"):
+            m(torch.zeros(2, 4, dtype=F64))
+        assert m(torch.zeros(5, dtype=F64)).shape == (3,), name  # a single row works
+
+
+@pytest.mark.gpu
+def test_gated_svd_cpu_generator_seeds_a_cuda_layer_like_a_cpu_one():
+    kw = dict(n_learngene=2, n_tailor=1, n_groups=2, dtype=F64)
+    cpu = GatedSVDLinear(6, 5, generator=_gen(), **kw)
+    gpu = GatedSVDLinear(6, 5, generator=_gen(), device="cuda", **kw)
+    assert all(t.device.type == "cuda" for t in gpu.state_dict().values())
+    # singular vectors are defined up to sign (CPU and CUDA SVDs may differ): compare weights
+    for g in (0, 1):
+        torch.testing.assert_close(gpu.merged_weight(g).cpu(), cpu.merged_weight(g),
+                                   rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(gpu.bias.cpu(), cpu.bias, rtol=0, atol=0)

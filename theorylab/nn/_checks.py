@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_device", "check_finite_weight"]
+__all__ = ["check_device", "check_finite_weight", "check_input"]
 
 
 def check_device(device, *, name: str = "device") -> torch.device | None:
@@ -45,3 +45,13 @@ def check_finite_weight(W: torch.Tensor, *, name: str) -> torch.Tensor:
             raise ValueError(f"{name} must be finite, got {n_nan} NaN and {n_inf} inf entries "
                              f"out of {W.numel()}")
     return W
+
+
+def check_input(x, in_features: int, *, name: str = "x") -> torch.Tensor:
+    """``x`` of shape ``(..., in_features)``; a clear error instead of a matmul shape error."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim == 0 or x.shape[-1] != in_features:
+        raise ValueError(f"{name} must have last dimension {in_features}, got shape "
+                         f"{tuple(x.shape)}")
+    return x

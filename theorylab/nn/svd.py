@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int, check_scalar
-from theorylab.nn._checks import check_device, check_finite_weight
+from theorylab.nn._checks import check_device, check_finite_weight, check_input
 
 __all__ = ["SVDLinear", "SSTLinear", "GatedSVDLinear", "rank_for_energy",
            "reset_optimizer_state"]
@@ -158,6 +158,7 @@ class SVDLinear(nn.Module):
         return self.base.weight + self.delta_weight()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.V.shape[0])
         return self.base(x) + ((x @ self.V) * (self.sigma - self.sigma0)) @ self.U.T
 
 
@@ -233,6 +234,7 @@ class SSTLinear(nn.Module):
         return (U * self.sigma) @ V.T
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.V_frozen.shape[0])
         U, V = self.factors()
         y = ((x @ V) * self.sigma) @ U.T
         return y if self.bias is None else y + self.bias
@@ -319,8 +321,10 @@ class GatedSVDLinear(nn.Module):
         device = check_device(device)
         dtype = dtype or torch.get_default_dtype()
         bound = 1.0 / math.sqrt(in_features)
-        W0 = torch.empty(out_features, in_features, dtype=dtype, device=device)
-        W0.uniform_(-bound, bound, generator=generator)
+        # drawn on the generator's device, then moved: a CPU generator may seed a CUDA layer
+        gdev = generator.device if generator is not None else device
+        W0 = torch.empty(out_features, in_features, dtype=dtype, device=gdev)
+        W0 = W0.uniform_(-bound, bound, generator=generator).to(device)
         U, S, V = _svd(W0)
         rG, rT = n_learngene, n_tailor * n_groups
         self.U_G = nn.Parameter(U[:, :rG].clone())  # (out, rG)
@@ -329,8 +333,8 @@ class GatedSVDLinear(nn.Module):
         self.U_T = nn.Parameter(U[:, rG:rG + rT].clone())  # (out, rT)
         self.sigma_T = nn.Parameter(S[rG:rG + rT].clone())  # (rT,)
         self.V_T = nn.Parameter(V[:, rG:rG + rT].clone())  # (in, rT)
-        self.bias = (nn.Parameter(torch.empty(out_features, dtype=dtype, device=device)
-                                  .uniform_(-bound, bound, generator=generator))
+        self.bias = (nn.Parameter(torch.empty(out_features, dtype=dtype, device=gdev)
+                                  .uniform_(-bound, bound, generator=generator).to(device))
                      if bias else None)
         self.n_groups, self.n_tailor = n_groups, n_tailor
         self.register_buffer("tailor_group", torch.arange(n_groups, device=W0.device)

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_scalar
-from theorylab.nn._checks import check_finite_weight
+from theorylab.nn._checks import check_finite_weight, check_input
 
 __all__ = ["normalized_spectrum", "allocate_ranks", "RankAllocation", "FactorizedLinear",
            "compress_model", "CompressionReport"]
@@ -208,6 +208,7 @@ class FactorizedLinear(nn.Module):
         return self.A @ self.B
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.B.shape[1])
         y = (x @ self.B.T) @ self.A.T
         return y if self.bias is None else y + self.bias
 
