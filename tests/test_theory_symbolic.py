@@ -485,3 +485,124 @@ def test_gaussian_diag_failure_constant_and_countsketch_failure_probability():
     assert skt.countsketch_failure_probability(d, m, t) == pytest.approx(float(conditional),
                                                                         rel=1e-14)
     assert exact < conditional  # identity rows that share a bucket leave fewer targets
+
+
+# ============================================================================ elser2026
+from theorylab.boolean import _kernels as bk  # noqa: E402
+from theorylab.boolean import _reference as br  # noqa: E402
+from theorylab.boolean import layered_network, solve_rrr  # noqa: E402
+
+
+def test_hyperbola_projection_from_its_lagrangian():
+    """Nearest (w', x') to (w, x) with w'·x' = c: stationarity w' − w = u x', x' − x = u w'
+    gives w' = (w + u x)/(1 − u²), x' = (x + u w)/(1 − u²), and the constraint becomes
+    ((1 + u²) p + u q)/(1 − u²)² = c with p = w·x, q = ‖w‖² + ‖x‖² — the equation the
+    library's multiplier solves (on the root in (−1, 1) with the sign of c − p)."""
+    u, c = sp.symbols("u c", real=True)
+    w = sp.Matrix(sp.symbols("w0:2", real=True))
+    x = sp.Matrix(sp.symbols("y0:2", real=True))
+    wp = sp.Matrix(sp.symbols("a0:2"))
+    xp = sp.Matrix(sp.symbols("b0:2"))
+    sol = sp.solve(list(wp - w - u * xp) + list(xp - x - u * wp), list(wp) + list(xp), dict=True)[0]
+    W2, X2 = wp.subs(sol), xp.subs(sol)
+    assert sp.simplify(W2 - (w + u * x) / (1 - u**2)) == sp.zeros(2, 1)
+    assert sp.simplify(X2 - (x + u * w) / (1 - u**2)) == sp.zeros(2, 1)
+    p, q = w.dot(x), w.dot(w) + x.dot(x)
+    assert sp.simplify(W2.dot(X2) - ((1 + u**2) * p + u * q) / (1 - u**2) ** 2) == 0
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        wv, xv = rng.standard_normal(2), rng.standard_normal(2)
+        cv = float(rng.uniform(-2, 2))
+        sub = {**dict(zip(w, wv, strict=True)), **dict(zip(x, xv, strict=True)), c: cv}
+        eq = (W2.dot(X2) - c).subs(sub)
+        lo, hi = (-1, 0) if float(wv @ xv) > cv else (0, 1)
+        u_ref = float(sp.nsolve(eq, u, (lo + 1e-9, hi - 1e-9), solver="bisect", prec=30))
+        u_lib = bk.hyperbola_multiplier(float(wv @ xv), float(wv @ wv + xv @ xv), cv)
+        assert u_lib == pytest.approx(u_ref, abs=1e-12)
+        wo, xo = np.empty(2), np.empty(2)
+        bk.hyperbola_project(wv, xv, cv, wo, xo)
+        want_w = np.array([float(e) for e in W2.subs(sub).subs(u, u_ref)])
+        want_x = np.array([float(e) for e in X2.subs(sub).subs(u, u_ref)])
+        np.testing.assert_allclose(wo, want_w, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(xo, want_x, rtol=1e-10, atol=1e-12)
+
+
+def test_btf_margin_of_a_k_input_majority():
+    """±1 weights on k of deg inputs, scaled to ‖w‖² = deg: min over ±1 inputs of |w·x| is
+    √(deg/k) for odd k and 0 for even k, so the margin Δ = √(deg/σ) admits exactly the odd
+    k ≤ σ — COPY/NOT and MAJ3 at σ = 3. The library's extracted gates meet Δ exactly."""
+    deg, sig = sp.symbols("deg sigma", positive=True)
+    for k in range(1, 6):
+        amp = sp.sqrt(deg / k)  # k weights of size amp: ‖w‖² = deg
+        margin = min(abs(sum(xs)) for xs in itertools.product((-1, 1), repeat=k)) * amp
+        assert sp.simplify(margin - (sp.sqrt(deg / k) if k % 2 else 0)) == 0
+        feasible = k % 2 == 1 and bool((margin**2 - deg / sig).subs(sig, 3) >= 0)
+        assert feasible == (k in (1, 3))
+    X = np.array([[a, b] for a in (-1.0, 1.0) for b in (-1.0, 1.0)])
+    Y = np.where((X[:, :1] > 0) & (X[:, 1:] > 0), 1.0, -1.0)  # AND: a 3-input majority
+    net = layered_network([2, 1])
+    res = solve_rrr(net, X, Y, rng=0, sigma=3.0)
+    w, gates = res.extract_logic(X)
+    assert gates == ["out1 = AND(x1, x2)"]
+    d = int(net.degrees[-1])
+    vals = np.column_stack([-np.ones(4), X])  # the bias node is −1
+    delta = _f(sp.sqrt(deg / sig), {deg: d, sig: 3})
+    assert np.min(np.abs(vals @ w)) == pytest.approx(delta, rel=1e-14)
+    assert np.all((vals @ w) * Y[:, 0] > 0)
+
+
+def test_rrr_fixed_points_are_where_the_projections_agree():
+    """T(z) = z + β(P_B(2P_A z − z) − P_A z) = z ⇔ P_B(2P_A z − z) = P_A z, and then P_A z
+    is in A ∩ B. Exactly, on a tiny instance in R² (A: the line y = 0, B: the half-plane
+    y ≤ 0): every z with y ≤ 0 is fixed (though only y = 0 is in A ∩ B) and projects
+    onto A ∩ B; no z with y > 0 is.
+    On the library: a solution of the NOT instance is a fixed point with gap 0, and the
+    iterate at which the library's RRR stops projects (P_A) onto a point of A ∩ B."""
+    beta = sp.Rational(1, 2)
+    z1 = sp.symbols("z1", real=True)
+    t = sp.symbols("t", positive=True)
+    PA = lambda v: sp.Matrix([v[0], 0])  # noqa: E731
+    PB = lambda v: sp.Matrix([v[0], sp.Min(v[1], 0)])  # noqa: E731
+
+    def T(z):
+        a = PA(z)
+        return z + beta * (PB(2 * a - z) - a)
+
+    for z2, is_fixed in ((-t, True), (sp.Integer(0), True), (t, False)):
+        z = sp.Matrix([z1, z2])
+        agree = sp.simplify(PB(2 * PA(z) - z) - PA(z)) == sp.zeros(2, 1)
+        assert (sp.simplify(T(z) - z) == sp.zeros(2, 1)) == agree == is_fixed
+        if is_fixed:  # P_A z lies in A (y = 0) and in B (y ≤ 0)
+            assert PA(z)[1] == 0 and PB(PA(z)) == PA(z)
+
+    net = layered_network([1, 1])  # nodes: bias 0, input 1, output 2; edges 0→2, 1→2
+    X = np.array([[-1.0], [1.0]])
+    Y = -X
+    deg = int(net.degrees[2])
+    delta = np.sqrt(net.degrees / 3.0)
+    root2 = math.sqrt(deg)
+    # the exact NOT solution: w = (0, −√deg), edge values = sender values, y = node values
+    sw = np.array([[0.0, -root2], [0.0, -root2]])
+    sx = np.array([[-1.0, -1.0], [-1.0, 1.0]])
+    sy = np.array([[-1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]])
+    g = np.ones_like(sy)
+    aw, ax, ay = br.project_a(sw, sx, sy, net, delta, X)
+    bw, bx, by = br.project_b(2 * aw - sw, 2 * ax - sx, 2 * ay - sy, g, net, Y)
+    for p, q_ in ((aw, sw), (ax, sx), (ay, sy), (bw, sw), (bx, sx), (by, sy)):
+        np.testing.assert_allclose(p, q_, atol=1e-14)
+    # from a random start, the library stops where the projections agree; P_A z solves
+    rng = np.random.default_rng(0)
+    st = [rng.uniform(-1, 1, s) for s in ((2, 2), (2, 2), (2, 3))]
+    st[2][:, 0], st[2][:, 1:2], st[2][:, 2:] = -1.0, X, Y
+    gaps, _, n_iter, stopped, (zw, zx_, zy_, g2) = br.rrr_run(
+        st[0], st[1], st[2], np.ones((2, 3)), net, delta, X, Y, 0.5, 0.0, 2000, 1e-10)
+    assert stopped and gaps[-1] < 1e-10
+    aw, ax, ay = br.project_a(zw, zx_, zy_, net, delta, X)
+    bw, bx, by = br.project_b(2 * aw - zw, 2 * ax - zx_, 2 * ay - zy_, g2, net, Y)
+    for p, q_ in ((aw, bw), (ax, bx), (ay, by)):
+        np.testing.assert_allclose(p, q_, atol=1e-9)
+    w = aw[0]
+    assert np.sum(w**2) == pytest.approx(deg, rel=1e-8)  # on B's sphere
+    np.testing.assert_allclose(aw[1], w, atol=1e-9)  # one weight for all items (B)
+    vals = np.column_stack([-np.ones(2), X])
+    assert np.all((vals @ w) * Y[:, 0] >= delta[2] - 1e-9)  # margin (A): it computes NOT
