@@ -485,6 +485,7 @@ def test_gaussian_diag_failure_constant_and_countsketch_failure_probability():
     assert skt.countsketch_failure_probability(d, m, t) == pytest.approx(float(conditional),
                                                                         rel=1e-14)
     assert exact < conditional  # identity rows that share a bucket leave fewer targets
+    assert (conditional, exact) == (sp.Rational(3, 4), sp.Rational(43, 64))  # as documented
 
 
 # ============================================================================ elser2026
