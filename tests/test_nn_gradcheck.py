@@ -189,3 +189,35 @@ def test_projector_project_and_back_derivatives_for_a_fixed_basis(kind, shape):
     assert torch.autograd.gradgradcheck(proj.project, (Gr,))
     assert torch.autograd.gradcheck(proj.project_back, (a,))
     assert torch.autograd.gradgradcheck(proj.project_back, (a,))
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (7, 5)])
+def test_randlora_custom_function_under_torch_func_transforms(shape):
+    """``torch.func.grad``, a Hessian by ``jacrev(jacrev(.))`` and ``vmap`` run through the
+    memory-efficient path and agree with plain autograd."""
+    from torch.func import grad, jacrev, vmap
+
+    base = torch.nn.Linear(*shape, dtype=F64)
+    fast = RandLoRALinear(base, rank=2, generator=_gen(), memory_efficient=True)
+    _perturb(fast)
+    slow = RandLoRALinear(base, rank=2, generator=_gen(), memory_efficient=False)
+    slow.load_state_dict(fast.state_dict())
+    x = _x((4,), shape[0])
+    params = {"lam": fast.lam.detach(), "gamma": fast.gamma.detach()}
+
+    def loss(layer):
+        return lambda p: functional_call(layer, p, (x,)).square().sum()
+
+    def loss_gamma(layer):
+        return lambda g: functional_call(layer, {"lam": params["lam"], "gamma": g},
+                                         (x,)).square().sum()
+
+    gf, gs = grad(loss(fast))(params), grad(loss(slow))(params)
+    for k in params:
+        torch.testing.assert_close(gf[k], gs[k], rtol=1e-12, atol=1e-12)
+    hf = jacrev(jacrev(loss_gamma(fast)))(params["gamma"])
+    hs = jacrev(jacrev(loss_gamma(slow)))(params["gamma"])
+    torch.testing.assert_close(hf, hs, rtol=1e-10, atol=1e-12)
+    xb = _x((3, 4), shape[0])
+    yb = vmap(lambda xi: functional_call(fast, params, (xi,)))(xb)
+    torch.testing.assert_close(yb, slow(xb).detach(), rtol=1e-12, atol=1e-12)
