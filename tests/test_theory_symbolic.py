@@ -32,6 +32,16 @@ def _f(expr, subs=None) -> float:
     return float(sp.N(expr.subs(subs or {}), 30))
 
 
+def _gauss_mean(poly, syms, var=1):
+    """E of a polynomial in independent N(0, var) variables ``syms``:
+    E s^k = (k − 1)!! var^{k/2} for even k, 0 for odd k."""
+    out = 0
+    for monom, coeff in sp.Poly(sp.expand(poly), *syms).terms():
+        out += coeff * sp.Mul(*[0 if k % 2 else sp.factorial2(k - 1) * sp.sympify(var) ** (k // 2)
+                                for k in monom])
+    return sp.expand(out)
+
+
 # ============================================================================ advani2017
 from theorylab.dynamics import theory as adv  # noqa: E402
 
@@ -256,6 +266,21 @@ def test_preact_noise_conversion_is_the_exact_variance():
         assert gt.label_to_preact_noise(d_) == pytest.approx(s_, rel=1e-12)
 
 
+def test_expected_test_error_is_twice_the_mse_plus_noise():
+    """Var(xᵀAx − Tr A) = 2‖A‖²_F for symmetric A and x ~ N(0, I) (exact Gaussian moments on
+    a symbolic 3 × 3 A), so E(y − f̂)² = 2·MSE + δ in the library's normalisation."""
+    x = sp.symbols("x0:3", real=True)
+    a = sp.symbols("a0:6", real=True)
+    A = sp.Matrix([[a[0], a[1], a[2]], [a[1], a[3], a[4]], [a[2], a[4], a[5]]])
+    xv = sp.Matrix(x)
+    q = (xv.T * A * xv)[0] - A.trace()
+    assert _gauss_mean(q, x) == 0
+    assert sp.expand(_gauss_mean(q**2, x) - 2 * sum(e**2 for e in A)) == 0
+    for mse, delta in ((0.1, 0.0), (0.37, 0.26)):
+        assert gt.expected_test_error(mse, delta=delta) == pytest.approx(2 * mse + delta,
+                                                                         rel=1e-15)
+
+
 # ============================================================================ saberi2024
 from theorylab.dro import robust_surrogate  # noqa: E402
 
@@ -431,12 +456,8 @@ def test_gaussian_sketch_mean_and_variance():
     x = _x_syms(2)
     S = sp.symbols(f"s0:{2 * m}", real=True)
 
-    def E(poly):  # independent N(0, 1/m) entries: E s^k = (k − 1)!! m^{-k/2}, 0 for odd k
-        out = 0
-        for monom, coeff in sp.Poly(sp.expand(poly), *S).terms():
-            out += coeff * sp.Mul(*[0 if k % 2 else sp.factorial2(k - 1) / sp.Integer(m) ** (k // 2)
-                                    for k in monom])
-        return sp.expand(out)
+    def E(poly):  # independent N(0, 1/m) entries
+        return _gauss_mean(poly, S, sp.Rational(1, m))
 
     q = sp.Add(*[(S[2 * i] * x[0] + S[2 * i + 1] * x[1]) ** 2 for i in range(m)])
     n2 = x[0] ** 2 + x[1] ** 2

@@ -259,6 +259,10 @@ class MonarchLinear(nn.Module):
     def from_dense(cls, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
                    nblocks: int) -> MonarchLinear:
         """A layer whose ``M`` is the projection of ``weight`` (out, in); bias copied."""
+        if not isinstance(weight, torch.Tensor) or weight.ndim != 2:
+            raise ValueError(f"weight must be a 2-D torch.Tensor, got "
+                             f"{getattr(weight, 'shape', type(weight).__name__)}")
+        check_finite_weight(weight.detach(), name="weight")
         out_f, in_f = weight.shape
         layer = cls(in_f, out_f, nblocks=nblocks, bias=bias is not None, device=weight.device,
                     dtype=weight.dtype)
