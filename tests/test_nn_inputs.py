@@ -266,3 +266,14 @@ def test_gated_svd_cpu_generator_seeds_a_cuda_layer_like_a_cpu_one():
         torch.testing.assert_close(gpu.merged_weight(g).cpu(), cpu.merged_weight(g),
                                    rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(gpu.bias.cpu(), cpu.bias, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bad, exc", [("cuda:x", ValueError), ("cpux", ValueError),
+                                      (3, TypeError)])
+def test_resolve_device_refuses_malformed_names(bad, exc):
+    from theorylab.nn.training import make_generator, resolve_device
+
+    with pytest.raises(exc, match=r"^device must be"):
+        resolve_device(bad)
+    with pytest.raises(exc, match=r"^device must be"):
+        make_generator(0, bad)
