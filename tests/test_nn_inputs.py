@@ -277,3 +277,19 @@ def test_resolve_device_refuses_malformed_names(bad, exc):
         resolve_device(bad)
     with pytest.raises(exc, match=r"^device must be"):
         make_generator(0, bad)
+
+
+@pytest.mark.parametrize("kind", ["svd", "dct"])
+def test_projector_update_on_a_nan_gradient_names_g(kind):
+    G = torch.randn(5, 3, dtype=F64)
+    G[0, 0], G[2, 1] = float("nan"), float("inf")
+    with pytest.raises(ValueError, match=r"^G must be finite, got 1 NaN and 1 inf entries"):
+        make_projector(kind, 2).update(G)
+
+
+def test_sst_resample_after_a_nan_step_names_the_weight():
+    layer = SSTLinear(torch.nn.Linear(5, 4, dtype=F64), rank=2, generator=_gen())
+    with torch.no_grad():
+        layer.sigma[0] = float("nan")
+    with pytest.raises(ValueError, match=r"trained weight .* must be finite, got \d+ NaN"):
+        layer.resample(generator=_gen(1))
