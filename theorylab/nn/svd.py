@@ -319,6 +319,8 @@ class GatedSVDLinear(nn.Module):
             raise ValueError("n_learngene + n_tailor must be >= 1, got 0")
         self.in_features, self.out_features = in_features, out_features
         device = check_device(device)
+        if device is None:
+            device = torch.empty(0).device  # torch's default device, not the generator's
         dtype = dtype or torch.get_default_dtype()
         bound = 1.0 / math.sqrt(in_features)
         # drawn on the generator's device, then moved: a CPU generator may seed a CUDA layer
