@@ -49,6 +49,8 @@ def test_zero_matrix_is_pruned_before_a_real_one():
     real = np.diag([4.0, 3.0, 2.0, 1.0])
     a = allocate_ranks([np.zeros((4, 4)), real], reduction=3 / 8)
     assert a.ranks == (1, 4)
+    # listed second it ties with the real matrix's σ̂ = 0 component, and still loses most
+    assert allocate_ranks([real, np.zeros((4, 4))], reduction=3 / 8).ranks == (3, 2)
     # a flat nonzero matrix (identity) is the least low-rank: pruned last
     b = allocate_ranks([np.eye(4), real], reduction=3 / 8)
     assert b.ranks == (4, 1)

@@ -125,8 +125,9 @@ def allocate_ranks(weights: Sequence, *, reduction: float,
     Every matrix keeps at least its top component, so the removed total equals
     ``round(reduction·Σk)`` exactly for WeLore unless that would empty a matrix, and up to
     one per matrix (rounding) for uniform. For a non-flat spectrum σ̂_min = 0, so any
-    ``t > 0`` prunes at least one of its components; a zero matrix (σ̂ ≡ 0) is pruned to
-    rank 1 before any other matrix loses a component, a flat nonzero one (σ̂ ≡ 1) last
+    ``t > 0`` prunes at least one of its components. A zero matrix (σ̂ ≡ 0) is pruned to
+    rank 1 before any component with σ̂ > 0 (ties at σ̂ = 0 — every matrix's smallest
+    component — go in the order of ``weights``); a flat nonzero one (σ̂ ≡ 1) goes last
     (see :func:`normalized_spectrum`).
 
     References
