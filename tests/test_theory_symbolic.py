@@ -19,6 +19,7 @@ few points against it, so breaking either the algebra or the code fails the test
   BTF margin √(deg/k) of a k-input majority, and RRR fixed points on a tiny instance.
 """
 
+import inspect
 import itertools
 import math
 
@@ -510,9 +511,35 @@ def test_gaussian_diag_failure_constant_and_countsketch_failure_probability():
 
 
 # ============================================================================ elser2026
-from theorylab.boolean import _kernels as bk  # noqa: E402
 from theorylab.boolean import _reference as br  # noqa: E402
 from theorylab.boolean import layered_network, solve_rrr  # noqa: E402
+
+# The plain-NumPy reference of the RRR trainer (the kernels are tested equal to it elsewhere).
+# Two spellings of its helpers are accepted: (w, x, y) passed as three arrays or as a tuple.
+
+
+def _multiplier(p, q, c):
+    f = getattr(br, "margin_multiplier", None) or br.hyperbola_multiplier
+    return f(p, q, c)
+
+
+def _onto_hyperbola(w, x, c):
+    if hasattr(br, "onto_hyperbola"):
+        return br.onto_hyperbola(w, x, c)
+    w2, x2, _ = br.hyperbola_project(w, x, c)
+    return w2, x2
+
+
+def _project_a(zw, zx, zy, net, delta, inputs):
+    if len(inspect.signature(br.project_a).parameters) == 4:
+        return br.project_a((zw, zx, zy), net, delta, inputs)
+    return br.project_a(zw, zx, zy, net, delta, inputs)
+
+
+def _project_b(rw, rx, ry, g, net, targets):
+    if len(inspect.signature(br.project_b).parameters) == 4:
+        return br.project_b((rw, rx, ry), g, net, targets)
+    return br.project_b(rw, rx, ry, g, net, targets)
 
 
 def test_hyperbola_projection_from_its_lagrangian():
@@ -539,10 +566,9 @@ def test_hyperbola_projection_from_its_lagrangian():
         eq = (W2.dot(X2) - c).subs(sub)
         lo, hi = (-1, 0) if float(wv @ xv) > cv else (0, 1)
         u_ref = float(sp.nsolve(eq, u, (lo + 1e-9, hi - 1e-9), solver="bisect", prec=30))
-        u_lib = bk.hyperbola_multiplier(float(wv @ xv), float(wv @ wv + xv @ xv), cv)
+        u_lib = _multiplier(float(wv @ xv), float(wv @ wv + xv @ xv), cv)
         assert u_lib == pytest.approx(u_ref, abs=1e-12)
-        wo, xo = np.empty(2), np.empty(2)
-        bk.hyperbola_project(wv, xv, cv, wo, xo)
+        wo, xo = _onto_hyperbola(wv, xv, cv)
         want_w = np.array([float(e) for e in W2.subs(sub).subs(u, u_ref)])
         want_x = np.array([float(e) for e in X2.subs(sub).subs(u, u_ref)])
         np.testing.assert_allclose(wo, want_w, rtol=1e-10, atol=1e-12)
@@ -608,8 +634,8 @@ def test_rrr_fixed_points_are_where_the_projections_agree():
     sx = np.array([[-1.0, -1.0], [-1.0, 1.0]])
     sy = np.array([[-1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]])
     g = np.ones_like(sy)
-    aw, ax, ay = br.project_a(sw, sx, sy, net, delta, X)
-    bw, bx, by = br.project_b(2 * aw - sw, 2 * ax - sx, 2 * ay - sy, g, net, Y)
+    aw, ax, ay = _project_a(sw, sx, sy, net, delta, X)
+    bw, bx, by = _project_b(2 * aw - sw, 2 * ax - sx, 2 * ay - sy, g, net, Y)
     for p, q_ in ((aw, sw), (ax, sx), (ay, sy), (bw, sw), (bx, sx), (by, sy)):
         np.testing.assert_allclose(p, q_, atol=1e-14)
     # from a random start, the library stops where the projections agree; P_A z solves
@@ -619,8 +645,8 @@ def test_rrr_fixed_points_are_where_the_projections_agree():
     gaps, _, n_iter, stopped, (zw, zx_, zy_, g2) = br.rrr_run(
         st[0], st[1], st[2], np.ones((2, 3)), net, delta, X, Y, 0.5, 0.0, 2000, 1e-10)
     assert stopped and gaps[-1] < 1e-10
-    aw, ax, ay = br.project_a(zw, zx_, zy_, net, delta, X)
-    bw, bx, by = br.project_b(2 * aw - zw, 2 * ax - zx_, 2 * ay - zy_, g2, net, Y)
+    aw, ax, ay = _project_a(zw, zx_, zy_, net, delta, X)
+    bw, bx, by = _project_b(2 * aw - zw, 2 * ax - zx_, 2 * ay - zy_, g2, net, Y)
     for p, q_ in ((aw, bw), (ax, bx), (ay, by)):
         np.testing.assert_allclose(p, q_, atol=1e-9)
     w = aw[0]

@@ -6,6 +6,10 @@ Marchenko–Pastur quadrature in the angle variable: with
 (where λ₋ = 0), so one Gauss–Legendre rule in θ integrates every curve, vectorised
 over times through an ``(n_t, n_nodes)`` exponent table.
 
+Notation (paper ↔ code): σ_w² ↔ ``teacher_var`` (= 1 in the issue's normalisation),
+σ_ε² ↔ ``noise_var = teacher_var / snr``, σ_0² ↔ ``sigma0_sq``, α = P/N ↔ ``alpha``,
+t/τ ↔ ``times``.
+
 Notes
 -----
 Long-time and extreme-α limits (re-derived with sympy in ``tests/test_theory_symbolic.py``).
@@ -19,10 +23,6 @@ moments ``∫λρ = α``, ``∫λ²ρ = α(1 + α)``. As ``t → ∞`` the noise
 ``(1 − α)σ_0²`` forever, so ``∂E_g(∞)/∂σ_0² = 1 − α``. α → 0 gives ``σ_w² + σ_0² + σ_ε²``
 (nothing learnt), α → ∞ gives ``σ_ε²``. At ``γ* = σ_ε²/σ_w²`` the ridge integrand equals
 ``σ_ε²/(λ + γ*)``, so ridge at γ* is ``σ_ε²(1 + s(γ*))`` = the Bayes error.
-
-Notation (paper ↔ code): σ_w² ↔ ``teacher_var`` (= 1 in the issue's normalisation),
-σ_ε² ↔ ``noise_var = teacher_var / snr``, σ_0² ↔ ``sigma0_sq``, α = P/N ↔ ``alpha``,
-t/τ ↔ ``times``.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ Paper symbol ↔ code:
 ``α``, ``r``              ``alpha``, ``rank``
 ========================  ==================================================================
 
-At step 0 the layer is ``W = S``, a sparse random matrix — not zero. A char-LM prototype found
-this initialisation is what makes the sparse part useful: with ``S = 0`` and ``B`` random
-the sparse part added nothing. Off-support entries of ``S`` are zero by
+At step 0 the layer is ``W = S``, a sparse random matrix — not zero. The brief found this
+initialisation is what makes the sparse part useful: with ``S = 0`` and ``B`` random the
+sparse part added nothing in a char-LM prototype. Off-support entries of ``S`` are zero by
 construction (only ``values`` is a parameter), so the support can never drift.
 """
 
@@ -45,9 +45,9 @@ def _support_size(density: float, in_features: int, out_features: int) -> int:
     """``⌊δ in out⌋``, robust to the binary rounding of ``δ``.
 
     The float ``0.29`` is ``0.28999999999999998…``, so a plain float floor of ``0.29 · 100``
-    gives 28, and ``(1/3) · 9`` gives 2. The product is formed exactly (``Fraction`` of the
-    float), and a value within a relative ``1e-12`` of an integer counts as that integer —
-    far above the float's rounding (~1e-16), far below any density a user means.
+    gives 28. The product is formed exactly (``Fraction`` of the float), and a value within
+    a relative ``1e-12`` of an integer counts as that integer — far above the float's
+    rounding (~1e-16), far below any density a user means.
     """
     x = Fraction(float(density)) * in_features * out_features
     nearest = round(x)
