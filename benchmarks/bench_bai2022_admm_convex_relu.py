@@ -1,6 +1,6 @@
 """Benchmark: ADMM (theorylab) vs CVXPY + Clarabel (and pyscnn if installed), one run.
 
-Instance of the issue: breast cancer (z-scored, bias column, labels +-1), squared loss
+Instance: breast cancer (z-scored, bias column, labels +-1), squared loss
 (a sum), beta = 1e-2, P = 20 patterns from default_rng(0) standard normal (31, 20),
 duplicates removed. Clarabel (its default tolerances) is timed including CVXPY's compile;
 the optimum p* comes from a separate high-accuracy Clarabel solve (tolerances 1e-10).
@@ -25,13 +25,13 @@ import warnings
 
 import numpy as np
 
-from theorylab._result import ConvergenceWarning
 from theorylab.convex_relu import (
     solve_convex_relu_admm,
     solve_convex_relu_cvxpy,
     unique_patterns,
 )
 from theorylab.convex_relu.data import breast_cancer, synthetic_classification
+from theorylab.results import ConvergenceWarning
 
 BETA = 1e-2
 
@@ -97,7 +97,7 @@ def instance_report(name, X, y, D, gaps, *, reps=3, H=None):
             print("  pyscnn: not installed (pip install pyscnn)")
         else:
             t_s, U, Z, G = out
-            from theorylab.convex_relu._common import convex_objective, convex_parts
+            from theorylab.convex_relu.reference import convex_objective, convex_parts
 
             Ds = (X @ G > 0).astype(float)
             obj = convex_objective(X, y, Ds, U, Z, BETA, "squared")

@@ -188,9 +188,10 @@ def test_two_layer_batched_equals_single_seed():
     pytest.importorskip("torch")
     from theorylab.dynamics.nonlinear import train_two_layer_student
 
-    kw = dict(n_inputs=5, n_teacher=6, n_samples=40, n_test=200, steps=50, lr=0.2, n_records=5)
-    single = train_two_layer_student(7, seed=3, **kw)
-    batch = train_two_layer_student(7, seed=[2, 3], **kw)
+    kw = dict(n_inputs=5, n_teacher=6, n_samples=40, n_test=200, n_steps=50, lr=0.2,
+              n_records=5, rng=3)
+    single = train_two_layer_student(7, **kw)
+    batch = train_two_layer_student(7, **{**kw, "rng": [2, 3]})
     np.testing.assert_allclose(batch.test_error[1], single.test_error, rtol=1e-10)
     np.testing.assert_allclose(batch.train_error[1], single.train_error, rtol=1e-10)
     assert single.train_error[-1] < single.train_error[0]  # it learns
@@ -199,4 +200,4 @@ def test_two_layer_batched_equals_single_seed():
     with pytest.raises(ValueError, match="snr must be > 0"):
         train_two_layer_student(3, snr=0.0, **kw)
     with pytest.raises(FloatingPointError, match="non-finite"):
-        train_two_layer_student(50, **{**kw, "lr": 1e4, "steps": 200, "n_records": 200})
+        train_two_layer_student(50, **{**kw, "lr": 1e4, "n_steps": 200, "n_records": 200})

@@ -23,6 +23,7 @@ __all__ = [
     "check_times",
     "check_choice",
     "check_probability",
+    "check_labels",
 ]
 
 
@@ -30,6 +31,15 @@ def _fmt(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape}"
     return repr(value)
+
+
+def _is_real_target(dtype: Any) -> bool:
+    # dtype=None keeps the input's dtype, but complex still has to be asked for explicitly
+    return dtype is None or not np.issubdtype(np.dtype(dtype), np.complexfloating)
+
+
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}" if k == 1 else f"{k} {word}s"
 
 
 def check_array(
@@ -41,17 +51,40 @@ def check_array(
     finite: bool = True,
     dtype: Any = np.float64,
     copy: bool = False,
+    min_shape: Sequence[int] | None = None,
+    allow_bool: bool = False,
+    strings: bool = False,
 ) -> np.ndarray:
     """Convert ``a`` to a C-contiguous array of ``dtype`` and check it.
 
-    ``shape`` may contain ``None`` for free dimensions.
+    ``shape`` may contain ``None`` for free dimensions; ``min_shape`` gives the least
+    size of each leading axis (``(1, 1)``: at least one row and one column).
+    Complex input is refused (``TypeError``) when ``dtype`` is real, rather than cut to
+    its real part; so are object arrays, and boolean arrays unless ``allow_bool`` (or
+    ``dtype`` is bool): a mask passed where numbers are expected is a mistake. Unicode
+    strings pass only with ``strings=True`` (class labels).
     """
     if a is None:
         raise TypeError(f"{name} must be an array, got None")
     if isinstance(a, str | bytes):
         raise TypeError(f"{name} must be a numeric array, got {type(a).__name__}")
     try:
-        arr = np.array(a, dtype=dtype, copy=copy) if copy else np.asarray(a, dtype=dtype)
+        raw = np.asarray(a)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array, got {type(a).__name__}") from exc
+    target = None if dtype is None else np.dtype(dtype)
+    if np.iscomplexobj(raw) and _is_real_target(dtype):
+        raise TypeError(f"{name} must be real-valued, got {raw.dtype}")
+    if raw.dtype == object or raw.dtype.kind in ("SVMm" if strings else "USVMm"):
+        raise TypeError(f"{name} must be a numeric array, got dtype {raw.dtype}")
+    if raw.dtype.kind == "b" and not allow_bool and target is not None and target.kind != "b":
+        raise TypeError(f"{name} must be a numeric array, got dtype bool")
+    if target is not None and target.kind in "iu" and raw.dtype.kind == "f":
+        if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            raise TypeError(f"{name} must hold integers, got non-integral values of dtype "
+                            f"{raw.dtype}")
+    try:
+        arr = np.array(raw, dtype=dtype, copy=True) if copy else np.asarray(raw, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a numeric array, got {type(a).__name__}") from exc
     if ndim is not None and arr.ndim != ndim:
@@ -62,23 +95,42 @@ def check_array(
         ):
             want = tuple("n" if s is None else s for s in shape)
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
-    if finite and np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+    if min_shape is not None:
+        words = ("row", "column") if arr.ndim == 2 else ("entry",) if arr.ndim == 1 else ()
+        for axis, least in enumerate(min_shape[: arr.ndim]):
+            if arr.shape[axis] < least:
+                what = words[axis] if axis < len(words) else f"element along axis {axis}"
+                if what == "entry":
+                    rule = f"at least {least} {'entry' if least == 1 else 'entries'}"
+                else:
+                    rule = f"at least {_plural(least, what)}"
+                raise ValueError(f"{name} must have {rule}, got {arr.shape[axis]} "
+                                 f"(shape {arr.shape})")
+    if finite and np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} must be finite, got {bad} NaN/inf entries")
-    return np.ascontiguousarray(arr)
+    # np.ascontiguousarray would turn a 0-d array (a scalar query) into shape (1,)
+    return arr if arr.ndim == 0 else np.ascontiguousarray(arr)
 
 
 def check_matrix(X: Any, *, name: str = "X", shape: Sequence[int | None] | None = None,
-                 finite: bool = True, dtype: Any = np.float64) -> np.ndarray:
-    """A finite 2-D float array (optionally of a given shape)."""
-    return check_array(X, name=name, ndim=2, shape=shape, finite=finite, dtype=dtype)
+                 finite: bool = True, dtype: Any = np.float64, min_rows: int = 1,
+                 min_cols: int = 1, allow_bool: bool = False) -> np.ndarray:
+    """A finite 2-D real array (optionally of a given shape) with at least ``min_rows``
+    rows and ``min_cols`` columns (one of each by default: empty data is an error)."""
+    return check_array(X, name=name, ndim=2, shape=shape, finite=finite, dtype=dtype,
+                       min_shape=(min_rows, min_cols), allow_bool=allow_bool)
 
 
 def check_vector(v: Any, *, name: str, n: int | None = None, finite: bool = True,
-                 dtype: Any = np.float64) -> np.ndarray:
-    """A finite 1-D float array, of length ``n`` when given."""
+                 dtype: Any = np.float64, min_size: int = 1,
+                 allow_bool: bool = False) -> np.ndarray:
+    """A finite 1-D real array, of length ``n`` when given, else at least ``min_size``
+    long (one entry by default)."""
     return check_array(v, name=name, ndim=1, shape=None if n is None else (n,),
-                       finite=finite, dtype=dtype)
+                       finite=finite, dtype=dtype,
+                       min_shape=None if n is not None else (min_size,),
+                       allow_bool=allow_bool)
 
 
 def check_scalar(value: Any, *, name: str, lower: float | None = None,
@@ -154,12 +206,19 @@ def check_rng(rng: Any, *, name: str = "rng") -> np.random.Generator:
     )
 
 
+def check_labels(y: Any, *, name: str = "y", n: int | None = None) -> np.ndarray:
+    """Class labels for an estimator: 1-D, at least one entry (``n`` when given), of any
+    real, integer, boolean or string dtype; complex and NaN labels are refused."""
+    arr = check_array(y, name=name, ndim=1, dtype=None, allow_bool=True,
+                      shape=None if n is None else (n,), min_shape=(1,), strings=True)
+    return arr
+
+
 def check_times(t: Any, *, name: str = "times") -> np.ndarray:
-    """A finite, non-negative, non-decreasing 1-D array of times."""
-    arr = check_array(np.atleast_1d(np.asarray(t, dtype=float)) if not isinstance(t, str) else t,
-                      name=name, ndim=1)
-    if arr.size == 0:
-        raise ValueError(f"{name} must be non-empty, got an empty array")
+    """A finite, non-negative, non-decreasing 1-D array of times (a scalar is one time)."""
+    if t is not None and not isinstance(t, str | bytes) and np.ndim(t) == 0:
+        t = [t]
+    arr = check_array(t, name=name, ndim=1, min_shape=(1,))
     if np.any(arr < 0):
         raise ValueError(f"{name} must be >= 0, got min {arr.min()!r}")
     if np.any(np.diff(arr) < 0):

@@ -3,22 +3,22 @@ and its update's rank is full.
 
 Paper: Albert et al. 2025 (arXiv:2502.00987), Sec. 3–4: a full-rank update from fixed random
 bases and trained diagonal scalings narrows the LoRA → full fine-tuning gap at LoRA's
-parameter count. Small faithful experiment from the brief, (a): fit ΔW* = Q, a d×d random
+parameter count. Small faithful experiment designed with a prototype, (a): fit ΔW* = Q, a d×d random
 orthogonal matrix (all singular values 1), by Adam on ‖ΔW − Q‖²_F / ‖Q‖²_F. LoRA's optimum is
 exactly 1 − r/d (Eckart–Young), drawn dashed. Each RandLoRA base rank r_b (n = d/r_b terms,
 n (r_b + d) parameters) is compared with the smallest LoRA rank having AT LEAST as many
 parameters (2 d r ≥ n (r_b + d)).
-Expected: RandLoRA error below LoRA's by ≥ 0.1 (brief measured margins 0.13 and 0.20 at
+Expected: RandLoRA error below LoRA's by ≥ 0.1 (a prototype measured margins 0.13 and 0.20 at
 d = 64), rank(ΔW_RandLoRA) = d, LoRA's rank = r.
 Tolerance: the LoRA arm must reach its optimum 1 − r/d within 0.01 (checks that training
 converged, so the comparison is not an optimisation artefact); the margin 0.1 is the
-brief's acceptance, asserted where the brief tested it (budgets ≥ d²/8; its d = 64 budgets
+prototype's acceptance, asserted where the prototype tested it (budgets ≥ d²/8; its d = 64 budgets
 576 and 1088 both are). Below d²/8 both errors approach 1 and only RandLoRA < LoRA beyond
 3 standard errors is asserted — a boundary set after the first full run measured margins
 0.042 and 0.066 at d = 128 budgets 640 and 1152 (see the note).
-Full scale adds the brief's nonlinear experiment (b): an MLP pretrained on digits, adapted
+Full scale adds the prototype's nonlinear experiment (b): an MLP pretrained on digits, adapted
 (first layer only) to pixel-permuted digits; asserted: RandLoRA beats LoRA by ≥ 0.05
-accuracy at the smallest budget (brief: 0.912 vs 0.778), its update rank ≥ 60.
+accuracy at the smallest budget (prototype: 0.912 vs 0.778), its update rank ≥ 60.
 """
 
 import copy
@@ -156,7 +156,7 @@ def _digits(kind, rank, steps, seed):
 
 
 def _digits_part(res, dcfg, seed, ax):
-    """Full scale only: the brief's nonlinear experiment (b)."""
+    """Full scale only: the prototype's nonlinear experiment (b)."""
     points = [{"kind": "full", "rank": 0, "steps": dcfg["steps"]}]
     for rb in dcfg["base_ranks"]:
         p_rand = math.ceil(64 / rb) * (rb + 64)
@@ -173,17 +173,17 @@ def _digits_part(res, dcfg, seed, ax):
                      "update_rank_min": int(rank[i].min())})
     res.data["digits"] = {"rows": rows, "frozen_acc": sw.array("frozen_acc")[0],
                           "config": dcfg}
-    # smallest budget: RandLoRA r_b = 8 (576) vs LoRA r = 2 (640), brief 0.912 vs 0.778
+    # smallest budget: RandLoRA r_b = 8 (576) vs LoRA r = 2 (640), prototype 0.912 vs 0.778
     d_small = acc[1] - acc[2]
     res.add(Check.at_least(
         f"permuted digits, smallest budget: RandLoRA r_b={points[1]['rank']} "
         f"({int(params[1, 0])}) acc − LoRA r={points[2]['rank']} ({int(params[2, 0])}) acc",
-        d_small.mean(), 0.05, detail=f"{dcfg['seeds']} seeds; brief 0.912 vs 0.778"))
+        d_small.mean(), 0.05, detail=f"{dcfg['seeds']} seeds; prototype 0.912 vs 0.778"))
     ra = list(range(1, len(points), 2))
     lo = list(range(2, len(points), 2))
     res.add(Check.at_least("permuted digits: rank of RandLoRA's first-layer update (min)",
                            float(rank[ra].min()), 60.0,
-                           detail="64 minus the always-zero digit pixels (brief: 61)"))
+                           detail="64 minus the always-zero digit pixels (derived: 61)"))
     plot_seeds(ax, params[lo, 0], acc[lo], label="LoRA", color=color(0))
     plot_seeds(ax, params[ra, 0], acc[ra], label="RandLoRA", color=color(1))
     xs = np.array([params[lo, 0].min(), params[ra, 0].max()], dtype=float)
@@ -195,7 +195,7 @@ def _digits_part(res, dcfg, seed, ax):
     res.caveats.append(
         "permuted digits: RandLoRA − LoRA accuracy at the larger budgets = "
         + ", ".join(f"{b:+.3f}" for b in bigger)
-        + " (not asserted; the brief saw LoRA ahead by 0.015–0.02 there)")
+        + " (not asserted; a prototype saw LoRA ahead by 0.015–0.02 there)")
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
@@ -228,14 +228,14 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
         name = (f"LoRA r={r_lora} ({int(params[il, 0])} params) err − RandLoRA r_b={rb} "
                 f"({int(params[ir, 0])} params) err")
-        if params[ir, 0] >= d * d / 8:  # the brief's acceptance regime: its d = 64 budgets
-            # (576, 1088) are both >= d²/8; below it both errors approach 1
+        if params[ir, 0] >= d * d / 8:  # the prototype's acceptance regime: its d = 64
+            # budgets (576, 1088) are both >= d²/8; below it both errors approach 1
             res.add(Check.at_least(name, e_l - e_r, 0.1, detail=f"{cfg['seeds']} seeds; "
-                                   "LoRA has >= RandLoRA's parameters; brief's margin 0.1"))
+                                   "LoRA has >= RandLoRA's parameters; margin 0.1"))
         else:  # tiny budgets: both errors are near 1, only the sign is asserted
             res.add(Check.at_least(name + " − 3 s.e.", e_l - e_r - 3 * se, 0.0,
                                    detail=f"budget < d²/8 = {d * d // 8}: margin "
-                                   f"{e_l - e_r:.3f}, below the brief's 0.1 (see the note)"))
+                                   f"{e_l - e_r:.3f}, below the prototype's 0.1 (see the note)"))
         res.add(Check.close(f"LoRA r={r_lora} error vs optimum 1 − r/d", e_l, 1 - r_lora / d,
                             0.01, detail="training reached LoRA's Eckart–Young optimum"))
         res.add(Check.close(f"rank(ΔW) RandLoRA r_b={rb} (min over seeds)",

@@ -38,8 +38,8 @@ STEP = 0.025
 
 
 def _one(d, kappa, alpha, max_iter, seed):
-    from theorylab._result import ConvergenceWarning
     from theorylab.gamp import sample_quadratic_network, solve_gamp_rie
+    from theorylab.results import ConvergenceWarning
 
     rng = np.random.default_rng(seed)
     inst = sample_quadratic_network(d, alpha=alpha, kappa=kappa, rng=rng)
@@ -59,14 +59,14 @@ def _alpha_at(level, kappa, a_pr):
 
 def run(scale="smoke", seed=0) -> ClaimResult:
     from theorylab.gamp import bayes_optimal_mmse, perfect_recovery_threshold
-    from theorylab.gamp.theory import _denoising_mmse_th
+    from theorylab.gamp.reference import denoising_mmse_integral
 
     cfg = SIZES[scale]
     res = ClaimResult(claim="maillard2024_gamp_rie_phase_diagram", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
     fig, axes = new_figure(2, title="Perfect-recovery threshold")
     ks = np.array(cfg["theory_kappas"])
-    num = np.array([_denoising_mmse_th(1e-6, k) / 2e-6 for k in ks])
+    num = np.array([denoising_mmse_integral(1e-6, k) / 2e-6 for k in ks])
     formula = perfect_recovery_threshold(ks)
     for k, a_num, a_f in zip(ks, num, formula, strict=True):
         res.add(Check.close(f"alpha_PR(kappa={k}) from the denoiser integral", a_num, a_f,

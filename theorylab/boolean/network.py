@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from theorylab._validation import check_int
+from theorylab.results import ResultRepr
 
 __all__ = ["Network", "layered_network"]
 
 
 @dataclass(frozen=True, eq=False)
-class Network:
+class Network(ResultRepr):
     """Wiring of a BTF network (edges sorted by receiving node).
 
     Attributes

@@ -26,7 +26,7 @@ itermax        iteration cap                ``max_iter``
 References
 ----------
 V. Elser, M. K. Lal, *Learning with Boolean threshold functions*, arXiv:2602.17493 (2026).
-The projections follow the brief's reading of the authors' public C code
+The projections follow a reading of the authors' public C code
 (``veitelser/boolearn``), re-derived and implemented independently here.
 """
 
@@ -41,6 +41,7 @@ from theorylab._result import ConvergenceWarning, SolverResult
 from theorylab._validation import check_int, check_matrix, check_positive, check_rng, check_scalar
 from theorylab.boolean import _kernels
 from theorylab.boolean.network import Network
+from theorylab.results import ResultRepr
 
 __all__ = ["RRRResult", "RRRState", "init_state", "solve_rrr", "check_pm1"]
 
@@ -58,7 +59,7 @@ def check_pm1(a, *, name: str, n_cols: int | None = None) -> np.ndarray:
 
 
 @dataclass
-class RRRState:
+class RRRState(ResultRepr):
     """The RRR iterate z = (w, x, y) per item and the metric g (mutable working state)."""
 
     zw: np.ndarray
@@ -74,6 +75,11 @@ def init_state(network: Network, inputs: np.ndarray, targets: np.ndarray,
                rng: np.random.Generator) -> RRRState:
     """Reference initialisation: w, x, hidden y uniform in [−1, 1]; inputs and outputs set
     to the data; metric g = 1."""
+    inputs = check_pm1(inputs, name="inputs", n_cols=network.n_in)
+    targets = check_pm1(targets, name="targets", n_cols=network.n_out)
+    if targets.shape[0] != inputs.shape[0]:
+        raise ValueError(f"targets must have {inputs.shape[0]} rows (one per input), "
+                         f"got {targets.shape[0]}")
     n_items = inputs.shape[0]
     zw = rng.uniform(-1.0, 1.0, (n_items, network.n_edges))
     zx = rng.uniform(-1.0, 1.0, (n_items, network.n_edges))

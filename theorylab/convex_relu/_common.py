@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice, check_matrix, check_positive, check_vector
+from .._validation import check_array, check_choice, check_matrix, check_positive, check_vector
 
 LOSSES = ("squared", "logistic", "hinge")
 
@@ -41,6 +41,12 @@ def convex_objective(X, y, D, V, W, beta, loss) -> float:
 def nonconvex_objective(X, y, U, alpha, *, beta: float, loss: str = "squared") -> float:
     """Weight-decayed loss of a ReLU network: l(sum_j (X u_j)_+ alpha_j, y)
     + (beta/2) sum_j (||u_j||^2 + alpha_j^2)."""
+    X = check_matrix(X, name="X")
+    y = check_vector(y, name="y", n=X.shape[0])
+    U = check_matrix(U, name="U", shape=(X.shape[1], None))
+    alpha = check_vector(alpha, name="alpha", n=U.shape[1])
+    beta = check_positive(beta, name="beta", strict=False)
+    loss = check_choice(loss, name="loss", choices=LOSSES)
     yhat = np.maximum(X @ U, 0.0) @ alpha
     return loss_value(yhat, y, loss) + 0.5 * beta * (float(np.sum(U * U)) + float(alpha @ alpha))
 
@@ -65,7 +71,7 @@ def check_patterns(patterns, n: int) -> np.ndarray:
     """An (n, P) array of 0/1 (bool or numbers) -> float64 0/1 array."""
     if patterns is None:
         raise TypeError("patterns must be an array, got None")
-    arr = np.asarray(patterns)
+    arr = check_array(patterns, name="patterns", dtype=None, allow_bool=True)
     if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] < 1:
         raise ValueError(f"patterns must have shape ({n}, P) with P >= 1, got {arr.shape}")
     if arr.dtype != bool:

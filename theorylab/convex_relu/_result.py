@@ -13,6 +13,11 @@ __all__ = ["ConvexReLUResult", "relu_network_forward"]
 
 def relu_network_forward(X: np.ndarray, U: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """f(x) = sum_j (x^T u_j)_+ alpha_j for rows x of X; U (d, m), alpha (m,)."""
+    from .._validation import check_matrix, check_vector
+
+    X = check_matrix(X, name="X")
+    U = check_matrix(U, name="U", shape=(X.shape[1], None))
+    alpha = check_vector(alpha, name="alpha", n=U.shape[1])
     return np.maximum(X @ U, 0.0) @ alpha
 
 

@@ -16,16 +16,14 @@ import math
 
 import numpy as np
 
-from .._validation import check_int, check_matrix, check_rng
+from .._validation import check_array, check_int, check_matrix, check_rng
 
 __all__ = ["sample_activation_patterns", "enumerate_activation_patterns", "unique_patterns"]
 
 
 def unique_patterns(D: np.ndarray) -> np.ndarray:
     """Remove duplicate and all-zero columns of a boolean pattern matrix, keeping order."""
-    D = np.asarray(D, dtype=bool)
-    if D.ndim != 2:
-        raise ValueError(f"patterns must be 2-dimensional, got shape {D.shape}")
+    D = check_array(D, name="D", ndim=2, dtype=bool, min_shape=(1, 1))
     D = D[:, D.any(axis=0)]
     if D.shape[1] == 0:
         return D

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_array, check_int, check_rng, check_scalar
+from ..results import ReadOnlyDict, ResultRepr
 
 __all__ = ["GMMShiftSample", "sample_gmm_shift", "condition_covariance", "DigitsShiftSplit",
            "load_digits_shift", "digits_covariate_shift"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GMMShiftSample:
+class GMMShiftSample(ResultRepr):
     """A draw of :func:`sample_gmm_shift` with its ground truth.
 
     Attributes
@@ -58,6 +59,7 @@ class GMMShiftSample:
             a = getattr(self, name).view()
             a.flags.writeable = False
             object.__setattr__(self, name, a)
+        object.__setattr__(self, "meta", ReadOnlyDict(self.meta))
 
     def sample_test(self, n_test: int, *, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """Fresh in-domain labeled samples (for Monte-Carlo checks of exact accuracy)."""
@@ -199,7 +201,7 @@ def sample_gmm_shift(d: int, m: int, n: int, *, mu_norm: float = 1.0, sigma0: fl
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DigitsShiftSplit:
+class DigitsShiftSplit(ResultRepr):
     """Labeled, shifted-unlabeled and in-domain test splits of scikit-learn's digits.
 
     Attributes

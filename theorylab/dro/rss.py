@@ -50,8 +50,9 @@ class RSSResult(SolverResult):
 
     Attributes
     ----------
-    x, w : ndarray, shape (d,)
-        The unit-norm linear classifier (``x`` is ``w``); predict with ``sign(X @ w)``.
+    x : ndarray, shape (d,)
+        The unit-norm linear classifier; predict with ``sign(X @ x)``. ``w`` is a read-only
+        alias.
     objective : float
         Final value of the training objective.
     method : str
@@ -68,13 +69,17 @@ class RSSResult(SolverResult):
         ``objective`` and ``step`` (norm of the update) per iteration of the final fit.
     """
 
-    w: np.ndarray = None
     objective: float = float("nan")
     method: str = "rss"
     hyperparameters: dict = field(default_factory=dict)
     cv_grid: tuple = ()
     cv_scores: np.ndarray = field(default_factory=lambda: np.empty(0))
     init: str = ""
+
+    @property
+    def w(self) -> np.ndarray:
+        """The linear classifier: the same array as ``x``."""
+        return self.x
 
     def decision_function(self, X) -> np.ndarray:
         """Scores ``X @ w``."""
@@ -130,9 +135,8 @@ def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int
     for k in range(1, max_iter + 1):
         G = g - (w @ g) * w
         gnorm = float(np.linalg.norm(G))
-        if gnorm <= tol:
+        if gnorm <= tol:  # iteration k ends at its stationarity test (counted, as below)
             converged = True
-            k -= 1
             break
         eta = min(eta * 2.0, 1e6)
         accepted = False
@@ -379,7 +383,7 @@ def solve_rss(X, y, X_unlabeled=None, *, method: Method = "rss",
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     hyper = {"gamma": hp["gamma"], "gamma_u": hp["gamma_u"], "lam": hp["lam"], "loss": loss,
              "ramp_slope": r}
-    return RSSResult(x=w, w=w, n_iter=int(k), converged=bool(converged), message=msg,
+    return RSSResult(x=w, n_iter=int(k), converged=bool(converged), message=msg,
                      history={"objective": objs, "step": steps}, objective=float(f),
                      method=method, hyperparameters=hyper,
                      cv_grid=tuple(grid) if len(grid) > 1 else (), cv_scores=scores, init=name)

@@ -33,6 +33,7 @@ from typing import Literal
 import numpy as np
 
 from .._validation import check_array, check_choice, check_matrix, check_scalar, check_vector
+from ..results import ResultRepr
 from ._kernels import HINGE, LOGISTIC, RAMP, psi
 
 __all__ = ["robust_surrogate", "robust_surrogate_linear", "SurrogateValues", "LOSSES"]
@@ -43,7 +44,7 @@ _CODES = {"ramp": RAMP, "hinge": HINGE, "logistic": LOGISTIC}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SurrogateValues:
+class SurrogateValues(ResultRepr):
     """phi_gamma at given margins, its derivative in the margin and the adversary's move.
 
     Attributes
@@ -129,7 +130,7 @@ def robust_surrogate(margin, *, gamma: float, loss: Loss = "ramp",
     loss = check_choice(loss, name="loss", choices=LOSSES)
     r = check_scalar(ramp_slope, name="ramp_slope", lower=0.0, lower_inclusive=False)
     gamma = check_gamma(gamma, name="gamma", loss=loss, ramp_slope=r)
-    u = check_array(margin, name="margin", ndim=None)
+    u = check_array(margin, name="margin", ndim=None, min_shape=(1,))
     return _surrogate(u, gamma, loss, r)
 
 

@@ -1,7 +1,7 @@
 """High-dimensional dynamics of generalization error (Advani & Saxe 2017).
 
 Linear student ``ŷ = w·x`` learns a noisy linear teacher ``y = w̄·x + ε`` by full-batch
-gradient flow on ``½ Σ_μ (y_μ − w·x_μ)²``. Normalisation (the issue's, see
+gradient flow on ``½ Σ_μ (y_μ − w·x_μ)²``. Normalisation (as in
 ``paper_notes/advani2017_dynamics.md``):
 
 =====================  ==========================  =====================
@@ -70,12 +70,16 @@ class ErrorCurves(SolverResult):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoppingResult(SolverResult):
-    """Optimal early-stopping time and the test error there (``x`` = ``t_opt``)."""
+    """Optimal early-stopping time ``x`` (alias ``t_opt``) and the test error there."""
 
-    t_opt: float
     test_error: float
     bayes_error: float
     long_time_error: float
+
+    @property
+    def t_opt(self) -> float:
+        """The optimal stopping time: the same number as ``x``."""
+        return self.x
 
 
 def _common(alpha, snr, sigma0_sq):
@@ -295,7 +299,7 @@ def optimal_stopping(alpha: float, snr: float, *, sigma0_sq: float = 0.0,
                       f"interval log10 t in [{lo:g}, {hi:g}] (t = {10.0**grid[k]:.3g}); widen "
                       "log10_t_bounds", ConvergenceWarning, stacklevel=2)
     return StoppingResult(
-        x=t_opt, t_opt=t_opt, test_error=min(float(opt.fun), float(eg[k])),
+        x=t_opt, test_error=min(float(opt.fun), float(eg[k])),
         bayes_error=theory.bayes_error_theory(alpha, teacher_var=TEACHER_VAR, noise_var=nv),
         long_time_error=theory.gen_error_asymptote(alpha, **kw),
         converged=not at_edge,

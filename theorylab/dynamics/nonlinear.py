@@ -15,12 +15,13 @@ noise variance = Var(teacher output)/SNR. Student ``a·relu(W x/√N_i)/√H`` w
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from theorylab._result import SolverResult
-from theorylab._validation import check_int, check_positive
+from theorylab._validation import check_int, check_positive, check_rng
 
 __all__ = ["TwoLayerResult", "train_two_layer_student"]
 
@@ -36,24 +37,33 @@ class TwoLayerResult(SolverResult):
     noise_var: float
 
 
+def _task_seed(r) -> int:
+    """The torch seed of one task: an int as given, else one draw from the Generator."""
+    if isinstance(r, numbers.Integral) and not isinstance(r, bool):
+        return check_int(r, name="rng", minimum=0)
+    return int(check_rng(r).integers(0, 2**62))
+
+
 def train_two_layer_student(width: int, *, n_inputs: int = 15, n_teacher: int = 30,
                             n_samples: int = 300, snr: float = 1.0, init_scale: float = 0.05,
-                            lr: float = 0.05, steps: int = 20000, n_test: int = 4000,
-                            n_records: int = 30, seed: int | list[int] = 0,
+                            lr: float = 0.05, n_steps: int = 20000, n_test: int = 4000,
+                            n_records: int = 30, rng=None,
                             device: str = "cpu") -> TwoLayerResult:
     """Train two-layer ReLU students of ``width`` hidden units by full-batch GD.
 
-    ``seed`` may be a list: one independent task (teacher, data, student init) per seed,
-    all trained at once as a batch (same number of torch operations as a single seed).
-    For a given seed the teacher and data do not depend on the width, so students of
-    different widths see the same task (paired comparisons).
+    ``rng`` (an int seed, a ``numpy.random.Generator`` or None for fresh entropy) fixes one
+    task: teacher, data and student init. A list of them gives one independent task per
+    entry, all trained at once as a batch (same number of torch operations as one task).
+    An int seeds the task's torch generators directly; a Generator (or None) gives one
+    draw for that seed. For a given seed the teacher and data do not depend on the width,
+    so students of different widths see the same task (paired comparisons).
 
     Returns
     -------
     TwoLayerResult
         ``test_error`` (MSE on fresh noisy labels, so the floor is ``noise_var``) and
-        ``train_error`` at ``n_records`` log-spaced steps; shape ``(n_records,)`` for an
-        int seed, ``(n_seeds, n_records)`` for a list.
+        ``train_error`` at ``n_records`` log-spaced steps; shape ``(n_records,)`` for one
+        ``rng``, ``(n_tasks, n_records)`` for a list.
     """
     import torch
 
@@ -65,11 +75,12 @@ def train_two_layer_student(width: int, *, n_inputs: int = 15, n_teacher: int = 
     snr = check_positive(snr, name="snr")
     init_scale = check_positive(init_scale, name="init_scale", strict=False)
     lr = check_positive(lr, name="lr")
-    steps = check_int(steps, name="steps", minimum=1)
-    single = not isinstance(seed, list | tuple)
-    seeds = [check_int(s, name="seed", minimum=0) for s in ([seed] if single else seed)]
+    steps = check_int(n_steps, name="n_steps", minimum=1)
+    single = not isinstance(rng, list | tuple)
+    seeds = [_task_seed(r) for r in ([rng] if single else rng)]
     if not seeds:
-        raise ValueError("seed must be an int or a non-empty list of ints, got []")
+        raise ValueError("rng must be a seed, a Generator, None or a non-empty list of them, "
+                         "got []")
     dt = torch.float64
     Xs, ys, W0, a0, nvs = [], [], [], [], []
     for sd in seeds:

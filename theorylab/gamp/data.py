@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int, check_positive, check_rng
+from .._validation import check_int, check_matrix, check_positive, check_rng
+from ..results import ResultRepr
 
 __all__ = ["QuadraticNetworkInstance", "sample_quadratic_network", "quadratic_labels"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class QuadraticNetworkInstance:
+class QuadraticNetworkInstance(ResultRepr):
     """A planted instance (figure units).
 
     Attributes
@@ -52,7 +53,9 @@ class QuadraticNetworkInstance:
 
 def quadratic_labels(X: np.ndarray, S: np.ndarray) -> np.ndarray:
     """Noiseless labels (1/d)(x_μᵀ S x_μ − Tr S) for every row of ``X`` (O(n d) memory)."""
+    X = check_matrix(X, name="X")
     d = X.shape[1]
+    S = check_matrix(S, name="S", shape=(d, d))
     return (np.einsum("ij,ij->i", X @ S, X) - np.trace(S)) / d
 
 

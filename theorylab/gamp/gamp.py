@@ -40,8 +40,8 @@ class GampRieResult(SolverResult):
 
     Attributes
     ----------
-    S : ndarray, shape (d, d)
-        The estimate of S* in figure units (also stored as ``x``).
+    x : ndarray, shape (d, d)
+        The estimate of S* in figure units; ``S`` is a read-only alias.
     mse : float or None
         Final ‖Ŝ − S*‖²_F/d² when ``S_star`` was given, else None.
     predicted_mse : float
@@ -54,10 +54,14 @@ class GampRieResult(SolverResult):
         the iterate *after* each update.
     """
 
-    S: np.ndarray
     mse: float | None = None
     predicted_mse: float = float("nan")
     denoise_var: float = float("nan")
+
+    @property
+    def S(self) -> np.ndarray:
+        """The estimate of S* (figure units): the same array as ``x``."""
+        return self.x
 
 
 def init_gamp_rie(d: int, n: int, *, kappa: float, rng) -> tuple[np.ndarray, float, float,
@@ -201,7 +205,7 @@ def solve_gamp_rie(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0
                    f"{max_iter} iterations")
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
     S_fig = S * np.sqrt(d)
-    return GampRieResult(x=S_fig, S=S_fig, n_iter=it, converged=converged, message=message,
+    return GampRieResult(x=S_fig, n_iter=it, converged=converged, message=message,
                          history=history, mse=errs[-1] if errs else None,
                          predicted_mse=0.5 * C, denoise_var=float(delta_A))
 

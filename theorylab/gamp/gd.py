@@ -30,17 +30,21 @@ class GDResult(SolverResult):
 
     Attributes
     ----------
-    S : ndarray, shape (d, d)
-        Average of S_W over the initialisations (figure units); also ``x``.
+    x : ndarray, shape (d, d)
+        Average of S_W over the initialisations (figure units); ``S`` is a read-only alias.
     S_runs : ndarray, shape (n_init, d, d)
         S_W of every initialisation.
     train_loss : ndarray, shape (n_init,)
         Final training loss of every run.
     """
 
-    S: np.ndarray
     S_runs: np.ndarray
     train_loss: np.ndarray
+
+    @property
+    def S(self) -> np.ndarray:
+        """Average of S_W over the initialisations: the same array as ``x``."""
+        return self.x
 
 
 def train_quadratic_network_gd(X, y, *, width: int, n_init: int = 1, lr: float = 0.2,
@@ -124,7 +128,7 @@ def train_quadratic_network_gd(X, y, *, width: int, n_init: int = 1, lr: float =
         W = W - lr * grad
     loss, _ = _loss_and_grad(Xt, yt, W, c, weight_decay)
     S_runs = (torch.bmm(W, W.transpose(1, 2)) / np.sqrt(width)).cpu().numpy()
-    return GDResult(x=S_runs.mean(0), S=S_runs.mean(0), S_runs=S_runs, n_iter=n_steps,
+    return GDResult(x=S_runs.mean(0), S_runs=S_runs, n_iter=n_steps,
                     converged=True, message=f"ran {n_steps} full-batch GD steps",
                     train_loss=loss.cpu().numpy(), history={})
 

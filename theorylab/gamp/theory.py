@@ -38,7 +38,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.optimize import brentq
 
-from .._validation import check_positive, check_scalar
+from .._validation import check_array, check_positive, check_scalar
 
 __all__ = [
     "stieltjes_th",
@@ -249,7 +249,7 @@ def denoising_mmse(delta, *, kappa: float, exact: bool = False):
     0.2839
     """
     kappa = check_positive(kappa, name="kappa")
-    arr = np.asarray(delta, dtype=np.float64)
+    arr = check_array(delta, name="delta", ndim=None, finite=False, min_shape=(1,))
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"delta must be > 0 and finite, got {delta!r}")
     flat = arr.ravel()
@@ -330,7 +330,7 @@ def bayes_optimal_mmse(alpha, kappa: float, *, delta: float = 0.0) -> float | np
     """
     kappa = check_positive(kappa, name="kappa")
     delta = check_positive(delta, name="delta", strict=False)
-    arr = np.asarray(alpha, dtype=np.float64)
+    arr = check_array(alpha, name="alpha", ndim=None, finite=False, min_shape=(1,))
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
     out = np.array([_mmse_one(float(a), kappa, delta) for a in arr.ravel()])
@@ -372,7 +372,7 @@ def perfect_recovery_threshold(kappa) -> float | np.ndarray:
     >>> perfect_recovery_threshold(0.5)
     0.375
     """
-    arr = np.asarray(kappa, dtype=np.float64)
+    arr = check_array(kappa, name="kappa", ndim=None, finite=False, min_shape=(1,))
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"kappa must be > 0, got {kappa!r}")
     k = np.minimum(arr, 1.0)
@@ -391,7 +391,7 @@ def small_kappa_mmse(alpha_tilde) -> float | np.ndarray:
     >>> small_kappa_mmse(0.75)
     0.75
     """
-    a = np.asarray(alpha_tilde, dtype=np.float64)
+    a = check_array(alpha_tilde, name="alpha_tilde", ndim=None, finite=False, min_shape=(1,))
     if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
         raise ValueError(f"alpha_tilde must be > 0, got {alpha_tilde!r}")
     out = np.where(a < 0.5, 1.0, np.where(a <= 1.0, 4.0 * a * (1.0 - a), 0.0))
@@ -436,4 +436,8 @@ def expected_test_error(mse, *, delta: float = 0.0):
     Uses Var(xᵀAx − Tr A) = 2‖A‖²_F for symmetric A and x ~ N(0, I_d).
     """
     delta = check_positive(delta, name="delta", strict=False)
-    return 2.0 * np.asarray(mse) + delta
+    arr = check_array(mse, name="mse", ndim=None, min_shape=(1,))
+    if np.any(arr < 0):
+        raise ValueError(f"mse must be >= 0, got min {float(arr.min())!r}")
+    out = 2.0 * arr + delta
+    return float(out) if out.ndim == 0 else out

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int, check_positive
+from theorylab.results import ResultRepr
 
 __all__ = ["fill_uniform_", "count_parameters", "resolve_device", "make_generator", "train_steps",
            "TrainHistory", "over_seeds"]
@@ -59,7 +60,7 @@ def make_generator(seed: int, device: str | torch.device | None = None) -> torch
 
 
 @dataclass
-class TrainHistory:
+class TrainHistory(ResultRepr):
     """Loss per step, and evaluations (step, value) when an ``eval_fn`` was given."""
 
     losses: np.ndarray

@@ -35,6 +35,7 @@ from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_scalar
 from theorylab.nn._checks import check_finite_weight, check_input
+from theorylab.results import ResultRepr
 
 __all__ = ["normalized_spectrum", "allocate_ranks", "RankAllocation", "FactorizedLinear",
            "compress_model", "CompressionReport"]
@@ -88,7 +89,7 @@ def normalized_spectrum(sigma) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RankAllocation:
+class RankAllocation(ResultRepr):
     """Kept ranks per matrix and how they were chosen."""
 
     ranks: tuple[int, ...]
@@ -215,7 +216,7 @@ class FactorizedLinear(nn.Module):
 
 
 @dataclass(frozen=True)
-class CompressionReport:
+class CompressionReport(ResultRepr):
     """Per compressed matrix: name, shape, full rank, kept rank, ``"LRC"``/``"N-LRC"``."""
 
     names: tuple[str, ...]

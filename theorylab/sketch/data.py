@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from theorylab._validation import check_int, check_positive, check_rng
+from theorylab.results import ResultRepr
 
 __all__ = ["PlantedLstsq", "coherent_spiky_instance", "gaussian_instance",
            "two_coordinate_instance"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PlantedLstsq:
+class PlantedLstsq(ResultRepr):
     """A least-squares instance with its ground truth.
 
     Attributes

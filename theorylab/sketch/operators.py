@@ -20,6 +20,7 @@ import numpy as np
 from scipy.fft import dct
 
 from theorylab._validation import check_array, check_int, check_rng
+from theorylab.results import ReadOnlyDict, ResultRepr
 from theorylab.sketch import _kernels
 
 __all__ = [
@@ -42,6 +43,7 @@ _GAUSS_BLOCK_ENTRIES = 1 << 22
 
 def next_pow2(n: int) -> int:
     """Smallest power of two >= n (n >= 1)."""
+    n = check_int(n, name="n", minimum=1)
     return 1 << max(0, int(n - 1).bit_length())
 
 
@@ -89,7 +91,7 @@ def fwht(X, *, normalize: bool = False, inplace: bool = False) -> np.ndarray:
             raise TypeError("X must be a writeable C-contiguous float64 ndarray when inplace=True")
         arr = X
     else:
-        arr = check_array(X, name="X", copy=True)
+        arr = check_array(X, name="X", copy=True, min_shape=(1, 1))
     if arr.ndim not in (1, 2):
         raise ValueError(f"X must be 1- or 2-dimensional, got shape {arr.shape}")
     N = arr.shape[0]
@@ -113,7 +115,7 @@ def max_sketch_size(kind: str, n: int, *, nnz_per_col: int = 4) -> int | None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SketchOperator:
+class SketchOperator(ResultRepr):
     """A drawn sketch S ∈ R^{m×n}; see :func:`draw_sketch` for the families.
 
     Attributes
@@ -132,6 +134,9 @@ class SketchOperator:
     n_rows: int
     sketch_size: int
     params: dict
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", ReadOnlyDict(self.params))
 
     def apply(self, M) -> np.ndarray:
         """S @ M for M of shape (n,) or (n, k); returns shape (m,) or (m, k)."""

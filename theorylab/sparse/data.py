@@ -12,14 +12,23 @@ from typing import Literal
 
 import numpy as np
 
-from theorylab._validation import check_choice, check_int, check_positive, check_rng
+from theorylab._validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_matrix,
+    check_positive,
+    check_rng,
+    check_vector,
+)
+from theorylab.results import ResultRepr
 
 __all__ = ["SparseInstance", "gaussian_design", "gadget_design", "random_walk_design",
            "conditioned_design", "planted_response"]
 
 
 @dataclass(frozen=True)
-class SparseInstance:
+class SparseInstance(ResultRepr):
     X: np.ndarray
     y: np.ndarray
     w_star: np.ndarray
@@ -31,8 +40,15 @@ class SparseInstance:
 def planted_response(X, support, *, noise: float = 0.1, values=None, rng=None):
     """Signal on ``support`` (random N(0,1) values unless given) scaled to unit power,
     responses with Gaussian noise of standard deviation ``noise``."""
-    rng = check_rng(rng)
+    X = check_matrix(X, name="X")
     n, d = X.shape
+    support = check_array(support, name="support", ndim=1, dtype=np.int64, min_shape=(1,))
+    if support.min() < 0 or support.max() >= d or np.unique(support).size != support.size:
+        raise ValueError(f"support must hold distinct column indices in [0, {d}), "
+                         f"got {support.tolist()}")
+    if values is not None:
+        values = check_vector(values, name="values", n=support.size)
+    rng = check_rng(rng)
     w = np.zeros(d)
     w[support] = rng.standard_normal(len(support)) if values is None else values
     f = X @ w

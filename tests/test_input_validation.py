@@ -1,0 +1,440 @@
+"""Bad input to every public function of every NumPy subpackage: one table, three checks.
+
+For each function the table holds a minimal valid call. From it the test derives, for every
+array or number argument:
+
+- complex input -> ``TypeError`` naming the argument (never silently cut to the real part);
+- empty input (0 rows, 0 columns, 0 entries) -> ``ValueError`` naming the argument;
+- NaN -> ``ValueError`` (``TypeError`` for an integer argument) naming the argument.
+
+A last test fails when a public function is missing from the table, so a new function
+must come with its row.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse"]
+
+
+def _mod(name):
+    return importlib.import_module(f"theorylab.{name}")
+
+
+# ----------------------------------------------------------------- argument kinds
+
+@dataclass(frozen=True)
+class Mask:
+    """A boolean array (patterns, masks): complex and empty are errors, NaN is n/a."""
+
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class IntSeq:
+    """A sequence of integers (layer widths, support indices)."""
+
+    value: list
+
+
+@dataclass
+class Case:
+    call: Any
+    params: dict[str, Any]
+    needs: tuple[str, ...] = ()
+    skip: dict[str, str] = field(default_factory=dict)  # "param:kind" -> reason
+
+    def valid(self) -> dict[str, Any]:
+        return {k: _unwrap(v) for k, v in self.params.items()}
+
+
+def _unwrap(v):
+    return v.value if isinstance(v, Mask | IntSeq) else v
+
+
+_R = np.random.default_rng(0)
+X = _R.standard_normal((12, 4))
+y = _R.standard_normal(12)
+ypm = np.sign(_R.standard_normal(12))
+ypm[ypm == 0] = 1
+w4 = _R.standard_normal(4)
+U = _R.standard_normal((4, 3))
+a3 = _R.standard_normal(3)
+
+
+def _gamp_data():
+    from theorylab.gamp import sample_quadratic_network
+
+    return sample_quadratic_network(8, alpha=1.0, kappa=0.5, delta=0.1, rng=0)
+
+
+def _net():
+    from theorylab.boolean import layered_network
+
+    return layered_network([2, 3, 1])
+
+
+def _xor():
+    inputs = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    targets = np.array([[-1.0], [1.0], [1.0], [-1.0]])
+    return inputs, targets
+
+
+def build_cases() -> dict[str, Case]:
+    b = _mod("boolean")
+    cr = _mod("convex_relu")
+    dro = _mod("dro")
+    dyn = _mod("dynamics")
+    gp = _mod("gamp")
+    sk = _mod("sketch")
+    sp = _mod("sparse")
+    inst = _gamp_data()
+    inputs, targets = _xor()
+    net = _net()
+    D = X @ _R.standard_normal((4, 5)) > 0
+    Xs = _R.standard_normal((16, 3))  # sketch problems: n rows a power of two
+    bs = _R.standard_normal(16)
+    C: dict[str, Case] = {}
+
+    # boolean
+    C["boolean.autoencoder_task"] = Case(b.autoencoder_task, dict(n_bits=3, n_items=4))
+    C["boolean.cellular_automaton_task"] = Case(b.cellular_automaton_task,
+                                                dict(rule=30, n_cells=5))
+    C["boolean.check_pm1"] = Case(lambda a: b.check_pm1(a, name="a"), dict(a=targets))
+    C["boolean.init_state"] = Case(
+        lambda inputs, targets: b.init_state(net, inputs, targets, np.random.default_rng(0)),
+        dict(inputs=inputs, targets=targets))
+    C["boolean.layered_network"] = Case(b.layered_network, dict(widths=IntSeq([2, 3, 1])))
+    C["boolean.multiplier_task"] = Case(b.multiplier_task, dict(n_bits=2))
+    C["boolean.parity_task"] = Case(b.parity_task, dict(n_bits=3))
+    C["boolean.random_andor_circuit"] = Case(
+        lambda width, depth: b.random_andor_circuit(width, depth, rng=0),
+        dict(width=3, depth=2))
+    C["boolean.solve_rrr"] = Case(
+        lambda inputs, targets, beta: b.solve_rrr(net, inputs, targets, beta=beta,
+                                                  max_iter=5, rng=0),
+        dict(inputs=inputs, targets=targets, beta=0.2), needs=("warn",))
+
+    # convex_relu
+    C["convex_relu.default_cone_scale"] = Case(cr.default_cone_scale, dict(X=X))
+    C["convex_relu.pgd_attack_linf"] = Case(
+        lambda X, y, U, alpha, eps: cr.pgd_attack_linf(X, y, U, alpha, eps=eps, n_steps=2),
+        dict(X=X, y=y, U=U, alpha=a3, eps=0.1))
+    C["convex_relu.solve_convex_relu_scp"] = Case(
+        lambda X, y, beta: cr.solve_convex_relu_scp(X, y, beta=beta, n_neurons=5,
+                                                    max_iter=20, rng=0),
+        dict(X=X, y=y, beta=0.1), needs=("warn",))
+    C["convex_relu.enumerate_activation_patterns"] = Case(
+        cr.enumerate_activation_patterns, dict(X=X[:, :2]))
+    C["convex_relu.nonconvex_objective"] = Case(
+        lambda X, y, U, alpha, beta: cr.nonconvex_objective(X, y, U, alpha, beta=beta),
+        dict(X=X, y=y, U=U, alpha=a3, beta=0.1))
+    C["convex_relu.relu_network_forward"] = Case(cr.relu_network_forward,
+                                                 dict(X=X, U=U, alpha=a3))
+    C["convex_relu.sample_activation_patterns"] = Case(
+        lambda X, n_patterns: cr.sample_activation_patterns(X, n_patterns, rng=0),
+        dict(X=X, n_patterns=4))
+    C["convex_relu.solve_convex_relu_admm"] = Case(
+        lambda X, y, beta, patterns: cr.solve_convex_relu_admm(
+            X, y, beta=beta, patterns=patterns, max_iter=20, rng=0),
+        dict(X=X, y=y, beta=0.1, patterns=Mask(D)), needs=("warn",))
+    C["convex_relu.solve_convex_relu_cvxpy"] = Case(
+        lambda X, y, beta, patterns: cr.solve_convex_relu_cvxpy(X, y, beta=beta,
+                                                                patterns=patterns),
+        dict(X=X, y=y, beta=0.1, patterns=Mask(D)), needs=("cvxpy",))
+    C["convex_relu.solve_convex_relu_robust"] = Case(
+        lambda X, y, beta, patterns, eps_adv: cr.solve_convex_relu_robust(
+            X, y, beta=beta, patterns=patterns, eps_adv=eps_adv),
+        dict(X=X, y=ypm, beta=0.1, patterns=Mask(D), eps_adv=0.05), needs=("cvxpy",))
+    C["convex_relu.unique_patterns"] = Case(cr.unique_patterns, dict(D=Mask(D)))
+    C["convex_relu.ConvexReLURegressor.fit"] = Case(
+        lambda X, y: cr.ConvexReLURegressor(beta=0.1, n_patterns=4, max_iter=20,
+                                            random_state=0).fit(X, y),
+        dict(X=X, y=y), needs=("warn",))
+    C["convex_relu.ConvexReLUClassifier.fit"] = Case(
+        lambda X, y: cr.ConvexReLUClassifier(beta=0.1, n_patterns=4, max_iter=20,
+                                             random_state=0).fit(X, y),
+        dict(X=X, y=ypm), needs=("warn",), skip={"y:nan": "class labels may be any value"})
+
+    # dro
+    C["dro.sample_gmm_shift"] = Case(lambda d, m, n: dro.sample_gmm_shift(d, m, n, rng=0),
+                                     dict(d=3, m=6, n=6))
+    C["dro.condition_covariance"] = Case(dro.condition_covariance, dict(d=3, kappa=2.0))
+    C["dro.robust_surrogate"] = Case(lambda margin, gamma: dro.robust_surrogate(margin,
+                                                                                gamma=gamma),
+                                     dict(margin=y, gamma=1.0))
+    C["dro.robust_surrogate_linear"] = Case(
+        lambda w, X, y, gamma: dro.robust_surrogate_linear(w, X, y, gamma=gamma),
+        dict(w=w4, X=X, y=ypm, gamma=1.0))
+    C["dro.solve_rss"] = Case(
+        lambda X, y, X_unlabeled, gamma: dro.solve_rss(
+            X, y, X_unlabeled, gamma=gamma, gamma_u=gamma, lam=1.0, init="erm",
+            max_iter=5, rng=0),
+        dict(X=X, y=ypm, X_unlabeled=X[:6], gamma=1.0), needs=("warn",))
+    C["dro.solve_erm"] = Case(lambda X, y: dro.solve_erm(X, y, max_iter=5), dict(X=X, y=ypm),
+                              needs=("warn",))
+    C["dro.solve_robust_erm"] = Case(
+        lambda X, y, gamma: dro.solve_robust_erm(X, y, gamma=gamma, max_iter=5, rng=0),
+        dict(X=X, y=ypm, gamma=1.0), needs=("warn",))
+    C["dro.rss_objective"] = Case(
+        lambda w, X, y, X_unlabeled, gamma: dro.rss_objective(w, X, y, X_unlabeled,
+                                                              gamma=gamma),
+        dict(w=w4, X=X, y=ypm, X_unlabeled=X[:6], gamma=1.0))
+    C["dro.exact_accuracy"] = Case(dro.exact_accuracy, dict(w=w4, mu=w4 + 1.0, sigma=1.0))
+    C["dro.exact_robust_risk"] = Case(
+        lambda w, mu, gamma: dro.exact_robust_risk(w, mu, gamma=gamma),
+        dict(w=w4, mu=w4 + 1.0, gamma=0.5))
+    C["dro.bayes_accuracy"] = Case(dro.bayes_accuracy, dict(mu_norm=1.0, sigma=1.0))
+    C["dro.erm_accuracy"] = Case(dro.erm_accuracy, dict(m=20, d=5))
+    C["dro.pca_oracle_accuracy"] = Case(dro.pca_oracle_accuracy, dict(n=20, d=5))
+    C["dro.bound_theorem41"] = Case(
+        lambda m, n, d, alpha, gamma: dro.bound_theorem41(m, n, d, alpha=alpha, gamma=gamma),
+        dict(m=50, n=500, d=5, alpha=0.5, gamma=1.0))
+    C["dro.bound_theorem42"] = Case(
+        lambda m, n, d, alpha: dro.bound_theorem42(m, n, d, alpha=alpha),
+        dict(m=50, n=500, d=5, alpha=0.5))
+    C["dro.RSSClassifier.fit"] = Case(
+        lambda X, y: dro.RSSClassifier(max_iter=5, random_state=0).fit(X, y),
+        dict(X=X, y=ypm + 2.0), needs=("warn",), skip={"y:nan": "class labels may be any value"})
+
+    # dynamics
+    t = np.array([0.1, 1.0, 10.0])
+    C["dynamics.bayes_optimal_error"] = Case(dyn.bayes_optimal_error, dict(alpha=0.5, snr=2.0))
+    C["dynamics.gd_error_curves"] = Case(
+        lambda alpha, snr, times: dyn.gd_error_curves(alpha, snr, times, n_nodes=50),
+        dict(alpha=0.5, snr=2.0, times=t))
+    C["dynamics.long_time_errors"] = Case(dyn.long_time_errors, dict(alpha=0.5, snr=2.0))
+    C["dynamics.optimal_stopping"] = Case(dyn.optimal_stopping, dict(alpha=0.5, snr=2.0))
+    C["dynamics.ridge_error"] = Case(dyn.ridge_error, dict(alpha=0.5, snr=2.0, ridge=0.1))
+    C["dynamics.simulate_gradient_flow"] = Case(
+        lambda n_features, n_samples, times, snr: dyn.simulate_gradient_flow(
+            n_features, n_samples, times, snr=snr, rng=0),
+        dict(n_features=5, n_samples=4, times=t, snr=2.0))
+
+    # gamp
+    C["gamp.sample_quadratic_network"] = Case(
+        lambda d, alpha, kappa: gp.sample_quadratic_network(d, alpha=alpha, kappa=kappa, rng=0),
+        dict(d=6, alpha=1.0, kappa=0.5))
+    C["gamp.quadratic_labels"] = Case(gp.quadratic_labels, dict(X=inst.X, S=inst.S_star))
+    C["gamp.solve_gamp_rie"] = Case(
+        lambda X, y, kappa, S_star: gp.solve_gamp_rie(X, y, kappa=kappa, delta=0.1,
+                                                      max_iter=3, rng=0, S_star=S_star),
+        dict(X=inst.X, y=inst.y, kappa=0.5, S_star=inst.S_star), needs=("warn",))
+    C["gamp.train_quadratic_network_gd"] = Case(
+        lambda X, y, lr: gp.train_quadratic_network_gd(X, y, width=2, n_steps=2, lr=lr),
+        dict(X=inst.X, y=inst.y, lr=0.1), needs=("torch",))
+    C["gamp.rie_denoise"] = Case(lambda R, delta, kappa: gp.rie_denoise(R, delta, kappa=kappa),
+                                 dict(R=inst.S_star / 8.0, delta=0.1, kappa=0.5))
+    C["gamp.denoising_mmse"] = Case(lambda delta, kappa: gp.denoising_mmse(delta, kappa=kappa),
+                                    dict(delta=np.array([0.1, 0.5]), kappa=0.5))
+    C["gamp.bayes_optimal_mmse"] = Case(gp.bayes_optimal_mmse,
+                                        dict(alpha=np.array([0.2, 0.4]), kappa=0.5))
+    C["gamp.perfect_recovery_threshold"] = Case(gp.perfect_recovery_threshold,
+                                                dict(kappa=np.array([0.2, 0.5])))
+    C["gamp.small_kappa_mmse"] = Case(gp.small_kappa_mmse,
+                                      dict(alpha_tilde=np.array([0.2, 0.4])))
+    C["gamp.preact_to_label_noise"] = Case(gp.preact_to_label_noise,
+                                           dict(preact_noise_std=0.1))
+    C["gamp.label_to_preact_noise"] = Case(gp.label_to_preact_noise, dict(delta=0.1))
+    C["gamp.state_evolution"] = Case(
+        lambda alpha, kappa: gp.state_evolution(alpha, kappa=kappa, n_iter=3),
+        dict(alpha=0.3, kappa=0.5))
+    C["gamp.expected_test_error"] = Case(lambda mse: gp.expected_test_error(mse, delta=0.1),
+                                         dict(mse=np.array([0.1, 0.2])))
+
+    # sketch
+    C["sketch.coherent_spiky_instance"] = Case(
+        lambda n, d, n_spikes: sk.coherent_spiky_instance(n, d, n_spikes, rng=0),
+        dict(n=32, d=3, n_spikes=2))
+    C["sketch.draw_sketch"] = Case(
+        lambda n_rows, sketch_size: sk.draw_sketch("srht", n_rows, sketch_size, rng=0),
+        dict(n_rows=16, sketch_size=8))
+    C["sketch.fwht"] = Case(sk.fwht, dict(X=Xs))
+    C["sketch.gaussian_instance"] = Case(lambda n, d: sk.gaussian_instance(n, d, rng=0),
+                                         dict(n=16, d=3))
+    x_ls = np.linalg.lstsq(Xs, bs, rcond=None)[0]
+    C["sketch.linf_error_ratio"] = Case(
+        lambda A, b, x, x_star: sk.linf_error_ratio(A, b, x, x_star=x_star),
+        dict(A=Xs, b=bs, x=x_ls + 0.01, x_star=x_ls))
+    C["sketch.next_pow2"] = Case(sk.next_pow2, dict(n=5))
+    C["sketch.paper_sketch_size"] = Case(sk.paper_sketch_size, dict(eps=0.5, d=3, n=64))
+    C["sketch.solve_lstsq_preconditioned"] = Case(
+        lambda A, b: sk.solve_lstsq_preconditioned(A, b, m=12, rng=0), dict(A=Xs, b=bs),
+        needs=("warn",))
+    C["sketch.solve_sketched_lstsq"] = Case(
+        lambda A, b: sk.solve_sketched_lstsq(A, b, m=12, rng=0), dict(A=Xs, b=bs))
+    C["sketch.two_coordinate_instance"] = Case(sk.two_coordinate_instance, dict(n=8))
+
+    # sparse
+    ws = np.zeros(4)
+    ws[[0, 2]] = [1.0, -1.0]
+    C["sparse.compare_methods"] = Case(
+        lambda X, y, noise: sp.compare_methods(X, y, k=2, noise=noise),
+        dict(X=X, y=y, noise=0.1), needs=("warn",))
+    C["sparse.conditioned_design"] = Case(
+        lambda n_samples, dim, kappa: sp.conditioned_design(n_samples, dim, k=2, kappa=kappa,
+                                                            rng=0),
+        dict(n_samples=12, dim=4, kappa=2.0))
+    C["sparse.gadget_design"] = Case(
+        lambda n_samples, dim: sp.gadget_design(n_samples, dim, k=2, rng=0),
+        dict(n_samples=12, dim=6))
+    C["sparse.gaussian_design"] = Case(
+        lambda n_samples, dim: sp.gaussian_design(n_samples, dim, k=2, rng=0),
+        dict(n_samples=12, dim=4))
+    C["sparse.lambda_max"] = Case(sp.lambda_max, dict(X=X, y=y))
+    C["sparse.planted_response"] = Case(
+        lambda X, support, values: sp.planted_response(X, support, values=values, rng=0),
+        dict(X=X, support=IntSeq([0, 2]), values=np.array([1.0, -1.0])))
+    C["sparse.prediction_error"] = Case(sp.prediction_error, dict(X=X, w_hat=ws, w_star=w4))
+    C["sparse.random_walk_design"] = Case(
+        lambda n_samples, dim: sp.random_walk_design(n_samples, dim, k=2, rng=0),
+        dict(n_samples=12, dim=4))
+    C["sparse.solve_exhaustive"] = Case(lambda X, y: sp.solve_exhaustive(X, y, k=2),
+                                        dict(X=X, y=y))
+    C["sparse.solve_iht"] = Case(lambda X, y: sp.solve_iht(X, y, k=2, max_iter=5, rng=0),
+                                 dict(X=X, y=y), needs=("warn",))
+    C["sparse.solve_lasso"] = Case(
+        lambda X, y, lam, w0: sp.solve_lasso(X, y, lam=lam, w0=w0, max_iter=50),
+        dict(X=X, y=y, lam=0.1, w0=ws), needs=("warn",))
+    C["sparse.solve_omp"] = Case(lambda X, y: sp.solve_omp(X, y, k=2), dict(X=X, y=y))
+    C["sparse.solve_random_support_regression"] = Case(
+        lambda X, y: sp.solve_random_support_regression(X, y, k=2, n_lambdas=4), dict(X=X, y=y),
+        needs=("warn",))
+    return C
+
+
+# Public names that take no argument a user could get wrong in these three ways.
+NOT_FUNCTIONS_OF_DATA = {
+    "sparse.STANDIN_NOTE",  # a string constant
+    "sketch.SKETCHES",  # a tuple constant
+}
+
+CASES = build_cases()
+
+
+def _corruptions(case: Case):
+    """(param, kind, bad value, expected exception types) for every argument."""
+    out = []
+    for name, v in case.params.items():
+        if isinstance(v, Mask):
+            a = v.value
+            out += [(name, "complex", a.astype(complex) + 1j, (TypeError,)),
+                    (name, "empty", a[:0], (ValueError,))]
+            if a.ndim == 2:
+                out.append((name, "empty_cols", a[:, :0], (ValueError,)))
+        elif isinstance(v, IntSeq):
+            out += [(name, "complex", [complex(x, 1) for x in v.value], (TypeError,)),
+                    (name, "empty", [], (ValueError,))]
+        elif isinstance(v, np.ndarray):
+            bad = v.astype(float).copy()
+            bad.flat[0] = np.nan
+            out += [(name, "complex", v + 1j, (TypeError,)),
+                    (name, "empty", v[:0], (ValueError,)),
+                    (name, "nan", bad, (ValueError,))]
+            if v.ndim == 2:
+                out.append((name, "empty_cols", v[:, :0], (ValueError,)))
+        elif isinstance(v, bool):
+            continue
+        elif isinstance(v, int):
+            out += [(name, "complex", complex(v, 1), (TypeError,)),
+                    (name, "nan", float("nan"), (TypeError, ValueError))]
+        elif isinstance(v, float):
+            out += [(name, "complex", complex(v, 1), (TypeError,)),
+                    (name, "nan", float("nan"), (ValueError,))]
+    return out
+
+
+def _prepare(case: Case):
+    for need in case.needs:
+        if need in ("cvxpy", "torch"):
+            pytest.importorskip(need)
+
+
+PARAMS = [
+    pytest.param(key, name, kind, bad, exc, id=f"{key}-{name}-{kind}")
+    for key, case in CASES.items()
+    for name, kind, bad, exc in _corruptions(case)
+    if f"{name}:{kind}" not in case.skip
+]
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_table_call_is_valid(key):
+    """The rows are valid calls, so the errors below come from the corrupted argument."""
+    case = CASES[key]
+    _prepare(case)
+    import warnings
+
+    from theorylab.results import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        case.call(**case.valid())
+
+
+@pytest.mark.parametrize("key, name, kind, bad, exc", PARAMS)
+def test_bad_argument_is_refused_by_name(key, name, kind, bad, exc):
+    case = CASES[key]
+    _prepare(case)
+    kwargs = case.valid()
+    kwargs[name] = bad
+    with pytest.raises(exc) as info:
+        case.call(**kwargs)
+    msg = str(info.value)
+    assert re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", msg), \
+        f"{key}: the {kind} error does not name {name!r}: {msg!r}"
+    if kind == "complex":
+        assert "real" in msg or "integer" in msg, msg
+    if kind.startswith("empty"):
+        assert "at least" in msg or "non-empty" in msg or "must have shape" in msg, msg
+
+
+def test_table_covers_every_public_function():
+    missing = []
+    for sub in SUBPACKAGES:
+        mod = _mod(sub)
+        for name in mod.__all__:
+            key = f"{sub}.{name}"
+            if sub == "dro" and name in mod._TORCH_NAMES or key in NOT_FUNCTIONS_OF_DATA:
+                continue
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) and key not in CASES:
+                missing.append(key)
+            if inspect.isclass(obj) and hasattr(obj, "fit") and f"{key}.fit" not in CASES:
+                missing.append(f"{key}.fit")
+    assert not missing, f"public functions without a row in the table: {missing}"
+
+
+# ------------------------------------------------------------ the shared checks themselves
+
+def test_check_array_rules():
+    from theorylab._validation import check_array, check_labels, check_matrix, check_vector
+
+    with pytest.raises(TypeError, match=r"^X must be real-valued, got complex128$"):
+        check_matrix(np.ones((2, 2)) + 0j)  # even a zero imaginary part is refused
+    with pytest.raises(TypeError, match="X must be a numeric array, got dtype bool"):
+        check_matrix(np.ones((2, 2), dtype=bool))
+    assert check_matrix(np.ones((2, 2), dtype=bool), allow_bool=True).dtype == np.float64
+    with pytest.raises(TypeError, match="X must be a numeric array, got dtype object"):
+        check_matrix(np.array([[1.0, None]], dtype=object))
+    with pytest.raises(ValueError, match=r"X must have at least 1 row, got 0 \(shape \(0, 3\)\)"):
+        check_matrix(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="X must have at least 2 columns, got 1"):
+        check_matrix(np.zeros((3, 1)), min_cols=2)
+    with pytest.raises(ValueError, match="y must have at least 1 entry, got 0"):
+        check_vector([], name="y")
+    with pytest.raises(TypeError, match="support must hold integers"):
+        check_array([0.5, 1.0], name="support", dtype=np.int64)
+    assert check_array(2.0, name="t", ndim=None).shape == ()  # a scalar query stays 0-d
+    assert check_array(np.ones(3) + 1j, name="z", dtype=np.complex128).dtype == np.complex128
+    assert check_labels(["a", "b"]).tolist() == ["a", "b"]
+    with pytest.raises(TypeError, match="y must be real-valued"):
+        check_labels([1 + 1j, 2.0])
