@@ -158,6 +158,7 @@ class _RandLoRAUpdate(torch.autograd.Function):
         x, lam, gamma, b_flat, A, scaling, tall = inputs
         _, v = output
         ctx.mark_non_differentiable(v)
+        ctx.set_materialize_grads(False)  # no zero-filled (N, n r) gradient for v
         ctx.save_for_backward(x, lam, gamma, v, b_flat, A)
         ctx.scaling, ctx.tall = scaling, tall
 
