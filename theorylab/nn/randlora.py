@@ -164,6 +164,8 @@ class _RandLoRAUpdate(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g, _gv):  # g: (N, out); v gets no gradient
+        if g is None:  # grads are not materialised: y did not reach the loss
+            return None, None, None, None, None, None, None
         x, lam, gamma, v, b_flat, A = ctx.saved_tensors
         s = ctx.scaling
         n, r, d = A.shape
