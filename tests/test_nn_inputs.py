@@ -295,3 +295,19 @@ def test_sst_resample_after_a_nan_step_names_the_weight():
         layer.sigma[0] = float("nan")
     with pytest.raises(ValueError, match=r"trained weight .* must be finite, got \d+ NaN"):
         layer.resample(generator=_gen(1))
+
+
+def test_dct_matrix_and_char_batches_name_a_bad_device():
+    from theorylab.nn.data import char_batches
+    from theorylab.nn.galore import dct_matrix
+
+    codes = np.arange(50) % 7
+    for bad in ("gpu", "cuda:x"):
+        with pytest.raises(ValueError, match=r"^device must be"):
+            dct_matrix(4, device=bad)
+        with pytest.raises(ValueError, match=r"^device must be"):
+            char_batches(codes, batch_size=2, block=3, device=bad)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"CUDA is not available"):
+            dct_matrix(4, device="cuda")
+    assert char_batches(codes, batch_size=2, block=3)[0].device.type == "cpu"

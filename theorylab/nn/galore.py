@@ -36,7 +36,7 @@ from typing import Literal
 import torch
 
 from theorylab._validation import check_choice, check_int, check_positive
-from theorylab.nn._checks import check_finite_weight
+from theorylab.nn._checks import check_device, check_finite_weight
 
 __all__ = ["dct_matrix", "dct_ii", "SVDProjector", "DCTProjector", "RandomProjector",
            "make_projector", "projection_energy", "LowRankAdam"]
@@ -67,7 +67,8 @@ def dct_matrix(n: int, *, dtype: torch.dtype = torch.float32,
     True
     """
     n = check_int(n, name="n", minimum=1)
-    return _dct_matrix_cached(n, dtype, str(torch.device(device)))
+    dev = check_device(device) or torch.device("cpu")
+    return _dct_matrix_cached(n, dtype, str(dev))
 
 
 def dct_ii(x: torch.Tensor) -> torch.Tensor:
