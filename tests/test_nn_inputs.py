@@ -311,3 +311,23 @@ def test_dct_matrix_and_char_batches_name_a_bad_device():
         with pytest.raises(ValueError, match=r"CUDA is not available"):
             dct_matrix(4, device="cuda")
     assert char_batches(codes, batch_size=2, block=3)[0].device.type == "cpu"
+
+
+def test_gated_svd_accepts_batch_dimensions():
+    layer = GatedSVDLinear(6, 5, n_learngene=2, n_tailor=1, n_groups=3, generator=_gen(),
+                           dtype=F64)
+    x = torch.randn(2, 3, 6, generator=_gen(1), dtype=F64)
+    groups = torch.tensor([[0, 1, 2], [2, 2, 0]])
+    y = layer(x, groups)
+    assert y.shape == (2, 3, 5)
+    torch.testing.assert_close(y.reshape(6, 5), layer(x.reshape(6, 6), groups.reshape(6)),
+                               rtol=0, atol=0)
+    for g in range(3):  # every row equals its group's dense weight
+        rows = groups == g
+        ref = x[rows] @ layer.merged_weight(g).T + layer.bias
+        torch.testing.assert_close(y[rows], ref, rtol=1e-12, atol=1e-12)
+    assert layer(x[0, 0], groups[0, 0]).shape == (5,)  # a single row, a 0-d group id
+    with pytest.raises(ValueError, match=r"group_ids must have shape \(2, 3\)"):
+        layer(x, groups.reshape(6))
+    with pytest.raises(TypeError, match="group_ids must be an integer torch.Tensor"):
+        layer(x, [[0, 1, 2], [2, 2, 0]])

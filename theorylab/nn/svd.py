@@ -353,16 +353,25 @@ class GatedSVDLinear(nn.Module):
                              f"[{int(group_ids.min())}, {int(group_ids.max())}]")
         return (group_ids.reshape(-1, 1) == self.tailor_group).to(self.sigma_T.dtype)
 
-    def forward(self, x: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:  # (B, in)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"x must have shape (B, {self.in_features}), got {tuple(x.shape)}")
-        if group_ids.shape != (x.shape[0],):
-            raise ValueError(f"group_ids must have shape ({x.shape[0]},), got "
-                             f"{tuple(group_ids.shape)}")
-        y = ((x @ self.V_G) * self.sigma_G) @ self.U_G.T  # (B, out)
+    def forward(self, x: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
+        """``(..., in)`` inputs with one class group per row, ``group_ids`` of shape ``(...)``."""
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"x must have shape (..., {self.in_features}), got "
+                             f"{tuple(x.shape)}")
+        if not isinstance(group_ids, torch.Tensor):
+            raise TypeError(f"group_ids must be an integer torch.Tensor, got "
+                            f"{type(group_ids).__name__}")
+        if group_ids.shape != x.shape[:-1]:
+            raise ValueError(f"group_ids must have shape {tuple(x.shape[:-1])} (one group per "
+                             f"row of x), got {tuple(group_ids.shape)}")
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, self.in_features)  # (B, in)
+        y = ((x2 @ self.V_G) * self.sigma_G) @ self.U_G.T  # (B, out)
         if self.sigma_T.numel():
-            y = y + ((x @ self.V_T) * (self.sigma_T * self.gate(group_ids))) @ self.U_T.T
-        return y if self.bias is None else y + self.bias
+            g = self.gate(group_ids.reshape(-1))  # (B, r_T)
+            y = y + ((x2 @ self.V_T) * (self.sigma_T * g)) @ self.U_T.T
+        y = y if self.bias is None else y + self.bias
+        return y.reshape(*lead, self.out_features)
 
     def learngene_weight(self) -> torch.Tensor:
         """``U_G diag(σ_G) V_Gᵀ`` (what every class shares)."""
