@@ -9,7 +9,7 @@ few points against it, so breaking either the algebra or the code fails the test
   the train-error floor, Bayes = ridge at γ* = σ_ε²/σ_w².
 - maillard2024 (``theorylab.gamp``): the RIE cubic from the R-transform, the choice of its
   root (the branch g ~ 1/z and its moment series), α_PR = κ − κ²/2 and its limits, the
-  pre-activation-noise conversion.
+  pre-activation-noise conversion, Var(xᵀAx − Tr A) = 2‖A‖²_F behind the test error.
 - saberi2024 (``theorylab.dro.surrogate``): the surrogate's closed forms from the inner
   maximisation, its derivative by ``sympy.diff``, the logistic envelope identity.
 - song2023 (``theorylab.sketch``): E and Var of ‖Sx‖² for CountSketch and SRHT, by exact
@@ -25,8 +25,7 @@ import math
 
 import numpy as np
 import pytest
-
-sp = pytest.importorskip("sympy")
+import sympy as sp  # a core dependency: no skip
 
 
 def _f(expr, subs=None) -> float:
