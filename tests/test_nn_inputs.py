@@ -331,3 +331,10 @@ def test_gated_svd_accepts_batch_dimensions():
         layer(x, groups.reshape(6))
     with pytest.raises(TypeError, match="group_ids must be an integer torch.Tensor"):
         layer(x, [[0, 1, 2], [2, 2, 0]])
+
+
+def test_rank_for_energy_does_not_depend_on_the_order_of_sigma():
+    s = torch.tensor([3.0, 1.0, 0.1])
+    for perm in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        assert rank_for_energy(s[perm], 0.8) == 1
+        assert rank_for_energy(s[perm], 0.95) == 2

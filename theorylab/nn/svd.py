@@ -58,7 +58,7 @@ def _svd(W: torch.Tensor, *, name: str = "base.weight"
 
 
 def rank_for_energy(sigma: torch.Tensor, energy: float) -> int:
-    """Smallest ``r`` with ``Σ_{i≤r} σ_i² / Σ_i σ_i² ≥ energy`` (σ sorted descending).
+    """Smallest ``r`` with ``Σ_{i≤r} σ_i² / Σ_i σ_i² ≥ energy`` (σ sorted descending here).
 
     Examples
     --------
@@ -75,7 +75,8 @@ def rank_for_energy(sigma: torch.Tensor, energy: float) -> int:
         raise ValueError("sigma must be a non-empty 1-D torch.Tensor, got "
                          f"{getattr(sigma, 'shape', type(sigma).__name__)}")
     check_finite_weight(sigma, name="sigma")
-    e = sigma.detach().to(torch.float64).square()
+    # sorted here, so an unsorted spectrum cannot silently give a wrong rank
+    e = sigma.detach().to(torch.float64).abs().sort(descending=True).values.square()
     total = e.sum()
     if not total > 0:
         raise ValueError("sigma must have a nonzero entry to measure a share of energy, got "
