@@ -9,6 +9,20 @@ over times through an ``(n_t, n_nodes)`` exponent table.
 Notation (paper ↔ code): σ_w² ↔ ``teacher_var`` (= 1 in our normalisation),
 σ_ε² ↔ ``noise_var = teacher_var / snr``, σ_0² ↔ ``sigma0_sq``, α = P/N ↔ ``alpha``,
 t/τ ↔ ``times``.
+
+Notes
+-----
+Long-time and extreme-α limits (re-derived with sympy in ``tests/test_theory_symbolic.py``).
+The whole MP law, atom included, has Stieltjes transform
+``s(γ) = ∫ρ/(λ+γ) = (−a + √(a² + 4γ))/(2γ)``, ``a = γ + α − 1`` (the root of
+``γ s² + a s − 1 = 0`` with ``s ~ 1/γ``); its atom is ``lim γ s(γ) = (1 − α)₊`` and its
+moments ``∫λρ = α``, ``∫λ²ρ = α(1 + α)``. As ``t → ∞`` the noise factor tends to ``1/λ`` and
+``∫ρ_cont/λ = lim_{γ→0}(s(γ) − (1 − α)₊/γ)`` is ``α/(1 − α)`` for α < 1 and ``1/(α − 1)`` for
+α > 1, whence ``E_g(∞) = σ_ε² α/(α − 1)`` (α > 1) and
+``(1 − α)(σ_w² + σ_0²) + σ_ε²/(1 − α)`` (α < 1): the frozen subspace keeps its initial error
+``(1 − α)σ_0²`` forever, so ``∂E_g(∞)/∂σ_0² = 1 − α``. α → 0 gives ``σ_w² + σ_0² + σ_ε²``
+(nothing learnt), α → ∞ gives ``σ_ε²``. At ``γ* = σ_ε²/σ_w²`` the ridge integrand equals
+``σ_ε²/(λ + γ*)``, so ridge at γ* is ``σ_ε²(1 + s(γ*))`` = the Bayes error.
 """
 
 from __future__ import annotations

@@ -362,7 +362,9 @@ def _mmse_one(alpha: float, kappa: float, delta: float) -> float:
 def perfect_recovery_threshold(kappa) -> float | np.ndarray:
     """α_PR(κ) = κ − κ²/2 for κ ≤ 1, 1/2 for κ ≥ 1 (noiseless perfect recovery).
 
-    Equals (d m − m(m − 1)/2)/d², the dimension of rank-m PSD matrices over d².
+    Equals lim (d m − m(m − 1)/2)/d² at m = κd, the dimension of rank-m PSD matrices over
+    d² (d(d + 1)/2 / d² → 1/2 once m ≥ d). The two branches meet with zero slope at κ = 1,
+    and α_PR/κ → 1 as κ → 0: the edge α̃ = α/κ = 1 of :func:`small_kappa_mmse`.
 
     Examples
     --------

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from theorylab._validation import check_int, check_rng
+from theorylab.nn._checks import check_device
 
 __all__ = ["load_digits_tensors", "load_fashion_mnist", "FashionMNISTMissing", "char_corpus",
            "char_batches", "FASHION_MNIST_DIR"]
@@ -125,6 +126,7 @@ def char_batches(codes: np.ndarray, *, batch_size: int, block: int,
     """One batch of ``(x, y)`` windows of length ``block`` (y is x shifted by one)."""
     batch_size = check_int(batch_size, name="batch_size", minimum=1)
     block = check_int(block, name="block", minimum=1, maximum=len(codes) - 2)
+    device = check_device(device) or torch.device("cpu")
     data = torch.as_tensor(codes)
     ix = torch.randint(0, len(codes) - block - 1, (batch_size,), generator=generator)
     x = torch.stack([data[i: i + block] for i in ix])  # (B, T)

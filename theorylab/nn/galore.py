@@ -36,6 +36,7 @@ from typing import Literal
 import torch
 
 from theorylab._validation import check_choice, check_int, check_positive
+from theorylab.nn._checks import check_device, check_finite_weight
 
 __all__ = ["dct_matrix", "dct_ii", "SVDProjector", "DCTProjector", "RandomProjector",
            "make_projector", "projection_energy", "LowRankAdam"]
@@ -66,7 +67,8 @@ def dct_matrix(n: int, *, dtype: torch.dtype = torch.float32,
     True
     """
     n = check_int(n, name="n", minimum=1)
-    return _dct_matrix_cached(n, dtype, str(torch.device(device)))
+    dev = check_device(device) or torch.device("cpu")
+    return _dct_matrix_cached(n, dtype, str(dev))
 
 
 def dct_ii(x: torch.Tensor) -> torch.Tensor:
@@ -152,7 +154,7 @@ class SVDProjector(_Projector):
         self._P: torch.Tensor | None = None
 
     def update(self, G: torch.Tensor, *, generator: torch.Generator | None = None) -> None:
-        Go = self._orient(G)
+        Go = check_finite_weight(self._orient(G), name="G")  # else a bare LinAlgError
         _, _, Vh = torch.linalg.svd(Go.float() if Go.dtype in (torch.float16, torch.bfloat16)
                                     else Go, full_matrices=False)
         self._P = Vh[: self.rank].T.to(G.dtype).contiguous()  # (k, r)
@@ -189,7 +191,8 @@ class DCTProjector(_Projector):
         return torch.topk(score, self.rank, sorted=False).indices.sort().values
 
     def update(self, G: torch.Tensor, *, generator: torch.Generator | None = None) -> None:
-        Go = self._orient(G)
+        # NaN scores would make top-r pick arbitrary columns without a word
+        Go = check_finite_weight(self._orient(G), name="G")
         self.indices = self._select(Go)
 
     def basis(self) -> torch.Tensor:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int, check_positive
+from theorylab.nn._checks import check_input
 
 __all__ = ["LoRALinear"]
 
@@ -77,4 +78,5 @@ class LoRALinear(nn.Module):
         return self.base.weight + self.delta_weight()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.A.shape[1])
         return self.base(x) + self.scaling * ((x @ self.A.T) @ self.B.T)

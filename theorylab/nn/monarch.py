@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int
+from theorylab.nn._checks import check_device, check_finite_weight
 from theorylab.nn.training import fill_uniform_ as _fill_uniform_
 
 __all__ = ["MonarchConfig", "MonarchLinear", "monarch_multiply", "monarch_dense",
@@ -169,6 +170,7 @@ def project_to_monarch(W: torch.Tensor, *, nblocks: int) -> tuple[torch.Tensor, 
                          f"{getattr(W, 'shape', type(W).__name__)}")
     if not W.is_floating_point():
         raise TypeError(f"W must be a floating-point tensor, got dtype {W.dtype}")
+    check_finite_weight(W, name="W")
     out_f, in_f = W.shape
     cfg = monarch_shapes(in_f, out_f, nblocks)
     b, p, q, s = cfg.nblocks, cfg.p, cfg.q, cfg.s
@@ -243,7 +245,7 @@ class MonarchLinear(nn.Module):
         super().__init__()
         self.config = cfg = monarch_shapes(in_features, out_features, nblocks)
         self.in_features, self.out_features, self.nblocks = in_features, out_features, nblocks
-        kw = {"device": device, "dtype": dtype}
+        kw = {"device": check_device(device), "dtype": dtype}
         self.blk1 = nn.Parameter(torch.empty(cfg.nblocks, cfg.q, cfg.p, **kw))  # (b, q, p)
         self.blk2 = nn.Parameter(torch.empty(cfg.nblocks, cfg.s, cfg.q, **kw))  # (b, s, q)
         self.bias = nn.Parameter(torch.empty(out_features, **kw)) if bias else None
@@ -257,6 +259,10 @@ class MonarchLinear(nn.Module):
     def from_dense(cls, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
                    nblocks: int) -> MonarchLinear:
         """A layer whose ``M`` is the projection of ``weight`` (out, in); bias copied."""
+        if not isinstance(weight, torch.Tensor) or weight.ndim != 2:
+            raise ValueError(f"weight must be a 2-D torch.Tensor, got "
+                             f"{getattr(weight, 'shape', type(weight).__name__)}")
+        check_finite_weight(weight.detach(), name="weight")
         out_f, in_f = weight.shape
         layer = cls(in_f, out_f, nblocks=nblocks, bias=bias is not None, device=weight.device,
                     dtype=weight.dtype)

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_positive
+from theorylab.nn._checks import check_device
 
 __all__ = ["RandLoRAConfig", "RandLoRABasisBank", "RandLoRALinear", "randlora_num_terms"]
 
@@ -83,6 +84,7 @@ class RandLoRABasisBank:
         self.n_terms = check_int(n_terms, name="n_terms", minimum=1)
         self.basis = check_choice(basis, name="basis", choices=("uniform", "normal", "ternary"))
         self.shared_a = bool(shared_a)
+        device = check_device(device)
         n_a = 1 if self.shared_a else self.n_terms
         # drawn in float64 on the generator's device, then cast: identical across dtypes
         gdev = generator.device if generator is not None else torch.device("cpu")
@@ -129,26 +131,49 @@ class _RandLoRAUpdate(torch.autograd.Function):
     """``x ΔWᵀ`` with a hand-written backward that returns gradients for ``λ, γ, x`` only.
 
     Saves ``x``, ``λ``, ``γ`` and the ``(N, n r)`` projection ``v``; bases are buffers and
-    get no gradient, and no ``(N, n, d)`` tensor is ever formed.
+    get no gradient, and no ``(N, n, d)`` tensor is ever formed. ``apply`` returns
+    ``(y, v)``; ``v`` is a non-differentiable by-product (returned so that it can be saved
+    from ``setup_context``, which is what lets ``torch.func`` transforms — ``grad``,
+    ``jacrev``, ``vmap`` — run through this function).
+
+    The backward is written in differentiable torch ops on the saved tensors, so double
+    backward (``create_graph=True``: Hessian-vector products, gradient penalties) is exact.
+    ``v`` is saved without a graph; under ``create_graph`` it is recomputed from ``x`` and
+    ``γ`` (one extra GEMM) so that its dependence on them is seen.
     """
 
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, x, lam, gamma, b_flat, A, scaling, tall):  # x: (N, in)
+    def forward(x, lam, gamma, b_flat, A, scaling, tall):  # x: (N, in)
         ga = _scaled_a(A, gamma)
         lam_f = lam.reshape(-1)  # (n r,)
         v = x @ ga.T if tall else x @ b_flat  # (N, n r)
         w = v * lam_f
         y = scaling * (w @ b_flat.T if tall else w @ ga)  # (N, out)
-        ctx.save_for_backward(x, lam, gamma, v)
-        ctx.b_flat, ctx.A, ctx.scaling, ctx.tall = b_flat, A, scaling, tall
-        return y
+        return y, v
 
     @staticmethod
-    def backward(ctx, g):  # g: (N, out)
-        x, lam, gamma, v = ctx.saved_tensors
-        b_flat, A, s = ctx.b_flat, ctx.A, ctx.scaling
+    def setup_context(ctx, inputs, output):
+        x, lam, gamma, b_flat, A, scaling, tall = inputs
+        _, v = output
+        ctx.mark_non_differentiable(v)
+        ctx.set_materialize_grads(False)  # no zero-filled (N, n r) gradient for v
+        ctx.save_for_backward(x, lam, gamma, v, b_flat, A)
+        ctx.scaling, ctx.tall = scaling, tall
+
+    @staticmethod
+    def backward(ctx, g, _gv):  # g: (N, out); v gets no gradient
+        if g is None:  # grads are not materialised: y did not reach the loss
+            return None, None, None, None, None, None, None
+        x, lam, gamma, v, b_flat, A = ctx.saved_tensors
+        s = ctx.scaling
         n, r, d = A.shape
         ga = _scaled_a(A, gamma)
+        if torch.is_grad_enabled():
+            # create_graph=True: the saved v has no graph (it is an intermediate), so a
+            # second derivative through it would silently miss its x and γ dependence
+            v = x @ ga.T if ctx.tall else x @ b_flat  # (N, n r)
         lam_f = lam.reshape(-1)
         need_x, need_lam, need_gamma = ctx.needs_input_grad[:3]
         gx = g_lam = g_gamma = None
@@ -309,8 +334,8 @@ class RandLoRALinear(nn.Module):
         x2 = x.reshape(-1, self.in_features)  # (N, in)
         A = self._a()
         if self.memory_efficient:
-            y = _RandLoRAUpdate.apply(x2, self.lam, self.gamma, self.basis_b_flat, A,
-                                      self.scaling, self.tall)
+            y, _ = _RandLoRAUpdate.apply(x2, self.lam, self.gamma, self.basis_b_flat, A,
+                                         self.scaling, self.tall)
         else:  # the same two GEMMs under plain autograd (the reference for the tests)
             b_flat, ga = self.basis_b_flat, _scaled_a(A, self.gamma)
             lam_f = self.lam.reshape(-1)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_positive, check_scalar
+from theorylab.nn._checks import check_device
 from theorylab.nn.training import fill_uniform_ as _fill_uniform_
 
 __all__ = ["SLTrainConfig", "SparsePlusLowRankLinear", "sltrain_num_parameters"]
@@ -39,10 +41,26 @@ Init = Literal["reference", "zero_sparse"]
 Backend = Literal["dense", "sparse"]
 
 
+def _support_size(density: float, in_features: int, out_features: int) -> int:
+    """``⌊δ in out⌋``, robust to the binary rounding of ``δ``.
+
+    The float ``0.29`` is ``0.28999999999999998…``, so a plain float floor of ``0.29 · 100``
+    gives 28. The product is formed exactly (``Fraction`` of the float), and a value within
+    a relative ``1e-12`` of an integer counts as that integer — far above the float's
+    rounding (~1e-16), far below any density a user means.
+    """
+    x = Fraction(float(density)) * in_features * out_features
+    nearest = round(x)
+    if abs(x - nearest) <= Fraction(1, 10**12) * max(1, nearest):
+        return int(nearest)
+    return math.floor(x)
+
+
 def sltrain_num_parameters(in_features: int, out_features: int, *, rank: int, density: float,
                            bias: bool = True) -> int:
     """``r (in + out) + ⌊δ in out⌋ (+ out)``."""
-    return (rank * (in_features + out_features) + int(density * in_features * out_features)
+    return (rank * (in_features + out_features)
+            + _support_size(density, in_features, out_features)
             + (out_features if bias else 0))
 
 
@@ -118,7 +136,8 @@ class SparsePlusLowRankLinear(nn.Module):
         self.init = check_choice(init, name="init", choices=("reference", "zero_sparse"))
         self.backend = check_choice(backend, name="backend", choices=("dense", "sparse"))
         n_total = in_features * out_features
-        self.nnz = int(self.density * n_total)
+        self.nnz = _support_size(self.density, in_features, out_features)
+        device = check_device(device)
         kw = {"device": device, "dtype": dtype}
         gdev = generator.device if generator is not None else torch.device("cpu")
         # a uniform random subset of size nnz, sorted (row-major flat indices)

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_int, check_scalar
+from theorylab.nn._checks import check_device, check_finite_weight, check_input
 
 __all__ = ["SVDLinear", "SSTLinear", "GatedSVDLinear", "rank_for_energy",
            "reset_optimizer_state"]
@@ -45,24 +46,44 @@ def _check_linear(base: nn.Module) -> nn.Linear:
     return base
 
 
-def _svd(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Thin SVD in float64 (for accuracy), returned in ``W``'s dtype: ``U, σ, V``."""
+def _svd(W: torch.Tensor, *, name: str = "base.weight"
+         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Thin SVD in float64 (for accuracy), returned in ``W``'s dtype: ``U, σ, V``.
+
+    A NaN/inf entry raises a ``ValueError`` naming ``name`` (not a bare ``LinAlgError``).
+    """
+    check_finite_weight(W, name=name)
     U, S, Vh = torch.linalg.svd(W.detach().to(torch.float64), full_matrices=False)
     return U.to(W.dtype), S.to(W.dtype), Vh.T.contiguous().to(W.dtype)
 
 
 def rank_for_energy(sigma: torch.Tensor, energy: float) -> int:
-    """Smallest ``r`` with ``Σ_{i≤r} σ_i² / Σ_i σ_i² ≥ energy`` (σ sorted descending).
+    """Smallest ``r`` with ``Σ_{i≤r} σ_i² / Σ_i σ_i² ≥ energy`` (σ sorted descending here).
 
     Examples
     --------
     >>> rank_for_energy(torch.tensor([3.0, 1.0, 0.1]), 0.8)
     1
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is empty, not finite, or all zero (no energy to share out).
     """
     energy = check_scalar(energy, name="energy", lower=0.0, upper=1.0, lower_inclusive=False)
-    e = sigma.detach().to(torch.float64).square()
-    cum = torch.cumsum(e, 0) / e.sum()
-    return int(torch.searchsorted(cum, torch.tensor(energy - 1e-12, dtype=torch.float64))) + 1
+    if not isinstance(sigma, torch.Tensor) or sigma.ndim != 1 or sigma.numel() == 0:
+        raise ValueError("sigma must be a non-empty 1-D torch.Tensor, got "
+                         f"{getattr(sigma, 'shape', type(sigma).__name__)}")
+    check_finite_weight(sigma, name="sigma")
+    # sorted here, so an unsorted spectrum cannot silently give a wrong rank
+    e = sigma.detach().to(torch.float64).abs().sort(descending=True).values.square()
+    total = e.sum()
+    if not total > 0:
+        raise ValueError("sigma must have a nonzero entry to measure a share of energy, got "
+                         f"all {sigma.numel()} entries zero")
+    cum = torch.cumsum(e, 0) / total
+    r = int(torch.searchsorted(cum, torch.tensor(energy - 1e-12, dtype=torch.float64))) + 1
+    return min(r, sigma.numel())  # cum[-1] may round to just below 1
 
 
 def reset_optimizer_state(optimizer: torch.optim.Optimizer,
@@ -115,6 +136,9 @@ class SVDLinear(nn.Module):
                              f"rank={rank!r}, energy={energy!r}")
         U, S, V = _svd(base.weight)
         if rank is None:
+            if not bool((S > 0).any()):
+                raise ValueError("base.weight must be nonzero to choose a rank by energy, got "
+                                 f"an all-zero {out_f}x{in_f} weight; pass rank= instead")
             rank = rank_for_energy(S, energy)
         rank = check_int(rank, name="rank", minimum=1, maximum=min(in_f, out_f))
         self.rank = rank
@@ -135,6 +159,7 @@ class SVDLinear(nn.Module):
         return self.base.weight + self.delta_weight()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.V.shape[0])
         return self.base(x) + ((x @ self.V) * (self.sigma - self.sigma0)) @ self.U.T
 
 
@@ -210,6 +235,7 @@ class SSTLinear(nn.Module):
         return (U * self.sigma) @ V.T
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.V_frozen.shape[0])
         U, V = self.factors()
         y = ((x @ V) * self.sigma) @ U.T
         return y if self.bias is None else y + self.bias
@@ -226,7 +252,7 @@ class SSTLinear(nn.Module):
         self.V_frozen[:, self.index] = self.V_I
         if resvd:
             W = (self.U_frozen * self.sigma) @ self.V_frozen.T
-            U, S, V = _svd(W)
+            U, S, V = _svd(W, name="the trained weight U diag(sigma) V^T")
             self.U_frozen.copy_(U)
             self.V_frozen.copy_(V)
             self.sigma.copy_(S)
@@ -293,10 +319,15 @@ class GatedSVDLinear(nn.Module):
         if n_learngene + n_tailor == 0:
             raise ValueError("n_learngene + n_tailor must be >= 1, got 0")
         self.in_features, self.out_features = in_features, out_features
+        device = check_device(device)
+        if device is None:
+            device = torch.empty(0).device  # torch's default device, not the generator's
         dtype = dtype or torch.get_default_dtype()
         bound = 1.0 / math.sqrt(in_features)
-        W0 = torch.empty(out_features, in_features, dtype=dtype, device=device)
-        W0.uniform_(-bound, bound, generator=generator)
+        # drawn on the generator's device, then moved: a CPU generator may seed a CUDA layer
+        gdev = generator.device if generator is not None else device
+        W0 = torch.empty(out_features, in_features, dtype=dtype, device=gdev)
+        W0 = W0.uniform_(-bound, bound, generator=generator).to(device)
         U, S, V = _svd(W0)
         rG, rT = n_learngene, n_tailor * n_groups
         self.U_G = nn.Parameter(U[:, :rG].clone())  # (out, rG)
@@ -305,8 +336,8 @@ class GatedSVDLinear(nn.Module):
         self.U_T = nn.Parameter(U[:, rG:rG + rT].clone())  # (out, rT)
         self.sigma_T = nn.Parameter(S[rG:rG + rT].clone())  # (rT,)
         self.V_T = nn.Parameter(V[:, rG:rG + rT].clone())  # (in, rT)
-        self.bias = (nn.Parameter(torch.empty(out_features, dtype=dtype, device=device)
-                                  .uniform_(-bound, bound, generator=generator))
+        self.bias = (nn.Parameter(torch.empty(out_features, dtype=dtype, device=gdev)
+                                  .uniform_(-bound, bound, generator=generator).to(device))
                      if bias else None)
         self.n_groups, self.n_tailor = n_groups, n_tailor
         self.register_buffer("tailor_group", torch.arange(n_groups, device=W0.device)
@@ -323,16 +354,25 @@ class GatedSVDLinear(nn.Module):
                              f"[{int(group_ids.min())}, {int(group_ids.max())}]")
         return (group_ids.reshape(-1, 1) == self.tailor_group).to(self.sigma_T.dtype)
 
-    def forward(self, x: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:  # (B, in)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"x must have shape (B, {self.in_features}), got {tuple(x.shape)}")
-        if group_ids.shape != (x.shape[0],):
-            raise ValueError(f"group_ids must have shape ({x.shape[0]},), got "
-                             f"{tuple(group_ids.shape)}")
-        y = ((x @ self.V_G) * self.sigma_G) @ self.U_G.T  # (B, out)
+    def forward(self, x: torch.Tensor, group_ids: torch.Tensor) -> torch.Tensor:
+        """``(..., in)`` inputs with one class group per row, ``group_ids`` of shape ``(...)``."""
+        if x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"x must have shape (..., {self.in_features}), got "
+                             f"{tuple(x.shape)}")
+        if not isinstance(group_ids, torch.Tensor):
+            raise TypeError(f"group_ids must be an integer torch.Tensor, got "
+                            f"{type(group_ids).__name__}")
+        if group_ids.shape != x.shape[:-1]:
+            raise ValueError(f"group_ids must have shape {tuple(x.shape[:-1])} (one group per "
+                             f"row of x), got {tuple(group_ids.shape)}")
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, self.in_features)  # (B, in)
+        y = ((x2 @ self.V_G) * self.sigma_G) @ self.U_G.T  # (B, out)
         if self.sigma_T.numel():
-            y = y + ((x @ self.V_T) * (self.sigma_T * self.gate(group_ids))) @ self.U_T.T
-        return y if self.bias is None else y + self.bias
+            g = self.gate(group_ids.reshape(-1))  # (B, r_T)
+            y = y + ((x2 @ self.V_T) * (self.sigma_T * g)) @ self.U_T.T
+        y = y if self.bias is None else y + self.bias
+        return y.reshape(*lead, self.out_features)
 
     def learngene_weight(self) -> torch.Tensor:
         """``U_G diag(σ_G) V_Gᵀ`` (what every class shares)."""
@@ -361,6 +401,11 @@ class GatedSVDLinear(nn.Module):
         """
         n_tailor = check_int(n_tailor, name="n_tailor", minimum=1)
         n_groups = check_int(n_groups, name="n_groups", minimum=1)
+        k = min(self.in_features, self.out_features)
+        rG = self.sigma_G.numel()
+        if rG + n_tailor * n_groups > k:  # the constructor's rule: U, V keep <= k columns
+            raise ValueError(f"n_learngene + n_tailor * n_groups must be <= min(in, out) = {k}, "
+                             f"got {rG} + {n_tailor} * {n_groups} = {rG + n_tailor * n_groups}")
         rT = n_tailor * n_groups
         ref = self.U_G
         kw = dict(dtype=ref.dtype, device=ref.device)

@@ -44,14 +44,13 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = True) -> int:
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``None``/"cpu"/"cuda"/"cuda:k" → a torch.device; a clear error if CUDA is absent."""
+    from theorylab.nn._checks import check_device
+
     if device is None:
         return torch.device("cpu")
     if isinstance(device, str) and not device.startswith(("cpu", "cuda")):
         raise ValueError(f"device must be 'cpu' or 'cuda[:k]', got {device!r}")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device must be available: got {device!r} but CUDA is not available")
-    return dev
+    return check_device(device)  # malformed ("cuda:x") or unavailable CUDA: ValueError
 
 
 def make_generator(seed: int, device: str | torch.device | None = None) -> torch.Generator:

@@ -34,43 +34,56 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_scalar
+from theorylab.nn._checks import check_finite_weight, check_input
 from theorylab.results import ResultRepr
 
 __all__ = ["normalized_spectrum", "allocate_ranks", "RankAllocation", "FactorizedLinear",
            "compress_model", "CompressionReport"]
 
 
-def _singular_values(W) -> np.ndarray:
+def _singular_values(W, *, name: str = "weights[0]") -> np.ndarray:
     if isinstance(W, nn.Linear):
         W = W.weight
     if isinstance(W, torch.Tensor):
-        if W.ndim == 1:
-            return W.detach().cpu().to(torch.float64).numpy()
-        if W.ndim != 2:
-            raise ValueError(f"weights must be 2-D matrices or 1-D spectra, got shape "
-                             f"{tuple(W.shape)}")
-        return torch.linalg.svdvals(W.detach().cpu().to(torch.float64)).numpy()
+        W = W.detach().cpu().to(torch.float64)
     a = np.asarray(W, dtype=np.float64)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"weights must be 2-D matrices or 1-D spectra, got shape {a.shape}")
+    check_finite_weight(torch.from_numpy(a), name=name)
     if a.ndim == 1:
         return a
-    if a.ndim != 2:
-        raise ValueError(f"weights must be 2-D matrices or 1-D spectra, got shape {a.shape}")
     return np.linalg.svd(a, compute_uv=False)
 
 
 def normalized_spectrum(sigma) -> np.ndarray:
-    """``(σ − σ_min) / (σ_max − σ_min)``; a flat spectrum maps to all ones.
+    """``(σ − σ_min) / (σ_max − σ_min)``, with the two degenerate spectra made explicit.
+
+    - An all-zero spectrum (a zero matrix) maps to all zeros: it carries no energy, so its
+      components are the first to prune, never "as important as any top component".
+    - A flat nonzero spectrum (``σ_max − σ_min ≤ 1e-12 σ_max``, e.g. an orthogonal matrix)
+      maps to all ones: every direction is as large as the largest — the opposite of low rank.
+      The relative tolerance keeps round-off in ``svdvals`` of such a matrix from being
+      stretched into an arbitrary ``[0, 1]`` ranking.
 
     Examples
     --------
     >>> normalized_spectrum([4.0, 2.0, 1.0]).tolist()
     [1.0, 0.3333333333333333, 0.0]
+    >>> normalized_spectrum([0.0, 0.0]).tolist(), normalized_spectrum([2.0, 2.0]).tolist()
+    ([0.0, 0.0], [1.0, 1.0])
     """
     s = np.asarray(sigma, dtype=np.float64)
     if s.ndim != 1 or s.size == 0:
         raise ValueError(f"sigma must be a non-empty 1-D array, got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"sigma must be finite, got {int(np.isnan(s).sum())} NaN and "
+                         f"{int(np.isinf(s).sum())} inf entries")
+    if np.any(s < 0):
+        raise ValueError(f"sigma must be >= 0 (singular values), got min {s.min()!r}")
     lo, hi = s.min(), s.max()
-    if hi - lo <= 0:
+    if hi == 0:
+        return np.zeros_like(s)
+    if hi - lo <= 1e-12 * hi:
         return np.ones_like(s)
     return (s - lo) / (hi - lo)
 
@@ -110,10 +123,13 @@ def allocate_ranks(weights: Sequence, *, reduction: float,
 
     Notes
     -----
-    Every matrix keeps at least its top component (σ̂ = 1), so the removed total equals
+    Every matrix keeps at least its top component, so the removed total equals
     ``round(reduction·Σk)`` exactly for WeLore unless that would empty a matrix, and up to
-    one per matrix (rounding) for uniform. Since σ̂_min = 0, any ``t > 0`` prunes at least
-    one component of every matrix.
+    one per matrix (rounding) for uniform. For a non-flat spectrum σ̂_min = 0, so any
+    ``t > 0`` prunes at least one of its components. A zero matrix (σ̂ ≡ 0) is pruned to
+    rank 1 before any component with σ̂ > 0 (ties at σ̂ = 0 — every matrix's smallest
+    component — go in the order of ``weights``); a flat nonzero one (σ̂ ≡ 1) goes last
+    (see :func:`normalized_spectrum`).
 
     References
     ----------
@@ -132,7 +148,8 @@ def allocate_ranks(weights: Sequence, *, reduction: float,
     if reduction >= 1.0:
         raise ValueError(f"reduction must be < 1, got {reduction}")
     rule = check_choice(rule, name="rule", choices=("welore", "uniform"))
-    spectra = [np.sort(_singular_values(W))[::-1] for W in weights]
+    spectra = [np.sort(_singular_values(W, name=f"weights[{i}]"))[::-1]
+               for i, W in enumerate(weights)]
     full = tuple(len(s) for s in spectra)
     if rule == "uniform":
         ranks = tuple(max(1, k - int(round(reduction * k))) for k in full)
@@ -181,7 +198,7 @@ class FactorizedLinear(nn.Module):
         """Best rank-``rank`` factorisation (Eckart–Young) of ``linear.weight``."""
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"linear must be a torch.nn.Linear, got {type(linear).__name__}")
-        W = linear.weight.detach()
+        W = check_finite_weight(linear.weight.detach(), name="linear.weight")
         rank = check_int(rank, name="rank", minimum=1, maximum=min(W.shape))
         U, S, Vh = torch.linalg.svd(W.to(torch.float64), full_matrices=False)
         r = S[:rank].sqrt()
@@ -193,6 +210,7 @@ class FactorizedLinear(nn.Module):
         return self.A @ self.B
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
+        check_input(x, self.B.shape[1])
         y = (x @ self.B.T) @ self.A.T
         return y if self.bias is None else y + self.bias
 
@@ -254,6 +272,8 @@ def compress_model(model: nn.Module, *, reduction: float,
             raise ValueError(f"names must name nn.Linear modules of model, got {n!r}")
     if not names:
         raise ValueError("names must contain at least one nn.Linear, got none")
+    for n in names:  # name the module, not its position, when a weight is NaN/inf
+        check_finite_weight(lins[n].weight.detach(), name=f"{n}.weight")
     alloc = allocate_ranks([lins[n].weight for n in names], reduction=reduction, rule=rule)
     new = copy.deepcopy(model)
     kinds = []

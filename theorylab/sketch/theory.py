@@ -5,6 +5,11 @@
   (each of the t heavy rows misses all d identity buckets with prob. (1 − d/m)).
 - OSNAP(s): a single collision contributes √(d/t)/s (the m-independent floor).
 - Dense sketches: median ρ ≈ C √(d/m) (empirical, C ≈ 1.5–2.5).
+- Norm preservation (derived; exhaustive and symbolic checks in the tests): every family is
+  unbiased, E‖Sx‖² = ‖x‖²; Var‖Sx‖² = 2‖x‖⁴/m for i.i.d. N(0, 1/m) entries,
+  (2/m)(‖x‖⁴ − Σx_i⁴) for CountSketch, and (2/m)·(N′ − m)/(N′ − 1)·(‖x‖⁴ − Σx_i⁴) for the
+  SRHT (rows without replacement: CountSketch's variance times the finite-population
+  factor).
 - Gaussian-diagonal SRHT on the two-coordinate instance (follow-up, Section 3):
   P(|coef| >= 3/7) >= (2 − (4/π) arctan 2)(1 − 2 e^{−m/8}) ≈ 0.590 for every m.
 - SRHT cost: O(N′ d log N′) with N′ = 2^⌈log₂ n⌉ for the full transform (the paper's
@@ -25,6 +30,11 @@ __all__ = ["countsketch_failure_probability", "countsketch_failure_magnitude",
 
 def countsketch_failure_probability(d: int, m: int, t: int) -> float:
     """1 − (1 − d/m)^t: some heavy row lands in one of the d identity buckets.
+
+    Exact when the d identity rows occupy d distinct buckets; averaged over identity rows
+    that share a bucket (fewer targets) the true probability is smaller, so this is an
+    upper bound (exhaustive check for d = 2, m = 4, t = 2: 3/4 given distinct buckets,
+    the formula, against 43/64 overall).
 
     >>> round(countsketch_failure_probability(16, 128, 4), 3)
     0.414
