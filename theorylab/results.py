@@ -217,4 +217,8 @@ class SolverResult(ResultRepr):
 
 
 def _rebuild(cls: type, kwargs: dict[str, Any]) -> Any:
-    return cls(**kwargs)
+    # Pickles made before a duplicate field became a read-only alias of ``x`` (e.g. the
+    # old ``S=``/``w=``/``t_opt=`` entries) still load: entries that are no longer
+    # fields are dropped.
+    names = {f.name for f in fields(cls) if f.init}
+    return cls(**{k: v for k, v in kwargs.items() if k in names})

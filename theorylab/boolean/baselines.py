@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from theorylab._validation import check_int, check_positive
+from theorylab._validation import check_int, check_matrix, check_positive
 
 __all__ = ["train_ste_network", "train_penalized_mlp"]
 
@@ -23,8 +23,12 @@ def _prep(widths, X, Y):
     import torch
 
     widths = [check_int(w, name="widths", minimum=1) for w in widths]
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    Y = torch.as_tensor(np.asarray(Y, dtype=np.float32))
+    if len(widths) < 2:
+        raise ValueError(f"widths must list at least an input and an output layer, got {widths}")
+    X = check_matrix(X, name="X")
+    Y = check_matrix(Y, name="Y", shape=(X.shape[0], None))
+    X = torch.as_tensor(X.astype(np.float32))
+    Y = torch.as_tensor(Y.astype(np.float32))
     if X.shape[1] != widths[0] or Y.shape[1] != widths[-1]:
         raise ValueError(f"widths must match the data: inputs {X.shape[1]}, outputs "
                          f"{Y.shape[1]}, got widths {widths}")

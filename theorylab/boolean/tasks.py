@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theorylab._validation import check_int, check_rng
+from theorylab._validation import check_array, check_int, check_rng
 from theorylab.boolean.network import Network, layered_network
 
 __all__ = ["multiplier_task", "autoencoder_task", "parity_task", "cellular_automaton_task",
@@ -14,12 +14,14 @@ __all__ = ["multiplier_task", "autoencoder_task", "parity_task", "cellular_autom
 
 def to_pm1(b: np.ndarray) -> np.ndarray:
     """0/1 → −1/+1."""
-    return 2.0 * np.asarray(b, dtype=float) - 1.0
+    b = check_array(b, name="b", ndim=None, allow_bool=True, min_shape=(1,))
+    return 2.0 * b - 1.0
 
 
 def bits(values: np.ndarray, n: int) -> np.ndarray:
     """Integers → their ``n`` bits, most significant first, shape (len(values), n)."""
-    v = np.asarray(values, dtype=np.int64)[:, None]
+    n = check_int(n, name="n", minimum=1)
+    v = check_array(values, name="values", ndim=1, dtype=np.int64, min_shape=(1,))[:, None]
     return (v >> np.arange(n - 1, -1, -1)) & 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_int, check_rng
+from .._validation import check_int, check_positive, check_rng
 
 __all__ = ["breast_cancer", "synthetic_classification", "one_d_regression", "digits_pair"]
 
@@ -33,6 +33,8 @@ def synthetic_classification(n: int = 1000, *, n_features: int = 20,
     bias column appended, labels in {-1, +1}."""
     from sklearn.datasets import make_classification
 
+    n = check_int(n, name="n", minimum=2)
+    n_features = check_int(n_features, name="n_features", minimum=2)
     X, y = make_classification(n_samples=n, n_features=n_features,
                                n_informative=n_features // 2, random_state=random_state)
     return np.c_[_standardise(X), np.ones(n)], 2.0 * y - 1.0
@@ -40,6 +42,8 @@ def synthetic_classification(n: int = 1000, *, n_features: int = 20,
 
 def one_d_regression(n: int, *, noise: float = 0.1, rng=None) -> tuple[np.ndarray, np.ndarray]:
     """Scalar inputs on [-1, 1] plus a bias column; y = sin(3x) + noise (d = 2)."""
+    n = check_int(n, name="n", minimum=1)
+    noise = check_positive(noise, name="noise", strict=False)
     rng = check_rng(rng)
     x = np.sort(rng.uniform(-1, 1, n))
     return np.c_[x, np.ones(n)], np.sin(3 * x) + noise * rng.standard_normal(n)
@@ -49,6 +53,10 @@ def digits_pair(a: int = 2, b: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn 8x8 digits, classes a (label -1) vs b (+1), pixels / 16, bias column."""
     from sklearn.datasets import load_digits
 
+    a = check_int(a, name="a", minimum=0, maximum=9)
+    b = check_int(b, name="b", minimum=0, maximum=9)
+    if a == b:
+        raise ValueError(f"b must differ from a, got a = b = {a}")
     X, y = load_digits(return_X_y=True)
     keep = (y == a) | (y == b)
     return np.c_[X[keep] / 16.0, np.ones(keep.sum())], np.where(y[keep] == b, 1.0, -1.0)

@@ -226,7 +226,13 @@ def digits_covariate_shift(images: np.ndarray, *, blur: float = 0.6,
     ``offset``: a covariate shift of 8x8 digit images in [0, 1], clipped to [0, 1]."""
     from scipy.ndimage import gaussian_filter
 
-    imgs = np.asarray(images, dtype=float).reshape(-1, 8, 8)
+    images = check_array(images, name="images", ndim=None, min_shape=(1, 1))
+    if images.ndim not in (2, 3) or images.size % 64 or images.shape[-1] not in (8, 64):
+        raise ValueError(f"images must have shape (n, 64) or (n, 8, 8), got {images.shape}")
+    blur = check_scalar(blur, name="blur", lower=0.0)
+    gain = check_scalar(gain, name="gain")
+    offset = check_scalar(offset, name="offset")
+    imgs = images.reshape(-1, 8, 8)
     out = gaussian_filter(imgs, sigma=(0, blur, blur)) if blur > 0 else imgs
     return np.clip(gain * out + offset, 0.0, 1.0).reshape(-1, 64)
 

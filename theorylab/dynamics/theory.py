@@ -31,6 +31,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from theorylab._validation import check_array, check_int, check_positive
+
 __all__ = [
     "mp_edges",
     "mp_nodes",
@@ -46,7 +48,7 @@ __all__ = [
 
 def mp_edges(alpha: float) -> tuple[float, float]:
     """Edges ``λ± = (1 ± √α)²`` of the Marchenko–Pastur law of ``X Xᵀ``."""
-    r = np.sqrt(alpha)
+    r = np.sqrt(check_positive(alpha, name="alpha"))
     return (1.0 - r) ** 2, (1.0 + r) ** 2
 
 
@@ -62,7 +64,7 @@ def mp_nodes(alpha: float, n_nodes: int = 600) -> tuple[np.ndarray, np.ndarray]:
     The weights sum to ``min(1, α)`` (the continuous part's mass).
     """
     lo, hi = mp_edges(alpha)
-    x, w = _gl(n_nodes)
+    x, w = _gl(check_int(n_nodes, name="n_nodes", minimum=1))
     theta = 0.5 * np.pi * (x + 1.0)
     wt = 0.5 * np.pi * w
     half = 0.5 * (hi - lo)
@@ -74,6 +76,8 @@ def mp_nodes(alpha: float, n_nodes: int = 600) -> tuple[np.ndarray, np.ndarray]:
 
 def mp_stieltjes(gamma: float, alpha: float) -> float:
     """``s(γ) = ∫ ρ(λ)/(λ + γ) dλ`` over the whole MP law (atom included), γ > 0."""
+    gamma = check_positive(gamma, name="gamma")
+    alpha = check_positive(alpha, name="alpha")
     a = gamma + alpha - 1.0
     return (-a + np.sqrt(a * a + 4.0 * gamma)) / (2.0 * gamma)
 
@@ -87,11 +91,25 @@ def _noise_factor(lam: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(lam > 0, out, 0.0)
 
 
+def _times(times) -> np.ndarray:
+    t = check_array(times, name="times", ndim=None, min_shape=(1,))
+    if np.any(t < 0):
+        raise ValueError(f"times must be >= 0, got min {float(t.min())!r}")
+    return t
+
+
+def _variances(teacher_var, noise_var, sigma0_sq=0.0):
+    return (check_positive(teacher_var, name="teacher_var", strict=False),
+            check_positive(noise_var, name="noise_var", strict=False),
+            check_positive(sigma0_sq, name="sigma0_sq", strict=False))
+
+
 def gen_error_theory(alpha: float, times: np.ndarray, *, teacher_var: float, noise_var: float,
                      sigma0_sq: float, n_nodes: int = 600) -> np.ndarray:
     """``E_g(t)``: test error (label noise included) of gradient flow at each time."""
     lam, w = mp_nodes(alpha, n_nodes)
-    t = np.asarray(times, dtype=float)
+    t = _times(times)
+    teacher_var, noise_var, sigma0_sq = _variances(teacher_var, noise_var, sigma0_sq)
     v0 = teacher_var + sigma0_sq
     signal = np.exp(-2.0 * np.multiply.outer(t, lam)) * v0
     noise = noise_var * _noise_factor(lam, t)
@@ -103,7 +121,8 @@ def train_error_theory(alpha: float, times: np.ndarray, *, teacher_var: float, n
                        sigma0_sq: float, n_nodes: int = 600) -> np.ndarray:
     """``E_tr(t) = ‖y − Xᵀw(t)‖²/P``; the MP atom is excluded from the noise term."""
     lam, w = mp_nodes(alpha, n_nodes)
-    t = np.asarray(times, dtype=float)
+    t = _times(times)
+    teacher_var, noise_var, sigma0_sq = _variances(teacher_var, noise_var, sigma0_sq)
     v0 = teacher_var + sigma0_sq
     decay = np.exp(-2.0 * np.multiply.outer(t, lam)) * (lam * v0 + noise_var)
     return (decay @ w) / alpha + noise_var * max(1.0 - 1.0 / alpha, 0.0)
@@ -111,6 +130,8 @@ def train_error_theory(alpha: float, times: np.ndarray, *, teacher_var: float, n
 
 def gen_error_asymptote(alpha: float, *, teacher_var: float, noise_var: float,
                         sigma0_sq: float) -> float:
+    alpha = check_positive(alpha, name="alpha")
+    teacher_var, noise_var, sigma0_sq = _variances(teacher_var, noise_var, sigma0_sq)
     """``E_g(∞)``: σ_ε² α/(α−1) for α > 1; (1−α)(σ_w²+σ_0²) + σ_ε²/(1−α) for α < 1; ∞ at 1."""
     if alpha == 1.0:
         return float("inf") if noise_var > 0 else 0.0
@@ -120,6 +141,8 @@ def gen_error_asymptote(alpha: float, *, teacher_var: float, noise_var: float,
 
 
 def train_error_asymptote(alpha: float, *, noise_var: float) -> float:
+    alpha = check_positive(alpha, name="alpha")
+    noise_var = check_positive(noise_var, name="noise_var", strict=False)
     """``E_tr(∞) = σ_ε² (1 − 1/α)₊``."""
     return noise_var * max(1.0 - 1.0 / alpha, 0.0)
 
@@ -128,11 +151,15 @@ def ridge_error_theory(alpha: float, ridge: float, *, teacher_var: float,
                        noise_var: float, n_nodes: int = 600) -> float:
     """Test error of ridge regression with penalty γ (σ_0 is irrelevant)."""
     lam, w = mp_nodes(alpha, n_nodes)
+    ridge = check_positive(ridge, name="ridge", strict=False)
+    teacher_var, noise_var, _ = _variances(teacher_var, noise_var)
     cont = ((teacher_var * ridge**2 + noise_var * lam) / (lam + ridge) ** 2) @ w
     atom = max(1.0 - alpha, 0.0) * teacher_var  # λ = 0: the ridge estimate is 0 there
     return float(cont + atom + noise_var)
 
 
 def bayes_error_theory(alpha: float, *, teacher_var: float, noise_var: float) -> float:
+    teacher_var = check_positive(teacher_var, name="teacher_var")
+    noise_var = check_positive(noise_var, name="noise_var")
     """Bayes-optimal test error = ridge at γ* = σ_ε²/σ_w²: ``σ_ε² (1 + s(γ*))``."""
     return float(noise_var * (1.0 + mp_stieltjes(noise_var / teacher_var, alpha)))

@@ -67,6 +67,10 @@ class GampRieResult(SolverResult):
 def init_gamp_rie(d: int, n: int, *, kappa: float, rng) -> tuple[np.ndarray, float, float,
                                                                     np.ndarray]:
     """The initial state (Ŝ⁰, Ĉ, V, ω) of the reference code: a prior sample, 10, 10, 10·1."""
+    d = check_int(d, name="d", minimum=1)
+    n = check_int(n, name="n", minimum=1)
+    kappa = check_positive(kappa, name="kappa")
+    rng = check_rng(rng)
     m = max(1, round(kappa * d))
     W0 = rng.standard_normal((d, m))
     S0 = W0 @ W0.T / np.sqrt(m * d)

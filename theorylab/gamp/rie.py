@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_matrix, check_positive
+from .._validation import check_array, check_matrix, check_positive
 from .theory import stieltjes_th
 
 __all__ = ["rie_denoise", "rie_shrink_eigenvalues"]
 
 
 def rie_shrink_eigenvalues(lam: np.ndarray, delta: float, *, kappa: float) -> np.ndarray:
-    """The RIE eigenvalue map λ ↦ λ − 2Δ Re g_Δ(λ) (algorithm units, no validation).
+    """The RIE eigenvalue map λ ↦ λ − 2Δ Re g_Δ(λ) (algorithm units).
 
     Computed in theory units (λ_th = λ/√κ, σ² = Δ/κ) where the Stieltjes transform
     solves σ²g³ − (z + κσ²)g² + (1 − κ + κz)g − κ = 0; outside the asymptotic support
     (finite-size outliers) the real root on the physical branch is used, not an
     arbitrary one.
     """
+    delta = check_positive(delta, name="delta")
+    kappa = check_positive(kappa, name="kappa")
     sk = np.sqrt(kappa)
     s2 = delta / kappa
-    lam_th = np.asarray(lam, dtype=np.float64) / sk
+    lam_th = check_array(lam, name="lam", ndim=None, min_shape=(1,)) / sk
     h = stieltjes_th(lam_th, s2, kappa).real
     return sk * (lam_th - 2.0 * s2 * h)
 

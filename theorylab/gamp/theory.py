@@ -102,7 +102,9 @@ def stieltjes_th(x, s2: float, kappa: float) -> np.ndarray:
     roots are decreasing, the one of smallest modulus is taken (it is the branch
     connected to g ≈ 1/x at infinity); the tests check this against quadrature.
     """
-    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    x = np.atleast_1d(check_array(x, name="x", ndim=None, min_shape=(1,)))
+    s2 = check_positive(s2, name="s2", strict=False)
+    kappa = check_positive(kappa, name="kappa")
     roots = _cubic_roots(*_cubic_coeffs_th(x.astype(np.complex128), s2, kappa))
     im = roots.imag
     # a root is complex when its imaginary part is not round-off relative to itself
@@ -132,6 +134,8 @@ def spectral_edges_th(s2: float, kappa: float) -> np.ndarray:
     Edges are z(g) at the real critical points of z(g) = 1/g + κ/(κ − g) + σ² g,
     i.e. the real roots of σ²g⁴ − 2κσ²g³ + (κ²σ² + κ − 1)g² + 2κg − κ² = 0.
     """
+    s2 = check_positive(s2, name="s2", strict=False)
+    kappa = check_positive(kappa, name="kappa")
     if s2 <= 0:
         raise ValueError(f"s2 must be > 0, got {s2!r}")
     r = np.roots([s2, -2 * kappa * s2, kappa**2 * s2 + kappa - 1.0, 2 * kappa, -(kappa**2)])

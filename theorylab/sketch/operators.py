@@ -107,6 +107,7 @@ def fwht(X, *, normalize: bool = False, inplace: bool = False) -> np.ndarray:
 
 def max_sketch_size(kind: str, n: int, *, nnz_per_col: int = 4) -> int | None:
     """Largest allowed m for ``kind`` on n rows (``None``: no upper limit)."""
+    n = check_int(n, name="n", minimum=1)
     if kind == "srht":
         return next_pow2(n)          # rows sampled without replacement from N′
     if kind == "srdct":

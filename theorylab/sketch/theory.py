@@ -39,16 +39,24 @@ def countsketch_failure_probability(d: int, m: int, t: int) -> float:
     >>> round(countsketch_failure_probability(16, 128, 4), 3)
     0.414
     """
+    d = check_int(d, name="d", minimum=1)
+    m = check_int(m, name="m", minimum=1)
+    t = check_int(t, name="t", minimum=0)
     return 1.0 - (1.0 - min(d / m, 1.0)) ** t
 
 
 def countsketch_failure_magnitude(d: int, t: int) -> float:
     """√(d/t): ρ of one collision (|x′_i| = 1, ‖r‖ = √t)."""
+    d = check_int(d, name="d", minimum=1)
+    t = check_int(t, name="t", minimum=1)
     return math.sqrt(d / t)
 
 
 def osnap_floor(d: int, t: int, s: int) -> float:
     """√(d/t)/s: ρ contributed by one OSNAP(s) collision."""
+    d = check_int(d, name="d", minimum=1)
+    t = check_int(t, name="t", minimum=1)
+    s = check_int(s, name="s", minimum=1)
     return math.sqrt(d / t) / s
 
 
@@ -59,6 +67,8 @@ def gaussian_diag_failure_bound(m: int | None = None) -> float:
     0.5903
     """
     base = 2.0 - 4.0 / math.pi * math.atan(2.0)
+    if m is not None:
+        m = check_int(m, name="m", minimum=1)
     return base if m is None else base * (1.0 - 2.0 * math.exp(-m / 8.0))
 
 
