@@ -1,0 +1,53 @@
+"""Machine-unlearning evaluation harness: scenarios, oracles, metrics, baselines, runner.
+
+Every unlearning method is scored the same way: each metric is reported together with its
+gap to a retrained-from-scratch oracle (several seeds, with their spread). ``scenarios`` and
+``data`` are NumPy only; the other submodules import torch, so names are resolved lazily:
+``from theorylab.unlearning import class_forget`` does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_LAZY: dict[str, str] = {
+    # data
+    "Dataset": "data",
+    "load_digits_split": "data",
+    "load_diabetes_split": "data",
+    "load_friedman1_split": "data",
+    "load_fashion_mnist_split": "data",
+    "read_idx": "data",
+    # scenarios
+    "ForgetSplit": "scenarios",
+    "check_forget_retain": "scenarios",
+    "random_forget": "scenarios",
+    "class_forget": "scenarios",
+    "subclass_forget": "scenarios",
+    "superclass_labels": "scenarios",
+    "noisy_label_forget": "scenarios",
+    "coherent_forget": "scenarios",
+    "target_range_forget": "scenarios",
+    "identity_forget": "scenarios",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def _register(names: dict[str, str]) -> None:
+    _LAZY.update(names)
+    __all__[:] = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        mod = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'theorylab.unlearning' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(f"theorylab.unlearning.{mod}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
