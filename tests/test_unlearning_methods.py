@@ -195,3 +195,60 @@ def test_random_labels_one_epoch_by_hand(setup):
                 p -= 0.5 * gi
     _close(_params(out), _params(m))
     assert np.mean((fake == forget.y).numpy()) < 0.3  # labels are random, not the true ones
+
+
+def test_salun_changes_only_salient_weights(setup):
+    from theorylab.unlearning.baselines import SalUnConfig, saliency_mask
+
+    model, forget, retain = setup
+    cfg = SalUnConfig(epochs=1, sparsity=0.3, batch_size=128)
+    out, _ = apply_method("salun", model, forget, retain, config=cfg, generator=_gen())
+    mask = saliency_mask(copy.deepcopy(model), forget, sparsity=0.3)
+    n_keep = sum(int(m.sum()) for m in mask.values())
+    assert n_keep == round(0.3 * sum(p.numel() for p in model.parameters()))
+    changed = 0
+    for (n, p0), p1 in zip(model.named_parameters(), out.parameters(), strict=True):
+        assert torch.equal(p1[~mask[n]], p0[~mask[n]])  # masked-out weights stay at theta_o
+        changed += int((p1 != p0).sum())
+    assert 0 < changed <= n_keep
+
+
+def test_scrub_min_steps_by_hand_and_max_steps_leave_the_teacher(setup):
+    from theorylab.unlearning.baselines import SCRUBConfig, _kl_t
+    from theorylab.unlearning.models import epoch_batches
+
+    model, forget, retain = setup
+    # alpha = 0 and no max steps: SCRUB is Adam (L2 decay) on CE(D_r) in the generator's order
+    cfg = SCRUBConfig(epochs=2, max_epochs=0, alpha=0.0, gamma=1.0, lr=1e-3)
+    out, _ = apply_method("scrub", model, forget, retain, config=cfg, generator=_gen())
+    m = copy.deepcopy(model)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3, weight_decay=cfg.weight_decay)
+    g = _gen()
+    for _ in range(2):
+        for idx in epoch_batches(len(retain), cfg.batch_size_retain, g):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(m(retain.X[idx]), retain.y[idx]).backward()
+            opt.step()
+    _close(_params(out), _params(m))
+    # max steps push the student's forget outputs away from the teacher's
+    cfg = SCRUBConfig(epochs=8, max_epochs=8, gamma=0.0, alpha=0.0, weight_decay=0.0, lr=1e-2)
+    moved, _ = apply_method("scrub", model, forget, retain, config=cfg, generator=_gen())
+    with torch.no_grad():
+        assert _kl_t(moved(forget.X), model(forget.X), 2.0) > 0.01
+
+
+def test_bad_teacher_uses_no_labels_and_moves_forget_outputs_to_the_random_teacher(setup):
+    from theorylab.unlearning.baselines import BadTeacherConfig, _kl_t, reinitialise
+
+    model, forget, retain = setup
+    assert not get_method("bad_teacher").needs_labels
+    cfg = BadTeacherConfig(epochs=20, lr=1e-2, batch_size=64)
+    out, _ = apply_method("bad_teacher", model, forget, retain, config=cfg, generator=_gen())
+    g = _gen()
+    torch.randn(0, generator=g)
+    bad = reinitialise(model, torch.Generator().manual_seed(11))
+    with torch.no_grad():
+        before = _kl_t(model(forget.X), bad(forget.X), 1.0).item()
+        after = _kl_t(out(forget.X), bad(forget.X), 1.0).item()
+        keep = _kl_t(out(retain.X), model(retain.X), 1.0).item()
+    assert after < 0.5 * before and keep < before
