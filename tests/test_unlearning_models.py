@@ -111,6 +111,23 @@ def test_ensemble_member_equals_single_train_model(digits):
     assert isinstance(Ensemble.from_models([single, single]).member(1), torch.nn.Module)
 
 
+def test_retrain_from_pretrained_starts_at_the_given_weights(digits):
+    _, X, y = digits
+    r = Recipe(hidden=(16,), epochs=0)
+    base = build_model(r, 64, 10, generator=torch.Generator().manual_seed(3),
+                       dtype=torch.float64)
+    ens = retrain_oracles(r, X, y, np.arange(50), n_out=10, seeds=ensemble_seeds(2),
+                          from_pretrained=base)
+    for name, p in base.named_parameters():  # zero epochs: both members equal the start
+        assert torch.equal(ens.params[name][0], p) and torch.equal(ens.params[name][1], p)
+    r1 = Recipe(hidden=(16,), epochs=1)
+    ens1 = retrain_oracles(r1, X, y, np.arange(200), n_out=10, seeds=ensemble_seeds(2),
+                           from_pretrained=base)
+    w = ens1.params["net.0.weight"]
+    assert not torch.equal(w[0], w[1])  # different data orders
+    assert (w[0] - base.net[0].weight).abs().max() < 0.05  # stays near the pretrained start
+
+
 def test_model_bad_inputs():
     with pytest.raises(ValueError, match="arch must be one of"):
         Recipe(arch="resnet")

@@ -96,8 +96,10 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
                    init_generators: Sequence[torch.Generator],
                    order_generators: Sequence[torch.Generator],
                    image_shape: tuple[int, int, int] | None = None,
-                   vectorize: bool = True) -> Ensemble:
+                   vectorize: bool = True, init_model: nn.Module | None = None) -> Ensemble:
     """Train one model per (init, order) generator pair on ``(X, y)``.
+
+    With ``init_model``, every member starts from a copy of its weights instead.
 
     ``vectorize=True`` trains all of them at once (``vmap``); ``False`` runs a Python loop of
     :func:`train_model` — the reference the vectorised path is tested against.
@@ -105,8 +107,11 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
     inits = _check_generators(init_generators, "init_generators")
     orders = _check_generators(order_generators, "order_generators", len(inits))
     device, dtype = X.device, X.dtype
-    models = [build_model(recipe, X.shape[1], n_out, generator=g, image_shape=image_shape,
-                          device=device, dtype=dtype) for g in inits]
+    if init_model is not None:
+        models = [copy.deepcopy(init_model).to(device=device, dtype=dtype) for _ in inits]
+    else:
+        models = [build_model(recipe, X.shape[1], n_out, generator=g, image_shape=image_shape,
+                              device=device, dtype=dtype) for g in inits]
     if not vectorize:
         for mdl, g in zip(models, orders, strict=True):
             train_model(mdl, X, y, recipe=recipe, generator=g)
@@ -136,9 +141,15 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
 def retrain_oracles(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, retain: np.ndarray, *,
                     n_out: int, seeds: Sequence[Seeds],
                     image_shape: tuple[int, int, int] | None = None,
-                    vectorize: bool = True) -> Ensemble:
+                    vectorize: bool = True, from_pretrained: nn.Module | None = None
+                    ) -> Ensemble:
     """Oracles θ_r: the recipe from scratch on ``X[retain]``, one member per seed triple
-    (at least 5 for single-model metrics, reported as mean ± std)."""
+    (at least 5 for single-model metrics, reported as mean ± std).
+
+    ``from_pretrained``: the "retrain from pretrained" variant — every member starts from this
+    model's weights (the init seeds are then unused) and is trained on D_r with its own data
+    order.
+    """
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must hold at least one Seeds triple, got none")
@@ -146,7 +157,8 @@ def retrain_oracles(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, retain: np
     return train_ensemble(recipe, X[idx], y[idx], n_out=n_out,
                           init_generators=[s.generator("init") for s in seeds],
                           order_generators=[s.generator("order") for s in seeds],
-                          image_shape=image_shape, vectorize=vectorize)
+                          image_shape=image_shape, vectorize=vectorize,
+                          init_model=from_pretrained)
 
 
 def member_logits(models: Sequence[nn.Module], X: torch.Tensor) -> torch.Tensor:
