@@ -29,6 +29,8 @@ from theorylab.sweep import sweep
 PAPER = "foster2023_ssd"
 CLAIM = ("SSD forgets a full class with no optimiser step: forget-test accuracy near the "
          "retrained model's, retain-test accuracy kept, a fraction of retraining time.")
+LABEL = "partial"
+LABEL_REASON = "small models on digits/Fashion-MNIST, not CIFAR; smoke bounds looser than 0.05/0.03"
 SIZES = {
     "smoke": dict(dataset="digits", cls=3, arch="mlp", hidden=(64,), epochs=20, lr=3e-3,
                   seeds=2, n_oracles=1, ft_bound=0.15, drop_bound=0.10, time_bound=0.25),
