@@ -20,6 +20,7 @@ from theorylab.unlearning.metrics import (
     modified_entropy,
     nomus,
     oracle_gaps,
+    regression_svc_mia,
     softmax,
     svc_mia,
     timed,
@@ -109,6 +110,13 @@ def test_entropy_lr_mia_direction():
     p_out, _ = _member_probs(rng, 50, 0.3, 0.7)
     assert entropy_lr_mia(p_r, p_t, p_mem) > 0.9
     assert entropy_lr_mia(p_r, p_t, p_out) < 0.1
+
+
+def test_regression_svc_mia_direction():
+    rng = np.random.default_rng(4)
+    members, unseen = rng.uniform(0, 0.2, 200), rng.uniform(0.5, 2.0, 200)
+    assert regression_svc_mia(members, unseen, rng.uniform(0, 0.2, 50)) > 0.9
+    assert regression_svc_mia(members, unseen, rng.uniform(0.5, 2.0, 50)) < 0.1
 
 
 def test_loss_mia_chance_and_separable():

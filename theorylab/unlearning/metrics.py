@@ -35,7 +35,8 @@ from scipy.special import logsumexp
 from theorylab._validation import check_int, check_probability, check_rng
 
 __all__ = ["softmax", "accuracy", "accuracy_family", "mae_family", "entropy", "modified_entropy",
-           "mia_features", "svc_mia", "entropy_lr_mia", "loss_mia_accuracy", "nomus",
+           "mia_features", "svc_mia", "regression_svc_mia", "entropy_lr_mia",
+           "loss_mia_accuracy", "nomus",
            "margins", "klom", "klom_p95", "klom_floor", "zrf", "avg_gap", "oracle_gaps",
            "timed", "relearn_steps", "ain", "MIA_FEATURES"]
 
@@ -169,6 +170,21 @@ def svc_mia(probs_retain, y_retain, probs_test, y_test, probs_forget, y_forget, 
         clf = SVC(C=3, kernel="rbf", gamma="auto").fit(np.vstack([f_in[f], f_out[f]]), labels)
         out[f] = float(np.mean(clf.predict(f_tgt[f]) == 0))
     return out
+
+
+def regression_svc_mia(loss_retain, loss_test, loss_forget) -> float:
+    """Regression MIA: ``SVC(C=3, kernel='rbf', gamma='auto')`` on the per-sample L1 loss,
+    D_r (member, 1) vs D_t (0); returns the predicted-member rate on D_f.
+    **Lower = more forgotten; ideal = the oracle's value.**"""
+    from sklearn.svm import SVC
+
+    col = lambda a: np.ravel(np.asarray(a, dtype=np.float64)).reshape(-1, 1)
+    lr, lt, lf = col(loss_retain), col(loss_test), col(loss_forget)
+    if min(lr.shape[0], lt.shape[0], lf.shape[0]) == 0:
+        raise ValueError("loss_retain, loss_test and loss_forget must be non-empty")
+    clf = SVC(C=3, kernel="rbf", gamma="auto").fit(
+        np.vstack([lr, lt]), np.r_[np.ones(len(lr)), np.zeros(len(lt))])
+    return float(clf.predict(lf).mean())
 
 
 def entropy_lr_mia(probs_retain, probs_test, probs_forget) -> float:
