@@ -115,3 +115,15 @@ def test_ain_of_the_oracle_against_itself_is_one():
     res_o = ain(orig, oracle, orig, X, y, Xv, yv, generator_seed=0, lr=1e-2, batch_size=32,
                 max_epochs=30)
     assert res_o["rt_u"] == 0 and res_o["AIN"] == 0.0
+
+
+def test_klom_of_doing_nothing_on_a_class_is_far_above_the_oracle_floor():
+    from theorylab.unlearning.runner import evaluate_klom
+
+    r = evaluate_klom("none", "class", n_models=32, recipe=dict(hidden=(16,), epochs=6, lr=3e-3))
+    # the originals classify the forgotten class, the oracles never saw it
+    assert r["klom_forget"] > r["floor_forget"] + 3
+    # on retained points the two ensembles agree far better than on the forgotten class
+    assert r["klom_retain"] < r["klom_forget"] - 3
+    with pytest.raises(ValueError, match="n_models must be >= 4"):
+        evaluate_klom("none", "class", n_models=2)

@@ -34,7 +34,7 @@ import numpy as np
 from theorylab._validation import check_int
 
 __all__ = ["run_benchmark", "summarize", "BenchmarkResult", "SCENARIOS", "prepare_scenario",
-           "evaluate_method", "collapse_flags"]
+           "evaluate_method", "collapse_flags", "evaluate_klom"]
 
 #: Scenario name -> default keyword arguments of its builder (digits defaults).
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -347,4 +347,64 @@ def summarize(records: Sequence[Mapping[str, Any]], keys: Sequence[str] = (
                     row[f"{kk}_mean"] = float(np.mean(vals))
                     row[f"{kk}_std"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
         out.append(row)
+    return out
+
+
+def evaluate_klom(method: str, scenario="random", *, n_models: int = 8, seed: int = 0,
+                  dataset: str = "digits", data_kw: Mapping[str, Any] | None = None,
+                  recipe: Mapping[str, Any] | None = None,
+                  method_config: Mapping[str, Any] | None = None, n_retain: int = 200,
+                  device: str = "cpu") -> dict[str, float]:
+    """KLoM of ``method`` against retrained oracles, with the oracle-half floor.
+
+    ``n_models`` originals are trained on D (one vmap ensemble, init and data order varying
+    per member), each is unlearned by ``method``, and ``n_models`` oracles are trained on D_r.
+    Margins on the forget set, a fixed sample of ``n_retain`` retain points and the test set
+    give per-point KLoM(unlearned ‖ oracle); the result holds the P95 per split
+    (``klom_forget``, ``klom_retain``, ``klom_val``) and the floor KLoM(oracle half A ‖ half B)
+    per split (``floor_*``). Compare methods only at equal ``n_models``.
+    """
+    import torch
+
+    from theorylab.unlearning import metrics as mt
+    from theorylab.unlearning.methods import Subset, apply_method, get_method
+    from theorylab.unlearning.models import Recipe, predict_logits
+    from theorylab.unlearning.oracle import ensemble_seeds, retrain_oracles
+
+    n_models = check_int(n_models, name="n_models", minimum=4)
+    name, kw = _scenario_name(scenario)
+    spec = get_method(method)
+    rec = Recipe(**dict(recipe or {}))
+    ctx = _context(dataset, dict(data_kw or {}), name, kw, seed, device)
+    split, X, y = ctx["split"], ctx["X"], ctx["y"]
+    s = ctx["seeds"]
+    everyone = np.arange(X.shape[0])
+    originals = retrain_oracles(rec, X, y, everyone, n_out=ctx["n_out"],
+                                seeds=ensemble_seeds(n_models, base=s["seed_init"] * 7),
+                                image_shape=ctx["image_shape"])
+    oracles = retrain_oracles(rec, X, y, split.retain, n_out=ctx["n_out"],
+                              seeds=ensemble_seeds(n_models, base=s["seed_oracles"] * 7),
+                              image_shape=ctx["image_shape"])
+    idx = lambda a: torch.as_tensor(a, device=X.device)
+    forget = Subset(X[idx(split.forget)], y[idx(split.forget)])
+    retain = Subset(X[idx(split.retain)], y[idx(split.retain)])
+    cfg = spec.default_config(**dict(method_config or {}))
+    unlearned = []
+    for k in range(n_models):
+        g = torch.Generator().manual_seed(s["seed_method"] + k)
+        out, _ = apply_method(spec, originals.member(k), forget, retain, config=cfg, generator=g,
+                              train_set=Subset(X, y), device=device)
+        unlearned.append(predict_logits(out.eval(), torch.cat([X, ctx["Xt"]])))
+    z_u = torch.stack(unlearned).double().cpu().numpy()  # (N, n_train + n_test, K)
+    z_o = oracles.logits(torch.cat([X, ctx["Xt"]])).double().cpu().numpy()
+    labels = np.r_[y.cpu().numpy(), ctx["yt"].cpu().numpy()]
+    m_u, m_o = mt.margins(z_u, labels), mt.margins(z_o, labels)
+    r_sample = np.random.default_rng(s["seed_forget"]).choice(
+        split.retain, size=min(n_retain, split.retain.size), replace=False)
+    parts = {"forget": split.forget, "retain": r_sample,
+             "val": X.shape[0] + np.arange(ctx["Xt"].shape[0])}
+    out: dict[str, float] = {"n_models": float(n_models)}
+    for part, cols in parts.items():
+        out[f"klom_{part}"] = mt.klom_p95(m_u[:, cols], m_o[:, cols])
+        out[f"floor_{part}"] = mt.klom_floor(m_o[:, cols], rng=s["seed_forget"])
     return out
