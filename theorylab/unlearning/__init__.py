@@ -48,6 +48,7 @@ _LAZY: dict[str, str] = {
     "accuracy_family": "metrics",
     "mae_family": "metrics",
     "svc_mia": "metrics",
+    "regression_svc_mia": "metrics",
     "entropy_lr_mia": "metrics",
     "loss_mia_accuracy": "metrics",
     "nomus": "metrics",
@@ -71,6 +72,7 @@ _LAZY: dict[str, str] = {
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
+    "evaluate_klom": "runner",
     "SCENARIOS": "runner",
 }
 

@@ -19,6 +19,11 @@ averages over seeds *without* flagged records and reports how many were left out
 Metrics: UA/RA/TA (+ forget-test / retain-test accuracy for class-like scenarios), SVC-MIA
 (``MIA`` = confidence feature, ``MIA_<feature>`` for the others), entropy-LR MIA
 (``MIA_entropy_lr``), loss-MIA accuracy on D_f vs the test set and NoMUS, run time ``RTE``.
+
+Ensemble metrics need many models per side: :func:`evaluate_klom` trains N originals and N
+oracles as vmap ensembles, unlearns every original, and reports KLoM P95 per split beside the
+oracle-half floor (binning bias depends on N: compare methods at equal N only).
+Regression data sets are not run by the runner yet (their metrics are in ``metrics``).
 """
 
 from __future__ import annotations
