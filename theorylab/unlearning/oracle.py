@@ -28,7 +28,6 @@ from theorylab.unlearning.models import (
     Seeds,
     build_model,
     epoch_batches,
-    loss_fn,
     make_adam,
     predict_logits,
     train_model,
@@ -123,16 +122,23 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
     opt = make_adam(list(params.values()), recipe)
     forward = vmap(lambda p, b, x: functional_call(skeleton, (p, b), (x,)))
     n = X.shape[0]
+    B = recipe.batch_size
     for _ in range(recipe.epochs):
-        per_model = [epoch_batches(n, recipe.batch_size, g) for g in orders]
-        for step in range(len(per_model[0])):
-            idx = torch.stack([b[step] for b in per_model]).to(device)  # (M, B)
-            out = forward(params, buffers, X[idx])  # (M, B, n_out)
+        # the same permutations epoch_batches draws, one row per member
+        perms = torch.stack([epoch_batches(n, n, g)[0] for g in orders]).to(device)  # (M, n)
+        for start in range(0, n, B):
+            idx = perms[:, start:start + B]  # (M, b)
+            out = forward(params, buffers, X[idx])  # (M, b, n_out)
+            yb = y[idx]
             # members are independent: the gradient of the sum of their mean losses w.r.t.
             # the stacked parameters is each member's own gradient
-            loss = vmap(lambda o, t: loss_fn(o, t, recipe.task))(out, y[idx]).sum()
+            if recipe.task == "classification":
+                loss = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]),
+                                                   yb.reshape(-1), reduction="sum")
+            else:
+                loss = ((out[..., 0] - yb) ** 2).sum()
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss / idx.shape[1]).backward()
             opt.step()
     return Ensemble(skeleton=skeleton, params={k: p.detach() for k, p in params.items()},
                     buffers=buffers)
