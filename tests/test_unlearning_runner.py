@@ -1,11 +1,14 @@
 """Unlearning benchmark runner: records, oracle gaps, cache/resume, collapse flags; and
 end-to-end checks of the metrics on trained digits models (SVC-MIA direction, AIN = 1)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from theorylab.unlearning.methods import register_method  # noqa: E402
 from theorylab.unlearning.metrics import ain  # noqa: E402
 from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model  # noqa: E402
 from theorylab.unlearning.runner import (  # noqa: E402
@@ -15,6 +18,19 @@ from theorylab.unlearning.runner import (  # noqa: E402
 )
 
 RECIPE = dict(hidden=(32,), epochs=20, lr=3e-3)
+
+
+@dataclass(frozen=True)
+class _NoCfg:
+    pass
+
+
+@register_method("test_diverge", config=_NoCfg, needs_labels=False)
+def _diverge(model, forget, retain=None, *, config, generator, train_set=None, oracles=None):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(float("nan"))
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +84,17 @@ def test_rerun_comes_from_the_cache(bench):
                           backend="serial", progress=False)
     assert again.n_computed == 0 and again.n_cached == 6
     assert [r["MIA"] for r in again.records] == [r["MIA"] for r in res.records]
+
+
+def test_a_diverged_method_is_flagged_not_averaged(bench):
+    _, cache = bench
+    res = run_benchmark(["test_diverge"], ["class"], [0], recipe=RECIPE, n_oracles=2,
+                        cache_dir=cache, backend="serial", progress=False)
+    (rec,) = res.records
+    assert rec["flags"] == ["diverged"] and np.isnan(rec["TA"])
+    assert res.n_cached == 1  # the original and oracles came from the cache
+    (row,) = summarize(res.records)
+    assert row["n"] == 0 and row["n_flagged"] == 1 and "TA_mean" not in row
 
 
 def test_collapse_flags_and_summary_leave_flagged_runs_out():

@@ -12,7 +12,8 @@ One record per (method, scenario, seed) holds every metric ``M``, the oracles' `
 and ``M_oracle_std`` over their seeds, the gap ``M_gap = |M − oracle mean|``, Avg.Gap over
 {UA, MIA, RA, TA}, the original's ``orig_M``, the seeds of init, data order, forget draw and the
 method, and ``flags``: ``"utility_at_chance"`` when test accuracy is within 0.05 of the majority
-class rate (a collapsed model: its MIA numbers are meaningless), ``"mia_degenerate"`` when the
+class rate (a collapsed model: its MIA numbers are meaningless), ``"diverged"`` for non-finite
+outputs, ``"mia_degenerate"`` when the
 SVC-MIA efficacy is exactly 0 or 1 while the oracles' lies strictly inside. :func:`summarize`
 averages over seeds *without* flagged records and reports how many were left out.
 
@@ -114,6 +115,9 @@ def _score(model, ctx) -> dict[str, float]:
     ztr = predict_logits(model, Xtr).double().cpu().numpy()
     zte = predict_logits(model, Xte).double().cpu().numpy()
     ytr_np, yte_np = ytr.cpu().numpy(), yte.cpu().numpy()
+    if not (np.isfinite(ztr).all() and np.isfinite(zte).all()):
+        # a diverged model: every metric is undefined (flagged "diverged" by the caller)
+        return {k: float("nan") for k in ("UA", "RA", "TA", "MIA", "MIA_entropy_lr")}
     res = mt.accuracy_family(ztr, ytr_np, zte, yte_np, forget=split.forget, retain=split.retain,
                              forget_test=split.forget_test, retain_test=split.retain_test)
     ptr, pte = mt.softmax(ztr), mt.softmax(zte)
@@ -242,9 +246,12 @@ def _evaluate(prep, *, method, method_kw, dataset, data_kw, scenario, scenario_k
 
 def collapse_flags(metrics: Mapping[str, float], *, chance: float, oracle_mia: float
                    ) -> list[str]:
-    """``"utility_at_chance"`` when TA <= chance + 0.05; ``"mia_degenerate"`` when the SVC-MIA
-    efficacy is exactly 0 or 1 while the oracles' mean lies strictly inside (0, 1)."""
+    """``"diverged"`` when the model's outputs are not finite; ``"utility_at_chance"`` when
+    TA <= chance + 0.05; ``"mia_degenerate"`` when the SVC-MIA efficacy is exactly 0 or 1
+    while the oracles' mean lies strictly inside (0, 1)."""
     flags = []
+    if not np.isfinite(metrics["TA"]):
+        return ["diverged"]
     if metrics["TA"] <= chance + 0.05:
         flags.append("utility_at_chance")
     if metrics["MIA"] in (0.0, 1.0) and 0.0 < oracle_mia < 1.0:
