@@ -23,6 +23,7 @@ from theorylab.unlearning.metrics import (
     regression_svc_mia,
     softmax,
     svc_mia,
+    svc_mia_privacy,
     timed,
     zrf,
 )
@@ -110,6 +111,18 @@ def test_entropy_lr_mia_direction():
     p_out, _ = _member_probs(rng, 50, 0.3, 0.7)
     assert entropy_lr_mia(p_r, p_t, p_mem) > 0.9
     assert entropy_lr_mia(p_r, p_t, p_out) < 0.1
+
+
+def test_svc_mia_privacy_score():
+    rng = np.random.default_rng(5)
+    p_r, y_r = _member_probs(rng, 300, 0.9, 1.0)
+    p_t, y_t = _member_probs(rng, 100, 0.3, 0.8)
+    p_m, y_m = _member_probs(rng, 60, 0.9, 1.0)
+    p_n, y_n = _member_probs(rng, 60, 0.3, 0.8)
+    assert svc_mia_privacy(p_r, y_r, p_t, y_t, p_m, y_m, p_n, y_n) > 0.95
+    # members that look like non-members: the attack is at chance
+    same = svc_mia_privacy(p_r, y_r, p_t, y_t, p_n, y_n, p_n, y_n)
+    assert same == pytest.approx(0.5)
 
 
 def test_regression_svc_mia_direction():

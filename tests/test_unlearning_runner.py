@@ -154,3 +154,24 @@ def test_klom_of_doing_nothing_on_a_class_is_far_above_the_oracle_floor():
     assert r["klom_retain"] < r["klom_forget"] - 3
     with pytest.raises(ValueError, match="n_models must be >= 4"):
         evaluate_klom("none", "class", n_models=2)
+
+
+def test_relearn_curve_counts_steps_to_the_original_accuracy():
+    from theorylab.unlearning.data import load_digits_split
+    from theorylab.unlearning.metrics import relearn_curve
+
+    d = load_digits_split(rng=0)
+    X, y = as_tensors(d.X_train[:300], d.y_train[:300])
+    Xh, yh = as_tensors(d.X_test[:100], d.y_test[:100])
+    r = Recipe(hidden=(16,), epochs=10, lr=1e-2)
+    orig = train_model(build_model(r, 64, 10, generator=torch.Generator().manual_seed(0)),
+                       X, y, recipe=r, generator=torch.Generator().manual_seed(1))
+    target = float((orig(Xh).argmax(1) == yh).float().mean())
+    kw = dict(target_accuracy=target, lr=1e-2, max_steps=300)
+    same = relearn_curve(orig, X, y, Xh, yh, generator=torch.Generator(), **kw)
+    assert same["steps"] == 0 and not same["censored"] and same["curve"].size == 1
+    fresh = build_model(r, 64, 10, generator=torch.Generator().manual_seed(5))
+    res = relearn_curve(fresh, X, y, Xh, yh, generator=torch.Generator().manual_seed(0), **kw)
+    assert 0 < res["steps"] == res["curve"].size - 1
+    assert res["curve"][0] < target - 0.5
+    assert res["censored"] or res["curve"][-1] >= target - 0.02

@@ -35,10 +35,10 @@ from scipy.special import logsumexp
 from theorylab._validation import check_int, check_probability, check_rng
 
 __all__ = ["softmax", "accuracy", "accuracy_family", "mae_family", "entropy", "modified_entropy",
-           "mia_features", "svc_mia", "regression_svc_mia", "entropy_lr_mia",
+           "mia_features", "svc_mia", "svc_mia_privacy", "regression_svc_mia", "entropy_lr_mia",
            "loss_mia_accuracy", "nomus",
            "margins", "klom", "klom_p95", "klom_floor", "zrf", "avg_gap", "oracle_gaps",
-           "timed", "relearn_steps", "ain", "MIA_FEATURES"]
+           "timed", "relearn_steps", "relearn_curve", "ain", "MIA_FEATURES"]
 
 MIA_FEATURES = ("correctness", "confidence", "entropy", "m_entropy", "prob")
 
@@ -170,6 +170,25 @@ def svc_mia(probs_retain, y_retain, probs_test, y_test, probs_forget, y_forget, 
         clf = SVC(C=3, kernel="rbf", gamma="auto").fit(np.vstack([f_in[f], f_out[f]]), labels)
         out[f] = float(np.mean(clf.predict(f_tgt[f]) == 0))
     return out
+
+
+def svc_mia_privacy(probs_retain, y_retain, probs_test, y_test, probs_members, y_members,
+                    probs_nonmembers, y_nonmembers, *, feature: str = "confidence") -> float:
+    """"Training-privacy" SVC-MIA: the shadow classifier of :func:`svc_mia` (one ``feature``)
+    scored on member and non-member targets, score = mean(member hit rate, non-member rejection
+    rate). **0.5 = no membership leak (ideal for privacy); 1 = perfect inference.**"""
+    from sklearn.svm import SVC
+
+    if feature not in MIA_FEATURES:
+        raise ValueError(f"feature must be one of {MIA_FEATURES}, got {feature!r}")
+    n_t = np.asarray(probs_test).shape[0]
+    f_in = mia_features(np.asarray(probs_retain)[:n_t], np.asarray(y_retain)[:n_t])[feature]
+    f_out = mia_features(probs_test, y_test)[feature]
+    clf = SVC(C=3, kernel="rbf", gamma="auto").fit(np.vstack([f_in, f_out]),
+                                                   np.r_[np.ones(len(f_in)), np.zeros(n_t)])
+    hit = np.mean(clf.predict(mia_features(probs_members, y_members)[feature]) == 1)
+    rej = np.mean(clf.predict(mia_features(probs_nonmembers, y_nonmembers)[feature]) == 0)
+    return float(0.5 * (hit + rej))
 
 
 def regression_svc_mia(loss_retain, loss_test, loss_forget) -> float:
@@ -456,3 +475,46 @@ def ain(model_unlearned, model_oracle, model_original, X, y, X_val, y_val, *, ge
     ratio = rt["u"] / rt["r"] if rt["r"] > 0 else (1.0 if rt["u"] == 0 else float("inf"))
     return {"AIN": float(ratio), "rt_u": float(rt["u"]), "rt_r": float(rt["r"]),
             "censored": float(cens)}
+
+
+def relearn_curve(model, X, y, X_held, y_held, *, target_accuracy: float, generator,
+                  delta: float = 0.02, lr: float = 1e-3, batch_size: int = 32,
+                  max_steps: int = 200) -> dict[str, Any]:
+    """Relearning attack (classification): fine-tune a copy of ``model`` with Adam(lr) on
+    ``(X, y)`` (D_f or a slice of it) and record the accuracy on the held-out forget part
+    ``(X_held, y_held)`` before training and after every step. ``steps`` = first step at
+    which it reaches ``target_accuracy − delta`` (the original's forget accuracy minus δ);
+    ``censored`` when ``max_steps`` ran out first. Report the curve, not only the count.
+    **More steps = knowledge less latent; compare with the oracle's count.**"""
+    import copy
+
+    import torch
+
+    from theorylab.unlearning.models import epoch_batches
+
+    max_steps = check_int(max_steps, name="max_steps", minimum=1)
+    m = copy.deepcopy(model)
+    m.eval()
+    opt = torch.optim.Adam(m.parameters(), lr=lr)
+
+    def acc() -> float:
+        with torch.no_grad():
+            return float((m(X_held).argmax(1) == y_held).double().mean())
+
+    goal = float(target_accuracy) - float(delta)
+    curve = [acc()]
+    steps, done = 0, curve[0] >= goal
+    while not done and steps < max_steps:
+        for idx in epoch_batches(X.shape[0], batch_size, generator):
+            idx = idx.to(X.device)
+            opt.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(m(X[idx]), y[idx]).backward()
+            opt.step()
+            steps += 1
+            curve.append(acc())
+            if curve[-1] >= goal:
+                done = True
+                break
+            if steps >= max_steps:
+                break
+    return {"steps": steps, "censored": not done, "curve": np.asarray(curve)}
