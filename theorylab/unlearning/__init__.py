@@ -1,0 +1,120 @@
+"""Machine-unlearning evaluation harness: scenarios, oracles, metrics, baselines, runner.
+
+Every unlearning method is scored the same way: each metric is reported together with its
+gap to a retrained-from-scratch oracle (several seeds, with their spread). ``scenarios`` and
+``data`` are NumPy only; the other submodules import torch, so names are resolved lazily:
+``from theorylab.unlearning import class_forget`` does not import torch.
+
+A benchmark in a few lines (digits, CPU; records carry every metric, its oracle mean and std,
+the gap, Avg.Gap and collapse flags)::
+
+    from theorylab.unlearning import run_benchmark, summarize
+    res = run_benchmark(["none", "ft", "ssd", "scrub"], ["class", "random"], seeds=3,
+                        n_oracles=5, cache_dir="cache/unlearning")
+    for row in summarize(res.records):
+        print(row["method"], row["scenario"], row["avg_gap_mean"], row["n_flagged"])
+
+A new method is a function registered with its declarations; the harness withholds whatever
+is not declared::
+
+    from dataclasses import dataclass
+    from theorylab.unlearning import register_method
+
+    @dataclass(frozen=True)
+    class MyConfig:
+        steps: int = 10
+
+    @register_method("mine", config=MyConfig, needs_retain=False)
+    def mine(model, forget, retain=None, *, config, generator, train_set=None, oracles=None):
+        ...  # may read forget.X and forget.y only
+        return model
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_LAZY: dict[str, str] = {
+    # data
+    "Dataset": "data",
+    "load_digits_split": "data",
+    "load_diabetes_split": "data",
+    "load_friedman1_split": "data",
+    "load_fashion_mnist_split": "data",
+    "read_idx": "data",
+    # scenarios
+    "ForgetSplit": "scenarios",
+    "check_forget_retain": "scenarios",
+    "random_forget": "scenarios",
+    "class_forget": "scenarios",
+    "subclass_forget": "scenarios",
+    "superclass_labels": "scenarios",
+    "noisy_label_forget": "scenarios",
+    "coherent_forget": "scenarios",
+    "target_range_forget": "scenarios",
+    "identity_forget": "scenarios",
+    # models and oracles (torch)
+    "Recipe": "models",
+    "Seeds": "models",
+    "MLP": "models",
+    "TinyCNN": "models",
+    "build_model": "models",
+    "train_model": "models",
+    "predict_logits": "models",
+    "as_tensors": "models",
+    "Ensemble": "oracle",
+    "train_ensemble": "oracle",
+    "retrain_oracles": "oracle",
+    "ensemble_seeds": "oracle",
+    # metrics (NumPy; relearn time uses torch)
+    "accuracy_family": "metrics",
+    "mae_family": "metrics",
+    "svc_mia": "metrics",
+    "regression_svc_mia": "metrics",
+    "entropy_lr_mia": "metrics",
+    "loss_mia_accuracy": "metrics",
+    "nomus": "metrics",
+    "margins": "metrics",
+    "klom": "metrics",
+    "klom_p95": "metrics",
+    "klom_floor": "metrics",
+    "zrf": "metrics",
+    "avg_gap": "metrics",
+    "oracle_gaps": "metrics",
+    "ain": "metrics",
+    # methods
+    "Subset": "methods",
+    "Withheld": "methods",
+    "UndeclaredInputError": "methods",
+    "register_method": "methods",
+    "get_method": "methods",
+    "list_methods": "methods",
+    "apply_method": "methods",
+    "SSDConfig": "ssd",
+    # runner
+    "run_benchmark": "runner",
+    "summarize": "runner",
+    "evaluate_klom": "runner",
+    "SCENARIOS": "runner",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def _register(names: dict[str, str]) -> None:
+    _LAZY.update(names)
+    __all__[:] = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        mod = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'theorylab.unlearning' has no attribute {name!r}") from None
+    return getattr(importlib.import_module(f"theorylab.unlearning.{mod}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
