@@ -18,6 +18,8 @@ import numpy as np
 
 from theorylab._validation import check_int, check_rng
 
+from ..results import ResultRepr
+
 __all__ = ["Dataset", "load_digits_split", "load_diabetes_split", "load_friedman1_split",
            "load_fashion_mnist_split", "read_idx", "FASHION_MNIST_DIR"]
 
@@ -25,7 +27,7 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Dataset:
+class Dataset(ResultRepr):
     """A train/test split.
 
     ``X_*`` are float32 arrays ``(n, d)`` (images flattened, values in [0, 1] for images);

@@ -33,6 +33,8 @@ from theorylab.unlearning.models import (
     train_model,
 )
 
+from ..results import ResultRepr
+
 __all__ = ["Ensemble", "train_ensemble", "retrain_oracles", "ensemble_seeds"]
 
 
@@ -43,7 +45,7 @@ def ensemble_seeds(n_models: int, *, base: int = 0) -> list[Seeds]:
 
 
 @dataclass
-class Ensemble:
+class Ensemble(ResultRepr):
     """``M`` models of one architecture as stacked parameters ``{name: (M, ...)}``."""
 
     skeleton: nn.Module

@@ -39,6 +39,8 @@ import numpy as np
 
 from theorylab._validation import check_int
 
+from ..results import ResultRepr
+
 __all__ = ["run_benchmark", "summarize", "BenchmarkResult", "SCENARIOS", "prepare_scenario",
            "evaluate_method", "collapse_flags", "evaluate_klom"]
 
@@ -55,7 +57,7 @@ _DATASETS = ("digits", "fashion_mnist")
 
 
 @dataclass(frozen=True)
-class BenchmarkResult:
+class BenchmarkResult(ResultRepr):
     """Records (one dict per method × scenario × seed) and cache statistics."""
 
     records: list[dict[str, Any]]

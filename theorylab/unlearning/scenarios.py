@@ -24,6 +24,8 @@ import numpy as np
 
 from theorylab._validation import check_int, check_rng, check_scalar
 
+from ..results import ResultRepr
+
 __all__ = ["ForgetSplit", "check_forget_retain", "random_forget", "class_forget",
            "subclass_forget", "superclass_labels", "noisy_label_forget", "coherent_forget",
            "target_range_forget", "identity_forget", "DIGITS_SUPERCLASSES"]
@@ -33,7 +35,7 @@ DIGITS_SUPERCLASSES: tuple[tuple[int, ...], ...] = ((0, 6, 8, 9), (1, 4, 7), (2,
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ForgetSplit:
+class ForgetSplit(ResultRepr):
     """Index arrays of one unlearning scenario.
 
     Attributes
