@@ -20,7 +20,8 @@ from theorylab.convex_relu import (
     solve_convex_relu_robust,
     solve_convex_relu_scp,
 )
-from theorylab.convex_relu._kernels import ReducedSolver, group_soft_threshold, prox_loss
+from theorylab.convex_relu._kernels import group_soft_threshold, prox_loss
+from theorylab.convex_relu._linsolve import ReducedSolver
 from theorylab.convex_relu._reference import admm_reference, dense_operators
 
 
@@ -30,6 +31,26 @@ def _toy(n=40, d=2, seed=0, P=10):
     y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(n)
     D = sample_activation_patterns(X, P, rng=seed + 1)
     return X, y, D
+
+
+def _raw_iterates(X, y, D, *, n_iter, check_every=10, beta=0.1, rho=0.5, cone_scale=2.0,
+                  relaxation=1.8, solve_method="auto"):
+    """The ADMM iterate (V, W) and objective history after n_iter fixed-rho iterations
+    (the public function returns the certified point instead)."""
+    from theorylab.convex_relu.admm import _admm_options, _ADMMState
+
+    opt = _admm_options(X, "squared", rho=rho, adaptive_rho=False, cone_scale=cone_scale,
+                        relaxation=relaxation, tol=1.0, max_iter=n_iter,
+                        solve_method=solve_method, check_every=check_every, adapt_every=50)
+    st = _ADMMState(X, y, D.astype(float), beta, "squared", opt)
+    objs = []
+    for k in range(1, n_iter + 1):
+        out = st.advance(k % check_every == 0 or k == n_iter)
+        if out is not None:
+            objs.append(out[4])
+            st.end_check()
+    P = D.shape[1]
+    return st.VW[:, :P], st.VW[:, P:], np.array(objs)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +80,7 @@ def test_reduced_solve_equals_dense(method):
 
 @pytest.mark.parametrize("method", ["direct", "woodbury"])
 def test_factor_cache_reuses_identical_inverse(method, monkeypatch):
-    import theorylab.convex_relu._kernels as K
+    import theorylab.convex_relu._linsolve as K
 
     X, _, D = _toy(n=50, d=3, P=6)
     Df = D.astype(float)
@@ -104,15 +125,11 @@ def test_admm_with_rho_changes_matches_clarabel(toy_ref):
 @pytest.mark.parametrize("relax", [1.0, 1.6])
 def test_admm_iterates_equal_reference(relax):
     X, y, D = _toy(n=30, P=5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        res = solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=0.5, cone_scale=2.0,
-                                     relaxation=relax, adaptive_rho=False, tol=1e-300,
-                                     max_iter=12)
+    Vk, Wk, _ = _raw_iterates(X, y, D, n_iter=12, relaxation=relax)
     V, W, _, _ = admm_reference(X, y, D.astype(float), beta=0.1, rho=0.5, c=2.0,
                                 relax=relax, n_iter=12)
-    np.testing.assert_allclose(res.V, V, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(res.W, W, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Vk, V, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Wk, W, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["direct", "woodbury"])
@@ -120,18 +137,12 @@ def test_fused_iterations_equal_checked_iterations(method):
     # check_every=1 runs every iteration through the unfused (checked) path; with the
     # default most iterations run in the compiled fused step: the iterates must agree
     X, y, D = _toy(n=40, P=8)
-    out = []
-    for ce in (1, 10):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            out.append(solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=0.3,
-                                              adaptive_rho=False, tol=1e-300, max_iter=57,
-                                              check_every=ce, solve_method=method))
-    np.testing.assert_allclose(out[0].V, out[1].V, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(out[0].W, out[1].W, rtol=1e-10, atol=1e-13)
-    it = out[1].history["iteration"].astype(int)  # 10, 20, ..., 50 and the last, 57
-    np.testing.assert_allclose(out[0].history["objective"][it - 1],
-                               out[1].history["objective"], rtol=1e-10)
+    out = [_raw_iterates(X, y, D, n_iter=57, check_every=ce, rho=0.3, cone_scale=None,
+                         solve_method=method) for ce in (1, 10)]
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-13)
+    it = np.r_[np.arange(10, 57, 10), 57]  # the checks of the second run
+    np.testing.assert_allclose(out[0][2][it - 1], out[1][2], rtol=1e-10)
 
 
 # (2) hand-solvable instance -------------------------------------------------------------
@@ -414,8 +425,8 @@ def test_against_pyscnn_if_installed():
 @pytest.mark.parametrize("sign_dtype", [np.float64, np.int8])
 def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
     from theorylab.convex_relu._kernels import (
-        _slack_dual_check_numpy,
-        _slack_dual_update_numpy,
+        slack_dual_check_numpy,
+        slack_dual_update_numpy,
         slack_dual_check,
         slack_dual_update,
     )
@@ -435,13 +446,13 @@ def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
     N = N0 + Gh - S
     R_ref = E2 * (S - N)
     Es = E2.astype(sign_dtype)
-    for fn in (slack_dual_update, _slack_dual_update_numpy):
+    for fn in (slack_dual_update, slack_dual_update_numpy):
         W, R = W0.copy(), np.empty((n, m))
         fn(XUZ, Es, W, R, inv_c, relax)
         np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(np.minimum(W, 0), N, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(R, R_ref, rtol=1e-13, atol=1e-15)
-    for fn in (slack_dual_check, _slack_dual_check_numpy):
+    for fn in (slack_dual_check, slack_dual_check_numpy):
         W, R, A = W0.copy(), np.empty((n, m)), np.empty((n, 2 * m))
         sums = fn(XUZ, Es, W, R, A, inv_c, relax)
         np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
@@ -454,9 +465,9 @@ def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
 
 def test_iteration_kernels_equal_numpy():
     from theorylab.convex_relu._kernels import (
-        _consensus_numpy,
-        _fit_pass_numpy,
-        _rhs_numpy,
+        consensus_update_numpy,
+        fit_pass_numpy,
+        rhs_update_numpy,
         consensus_update,
         fit_pass,
         rhs_update,
@@ -466,7 +477,7 @@ def test_iteration_kernels_equal_numpy():
     d, P, n = 4, 3, 9
     XtR, VW, L, kFty = (rng.standard_normal((d, 2 * P)) for _ in range(4))
     outs = []
-    for fn in (rhs_update, _rhs_numpy):
+    for fn in (rhs_update, rhs_update_numpy):
         Bs, Bd = np.empty((d, P)), np.empty((P, d)).T
         fn(XtR, VW, L, kFty, 0.4, Bs, Bd)
         outs.append((Bs, Bd))
@@ -478,7 +489,7 @@ def test_iteration_kernels_equal_numpy():
     for relax in (1.0, 1.8):
         for tau in (0.0, 0.5, 1.5):  # none, some and most groups shrunk to zero
             res = []
-            for fn in (consensus_update, _consensus_numpy):
+            for fn in (consensus_update, consensus_update_numpy):
                 UZ, VW2, L2 = np.empty((d, 2 * P)), VW.copy(), L.copy()
                 fn(p, q, UZ, VW2, L2, tau, relax)
                 res.append((UZ, VW2, L2))
@@ -492,14 +503,14 @@ def test_iteration_kernels_equal_numpy():
     D = (rng.random((n, P)) < 0.5).astype(float)
     D2, E2 = np.c_[D, -D], np.c_[2 * D - 1, 2 * D - 1]
     f1, f2 = np.empty(n), np.empty(n)
-    v1, v2 = fit_pass(XVW, D2, E2, f1), _fit_pass_numpy(XVW, D2, E2, f2)
+    v1, v2 = fit_pass(XVW, D2, E2, f1), fit_pass_numpy(XVW, D2, E2, f2)
     np.testing.assert_allclose(f1, f2, rtol=1e-12)
     assert v1 == pytest.approx(v2, rel=1e-14) and v1 == pytest.approx(-np.min(E2 * XVW))
 
 
 @pytest.mark.parametrize("relax", [1.0, 1.8])
 def test_fused_step_equals_numpy_steps(relax):
-    from theorylab.convex_relu._kernels import _fused_step_numpy, fused_step
+    from theorylab.convex_relu._kernels import fused_step_numpy, fused_step
 
     rng = np.random.default_rng(7)
     n, d, P = 11, 4, 3
@@ -515,7 +526,7 @@ def test_fused_step_equals_numpy_steps(relax):
                 Bd=np.zeros((P, d)).T)
     kFty = rng.standard_normal((d, 2 * P))
     outs = []
-    for fn in (fused_step, _fused_step_numpy):
+    for fn in (fused_step, fused_step_numpy):
         st = {k: v.copy(order="K") for k, v in init.items()}
         fn(st["p"], q, X, np.ascontiguousarray(X.T), Minv, st["UZ"], st["VW"], st["L"],
            E2.astype(np.int8), st["W"], st["R"], st["XUZ"], st["XtR"], kFty, st["Bs"],
