@@ -147,27 +147,29 @@ def dual_bound(X, y, D, lam, beta, loss, support=None):
     return max(cands)
 
 
-def _binding_rows(X, D, VW, active):
-    """Cone rows taken as binding for each non-zero group: the solver's active cone duals,
-    at most d - 1 per group (more would force the group to zero), smallest |E_i X v_j|
-    first."""
-    n, P = D.shape
+def _binding_rows(X, D, VW, nu):
+    """Cone rows taken as binding for each non-zero group: those with a non-zero cone dual
+    ``nu`` (n, 2P) (<= 0) in the solver, largest |nu| first, then rows with
+    |E_i X v_j| <= 1e-6 max |E_i X v_j| (binding with a zero multiplier), at most d - 1 per
+    group (more would force the group to zero)."""
     d = X.shape[1]
     E2 = np.concatenate([2.0 * D - 1.0] * 2, axis=1)
     A = E2 * (X @ VW)
-    out = np.zeros_like(active)
+    out = np.zeros(nu.shape, bool)
     for j in np.flatnonzero(np.any(VW != 0.0, axis=0)):
-        J = np.flatnonzero(active[:, j])
-        if J.size > d - 1:
-            J = J[np.argsort(np.abs(A[J, j]))[:d - 1]]
+        a = np.abs(A[:, j])
+        J = np.flatnonzero(nu[:, j] < 0.0)
+        J = J[np.argsort(nu[J, j])[:d - 1]]  # the most negative duals
+        near = np.setdiff1d(np.flatnonzero(a <= 1e-6 * a.max()), J)
+        J = np.r_[J, near[np.argsort(a[near])][:d - 1 - J.size]].astype(int)
         out[J, j] = True
     return out
 
 
-def certify_point(X, y, D, VW, active, beta, loss, lam=None):
+def certify_point(X, y, D, VW, nu, beta, loss, lam=None):
     """Certificate of an approximate solution ``VW`` (d, 2P) = [V | W].
 
-    ``active`` (n, 2P) bool: the cone rows with a non-zero dual in the solver. The point
+    ``nu`` (n, 2P) <= 0: the solver's (scaled) cone duals (zeros when unknown). The point
     is polished on its active set (when that gives a better feasible point) and projected
     onto the cones; a dual point lambda (``lam``, or grad l at the returned point) gives a
     lower bound g <= p*. Returns (V, W, P, g, (P - g) / |g|) with (V, W) feasible and P
@@ -175,7 +177,8 @@ def certify_point(X, y, D, VW, active, beta, loss, lam=None):
     """
     P_ = D.shape[1]
     cands = [VW]
-    pol = polish(X, y, D, VW, _binding_rows(X, D, VW, active), beta, loss)
+    active = nu < 0.0
+    pol = polish(X, y, D, VW, _binding_rows(X, D, VW, nu), beta, loss)
     if pol is not None:
         cands.append(pol)
     best = None
@@ -206,25 +209,12 @@ def _loss_hessian_diag(yhat, y, loss):
     return sig * (1.0 - sig)
 
 
-def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40):
-    """Solve the program restricted to an identified active set by Newton's method.
-
-    ``VW`` (d, 2P): an approximate solution (columns v_1..v_P, w_1..w_P); its non-zero
-    columns are the active groups; ``active_rows`` (n, 2P) bool marks the cone rows taken
-    as binding (E_i X v_j = 0). With v_j = N_j z_j (N_j an orthonormal basis of the null
-    space of the binding rows) the restricted program is the smooth problem
-    min_z l(sum_j s_j D_j X N_j z_j) + beta sum_j ||z_j|| (every active group non-zero),
-    solved by damped Newton. Returns the polished VW, or None when the active set does not
-    give a non-degenerate smooth problem (a group shrinking to zero, no descent); the caller
-    projects onto the cones and certifies the result, so a wrong active set costs accuracy,
-    never correctness. Squared and logistic losses only (hinge is not smooth).
-    """
-    if loss == "hinge":
-        return None
+def _restricted_groups(X, D, VW, active_rows):
+    """(group index j, null-space basis N_j, block s_j D_i X N_j) of the non-zero groups."""
     n, P = D.shape
     d = X.shape[1]
     E = 2.0 * D - 1.0
-    groups, bases, blocks = [], [], []
+    out = []
     for j in np.flatnonzero(np.any(VW != 0.0, axis=0)):
         i, s = (j, 1.0) if j < P else (j - P, -1.0)
         J = np.flatnonzero(active_rows[:, j])
@@ -235,51 +225,49 @@ def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40):
             N = Vt[r:].T
         else:
             N = np.eye(d)
-        if N.shape[1] == 0:
-            continue
-        groups.append(j)
-        bases.append(N)
-        blocks.append(s * (D[:, i][:, None] * (X @ N)))
-    if not groups:
-        return None
-    sizes = [N.shape[1] for N in bases]
-    offs = np.r_[0, np.cumsum(sizes)]
-    B = np.concatenate(blocks, axis=1)  # (n, m)
-    z = np.concatenate([N.T @ VW[:, j] for N, j in zip(bases, groups, strict=True)])
+        if N.shape[1]:
+            out.append((j, N, s * (D[:, i][:, None] * (X @ N))))
+    return out
 
-    def parts(z):
-        return [z[offs[g]:offs[g + 1]] for g in range(len(groups))]
+
+def _newton_group_lasso(B, offs, z, y, beta, loss, max_newton):
+    """Damped Newton on l(B z) + beta sum_g ||z_g|| (groups by ``offs``), all z_g != 0.
+
+    Returns (z, dropped): ``dropped`` is the index of a group whose norm collapsed (the
+    smooth restricted problem does not exist with it; the caller removes it), else None.
+    """
+    from ._common import loss_value
+
+    G = len(offs) - 1
+
+    def norms_of(z):
+        return np.array([np.linalg.norm(z[offs[g]:offs[g + 1]]) for g in range(G)])
 
     def fval(z):
-        yhat = B @ z
-        from ._common import loss_value
-
-        return loss_value(yhat, y, loss) + beta * sum(np.linalg.norm(zg) for zg in parts(z))
+        return loss_value(B @ z, y, loss) + beta * float(np.sum(norms_of(z)))
 
     f = fval(z)
-    # squared loss: the Hessian of the loss part, B^T B, is constant (formed once)
-    BtB = B.T @ B if loss == "squared" else None
+    BtB = B.T @ B if loss == "squared" else None  # constant Hessian of the squared loss
     for _ in range(max_newton):
         yhat = B @ z
-        norms = np.array([np.linalg.norm(zg) for zg in parts(z)])
-        if np.any(norms <= 1e-12 * max(norms.max(), 1e-300)):
-            return None
+        norms = norms_of(z)
+        tiny = norms <= 1e-9 * max(norms.max(), 1e-300)
+        if np.any(tiny):
+            return z, int(np.argmax(tiny))
         grad = B.T @ loss_gradient(yhat, y, loss)
         H = BtB.copy() if BtB is not None else (
             (B * _loss_hessian_diag(yhat, y, loss)[:, None]).T @ B)
-        for g, zg in enumerate(parts(z)):
+        for g in range(G):
             sl = slice(offs[g], offs[g + 1])
-            u = zg / norms[g]
+            u = z[sl] / norms[g]
             grad[sl] += beta * u
             H[sl, sl] += (beta / norms[g]) * (np.eye(len(u)) - np.outer(u, u))
         try:
             step = np.linalg.solve(H, grad)
         except np.linalg.LinAlgError:
-            return None
+            return z, int(np.argmin(norms))
         dec = float(grad @ step)  # Newton decrement^2: about 2 (f - f*) near the optimum
-        if not np.isfinite(dec) or dec < 0:
-            return None
-        if dec <= 1e-15 * max(abs(f), 1e-300):
+        if not np.isfinite(dec) or dec <= 1e-15 * max(abs(f), 1e-300):
             break
         a = 1.0
         while a > 1e-10:
@@ -291,7 +279,40 @@ def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40):
         else:
             break
         z, f = zn, fn
+    return z, None
+
+
+def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40, max_drops=10):
+    """Solve the program restricted to an identified active set by Newton's method.
+
+    ``VW`` (d, 2P): an approximate solution (columns v_1..v_P, w_1..w_P); its non-zero
+    columns are the active groups; ``active_rows`` (n, 2P) bool marks the cone rows taken
+    as binding (E_i X v_j = 0). With v_j = N_j z_j (N_j an orthonormal basis of the null
+    space of the binding rows) the restricted program is the smooth problem
+    min_z l(sum_j s_j D_j X N_j z_j) + beta sum_j ||z_j|| (every active group non-zero),
+    solved by damped Newton; a group whose norm collapses is removed and Newton restarted
+    (at most ``max_drops`` times). Returns the polished VW, or None (no group left); the
+    caller restores feasibility and certifies the result, so a wrong active set costs
+    accuracy, never correctness. Squared and logistic losses only (hinge is not smooth).
+    """
+    if loss == "hinge":
+        return None
+    groups = _restricted_groups(X, D, VW, active_rows)
+    zs = [N.T @ VW[:, j] for j, N, _ in groups]
+    for _ in range(max_drops + 1):
+        if not groups:
+            return None
+        offs = np.r_[0, np.cumsum([N.shape[1] for _, N, _ in groups])]
+        B = np.concatenate([blk for _, _, blk in groups], axis=1)  # (n, m)
+        z, dropped = _newton_group_lasso(B, offs, np.concatenate(zs), y, beta, loss,
+                                         max_newton)
+        zs = [z[offs[g]:offs[g + 1]] for g in range(len(groups))]
+        if dropped is None:
+            break
+        del groups[dropped], zs[dropped]
+    else:
+        return None
     out = np.zeros_like(VW)
-    for g, (N, j) in enumerate(zip(bases, groups, strict=True)):
-        out[:, j] = N @ parts(z)[g]
+    for (j, N, _), zg in zip(groups, zs, strict=True):
+        out[:, j] = N @ zg
     return out

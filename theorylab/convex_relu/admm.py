@@ -254,7 +254,7 @@ class _ADMMState:
 
 def _certify_state(st: _ADMMState):
     """Feasible (V, W) near the iterate, its objective, a dual lower bound, their gap."""
-    return certify_point(st.X, st.y, st.D, st.VW, st.Wc < 0.0, st.beta, st.loss,
+    return certify_point(st.X, st.y, st.D, st.VW, np.minimum(st.Wc, 0.0), st.beta, st.loss,
                          lam=st.loss_dual())
 
 
