@@ -38,7 +38,10 @@ def _solve(cp, prob, solver, accurate=True, tol=None):
             kw = dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=min(tol, 1e-8))
         elif accurate:
             kw = dict(tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
-    prob.solve(solver=solver, **kw)
+    with warnings.catch_warnings():
+        # CVXPY's own "Solution may be inaccurate" warning: ours below carries the status
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        prob.solve(solver=solver, **kw)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"CVXPY solver {solver} failed with status {prob.status!r}")
     return prob.status == "optimal"
