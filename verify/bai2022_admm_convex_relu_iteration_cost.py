@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from theorylab._result import ConvergenceWarning
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.convex_relu import (
+    ConvergenceWarning,
     sample_activation_patterns,
     solve_convex_relu_admm,
     solve_convex_relu_cvxpy,
