@@ -5,6 +5,9 @@ and Sec. 5. Expected: under l_inf PGD attacks of radius eps, the robust convex m
 accuracy (mean over pattern seeds) is >= the standard convex model's, and its clean test
 accuracy drops by at most 0.05. Tolerance: a finite test set (accuracies in steps of
 1/n_test) and few pattern seeds; the comparison is of means, no slack is given.
+Measured spread at smoke scale (10-feature synthetic set, 3 pattern seeds per run), seeds
+0-19: robust - standard PGD accuracy +0.050 to +0.131, clean accuracy -0.044 to +0.032
+(2026-12-03); the clean-cost check has the thinner margin.
 """
 
 import numpy as np
