@@ -199,7 +199,7 @@ def certify_point(X, y, D, VW, nu, beta, loss, lam=None):
     g, _ = dual_bound(X, y, D, lam, beta, loss, support)
     gap = P_obj - g
     rel = gap / abs(g) if g != 0 else (0.0 if gap <= 0 else np.inf)
-    return Vf, Wf, P_obj, g, max(rel, 0.0) if gap >= 0 else rel
+    return Vf, Wf, P_obj, g, rel
 
 
 def _loss_hessian_diag(yhat, y, loss):
