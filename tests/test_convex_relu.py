@@ -20,7 +20,8 @@ from theorylab.convex_relu import (
     solve_convex_relu_robust,
     solve_convex_relu_scp,
 )
-from theorylab.convex_relu._kernels import ReducedSolver, group_soft_threshold, prox_loss
+from theorylab.convex_relu._kernels import group_soft_threshold, prox_loss
+from theorylab.convex_relu._linsolve import ReducedSolver
 from theorylab.convex_relu._reference import admm_reference, dense_operators
 
 
@@ -30,6 +31,26 @@ def _toy(n=40, d=2, seed=0, P=10):
     y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(n)
     D = sample_activation_patterns(X, P, rng=seed + 1)
     return X, y, D
+
+
+def _raw_iterates(X, y, D, *, n_iter, check_every=10, beta=0.1, rho=0.5, cone_scale=2.0,
+                  relaxation=1.8, solve_method="auto"):
+    """The ADMM iterate (V, W) and objective history after n_iter fixed-rho iterations
+    (the public function returns the certified point instead)."""
+    from theorylab.convex_relu.admm import _admm_options, _ADMMState
+
+    opt = _admm_options(X, "squared", rho=rho, adaptive_rho=False, cone_scale=cone_scale,
+                        relaxation=relaxation, tol=1.0, max_iter=n_iter,
+                        solve_method=solve_method, check_every=check_every, adapt_every=50)
+    st = _ADMMState(X, y, D.astype(float), beta, "squared", opt)
+    objs = []
+    for k in range(1, n_iter + 1):
+        out = st.advance(k % check_every == 0 or k == n_iter)
+        if out is not None:
+            objs.append(out[4])
+            st.end_check()
+    P = D.shape[1]
+    return st.VW[:, :P], st.VW[:, P:], np.array(objs)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +80,7 @@ def test_reduced_solve_equals_dense(method):
 
 @pytest.mark.parametrize("method", ["direct", "woodbury"])
 def test_factor_cache_reuses_identical_inverse(method, monkeypatch):
-    import theorylab.convex_relu._kernels as K
+    import theorylab.convex_relu._linsolve as K
 
     X, _, D = _toy(n=50, d=3, P=6)
     Df = D.astype(float)
@@ -104,15 +125,11 @@ def test_admm_with_rho_changes_matches_clarabel(toy_ref):
 @pytest.mark.parametrize("relax", [1.0, 1.6])
 def test_admm_iterates_equal_reference(relax):
     X, y, D = _toy(n=30, P=5)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        res = solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=0.5, cone_scale=2.0,
-                                     relaxation=relax, adaptive_rho=False, tol=1e-300,
-                                     max_iter=12)
+    Vk, Wk, _ = _raw_iterates(X, y, D, n_iter=12, relaxation=relax)
     V, W, _, _ = admm_reference(X, y, D.astype(float), beta=0.1, rho=0.5, c=2.0,
                                 relax=relax, n_iter=12)
-    np.testing.assert_allclose(res.V, V, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(res.W, W, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Vk, V, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(Wk, W, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["direct", "woodbury"])
@@ -120,18 +137,12 @@ def test_fused_iterations_equal_checked_iterations(method):
     # check_every=1 runs every iteration through the unfused (checked) path; with the
     # default most iterations run in the compiled fused step: the iterates must agree
     X, y, D = _toy(n=40, P=8)
-    out = []
-    for ce in (1, 10):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            out.append(solve_convex_relu_admm(X, y, beta=0.1, patterns=D, rho=0.3,
-                                              adaptive_rho=False, tol=1e-300, max_iter=57,
-                                              check_every=ce, solve_method=method))
-    np.testing.assert_allclose(out[0].V, out[1].V, rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(out[0].W, out[1].W, rtol=1e-10, atol=1e-13)
-    it = out[1].history["iteration"].astype(int)  # 10, 20, ..., 50 and the last, 57
-    np.testing.assert_allclose(out[0].history["objective"][it - 1],
-                               out[1].history["objective"], rtol=1e-10)
+    out = [_raw_iterates(X, y, D, n_iter=57, check_every=ce, rho=0.3, cone_scale=None,
+                         solve_method=method) for ce in (1, 10)]
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-10, atol=1e-13)
+    it = np.r_[np.arange(10, 57, 10), 57]  # the checks of the second run
+    np.testing.assert_allclose(out[0][2][it - 1], out[1][2], rtol=1e-10)
 
 
 # (2) hand-solvable instance -------------------------------------------------------------
@@ -305,7 +316,10 @@ def test_estimators():
     reg = ConvexReLURegressor(beta=1e-2, n_patterns=20, random_state=0).fit(X, y)
     assert reg.score(X, y) > 0.9
     yc = np.where(X[:, 0] * X[:, 1] > 0, "a", "b")
-    clf = ConvexReLUClassifier(beta=1e-2, n_patterns=30, random_state=0).fit(X, yc)
+    # XOR labels make a degenerate program (many equivalent optima) that ADMM certifies
+    # only slowly; the interior-point route is the one for small problems
+    clf = ConvexReLUClassifier(beta=1e-2, n_patterns=30, random_state=0,
+                               solver="cvxpy").fit(X, yc)
     assert set(clf.predict(X)) <= {"a", "b"} and clf.score(X, yc) > 0.85
 
 
@@ -415,10 +429,10 @@ def test_against_pyscnn_if_installed():
 @pytest.mark.parametrize("sign_dtype", [np.float64, np.int8])
 def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
     from theorylab.convex_relu._kernels import (
-        _slack_dual_check_numpy,
-        _slack_dual_update_numpy,
         slack_dual_check,
+        slack_dual_check_numpy,
         slack_dual_update,
+        slack_dual_update_numpy,
     )
 
     rng = np.random.default_rng(5)
@@ -436,13 +450,13 @@ def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
     N = N0 + Gh - S
     R_ref = E2 * (S - N)
     Es = E2.astype(sign_dtype)
-    for fn in (slack_dual_update, _slack_dual_update_numpy):
+    for fn in (slack_dual_update, slack_dual_update_numpy):
         W, R = W0.copy(), np.empty((n, m))
         fn(XUZ, Es, W, R, inv_c, relax)
         np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(np.minimum(W, 0), N, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(R, R_ref, rtol=1e-13, atol=1e-15)
-    for fn in (slack_dual_check, _slack_dual_check_numpy):
+    for fn in (slack_dual_check, slack_dual_check_numpy):
         W, R, A = W0.copy(), np.empty((n, m)), np.empty((n, 2 * m))
         sums = fn(XUZ, Es, W, R, A, inv_c, relax)
         np.testing.assert_allclose(np.maximum(W, 0), S, rtol=1e-13, atol=1e-15)
@@ -455,19 +469,19 @@ def test_fused_slack_kernels_equal_textbook_update(relax, sign_dtype):
 
 def test_iteration_kernels_equal_numpy():
     from theorylab.convex_relu._kernels import (
-        _consensus_numpy,
-        _fit_pass_numpy,
-        _rhs_numpy,
         consensus_update,
+        consensus_update_numpy,
         fit_pass,
+        fit_pass_numpy,
         rhs_update,
+        rhs_update_numpy,
     )
 
     rng = np.random.default_rng(6)
     d, P, n = 4, 3, 9
     XtR, VW, L, kFty = (rng.standard_normal((d, 2 * P)) for _ in range(4))
     outs = []
-    for fn in (rhs_update, _rhs_numpy):
+    for fn in (rhs_update, rhs_update_numpy):
         Bs, Bd = np.empty((d, P)), np.empty((P, d)).T
         fn(XtR, VW, L, kFty, 0.4, Bs, Bd)
         outs.append((Bs, Bd))
@@ -479,7 +493,7 @@ def test_iteration_kernels_equal_numpy():
     for relax in (1.0, 1.8):
         for tau in (0.0, 0.5, 1.5):  # none, some and most groups shrunk to zero
             res = []
-            for fn in (consensus_update, _consensus_numpy):
+            for fn in (consensus_update, consensus_update_numpy):
                 UZ, VW2, L2 = np.empty((d, 2 * P)), VW.copy(), L.copy()
                 fn(p, q, UZ, VW2, L2, tau, relax)
                 res.append((UZ, VW2, L2))
@@ -493,14 +507,14 @@ def test_iteration_kernels_equal_numpy():
     D = (rng.random((n, P)) < 0.5).astype(float)
     D2, E2 = np.c_[D, -D], np.c_[2 * D - 1, 2 * D - 1]
     f1, f2 = np.empty(n), np.empty(n)
-    v1, v2 = fit_pass(XVW, D2, E2, f1), _fit_pass_numpy(XVW, D2, E2, f2)
+    v1, v2 = fit_pass(XVW, D2, E2, f1), fit_pass_numpy(XVW, D2, E2, f2)
     np.testing.assert_allclose(f1, f2, rtol=1e-12)
     assert v1 == pytest.approx(v2, rel=1e-14) and v1 == pytest.approx(-np.min(E2 * XVW))
 
 
 @pytest.mark.parametrize("relax", [1.0, 1.8])
 def test_fused_step_equals_numpy_steps(relax):
-    from theorylab.convex_relu._kernels import _fused_step_numpy, fused_step
+    from theorylab.convex_relu._kernels import fused_step, fused_step_numpy
 
     rng = np.random.default_rng(7)
     n, d, P = 11, 4, 3
@@ -516,7 +530,7 @@ def test_fused_step_equals_numpy_steps(relax):
                 Bd=np.zeros((P, d)).T)
     kFty = rng.standard_normal((d, 2 * P))
     outs = []
-    for fn in (fused_step, _fused_step_numpy):
+    for fn in (fused_step, fused_step_numpy):
         st = {k: v.copy(order="K") for k, v in init.items()}
         fn(st["p"], q, X, np.ascontiguousarray(X.T), Minv, st["UZ"], st["VW"], st["L"],
            E2.astype(np.int8), st["W"], st["R"], st["XUZ"], st["XtR"], kFty, st["Bs"],
@@ -542,3 +556,153 @@ def test_classification_losses_admm_vs_clarabel(loss):
                                      max_iter=3000)
     assert abs(res.objective - ref.objective) <= 1e-3 * ref.objective
     assert res.cone_violation <= 1e-3
+
+
+# certified stopping: converged means a feasible point within tol of the optimum ------------
+
+def _two_moons(n=300, seed=0):
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n, noise=0.1, random_state=seed)
+    return np.c_[X, np.ones(n)], 2.0 * y - 1.0
+
+
+def _random_instance(seed, n=80, d=4):
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.standard_normal((n, d - 1)), np.ones(n)]
+    y = np.maximum(X @ rng.standard_normal(d), 0) - np.maximum(X @ rng.standard_normal(d), 0)
+    return X, y + 0.1 * rng.standard_normal(n)
+
+
+CERT_CASES = [("moons", 0, 1.0), ("moons", 0, 1e-2), ("random", 1, 0.1), ("random", 2, 1e-2),
+              ("random", 3, 1.0)]
+
+
+@pytest.mark.parametrize(("data", "seed", "beta"), CERT_CASES)
+@pytest.mark.parametrize("tol", [1e-3, 1e-5])
+def test_converged_means_certified(data, seed, beta, tol):
+    # the old residual rule stopped two moons (beta = 1, tol = 1e-3) 1-1.5 % *below* the
+    # CVXPY optimum at an infeasible point and reported converged
+    X, y = _two_moons() if data == "moons" else _random_instance(seed)
+    D = sample_activation_patterns(X, 10, rng=seed)
+    ref = solve_convex_relu_cvxpy(X, y, beta=beta, patterns=D)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = solve_convex_relu_admm(X, y, beta=beta, patterns=D, tol=tol, max_iter=30000)
+    rel = (res.objective - ref.objective) / abs(ref.objective)
+    # valid bounds whether or not it converged: feasible point above p*, dual bound below
+    assert rel >= -1e-9 and res.dual_bound <= ref.objective * (1 + 1e-9)
+    assert res.gap_bound >= rel - 1e-9
+    scale = np.abs(X @ res.x).max()
+    assert res.cone_violation <= 1e-12 * scale  # feasible up to round-off
+    np.testing.assert_allclose(res.predict(X), res.fitted, rtol=1e-9, atol=1e-9 * scale)
+    if res.converged:
+        assert rel <= tol and res.gap_bound <= tol and not caught
+    else:  # degenerate instances (a group with d - 1 binding rows) can certify slowly
+        assert res.gap_bound > tol and len(caught) == 1
+    if data == "moons" or tol == 1e-3:
+        assert res.converged and res.method == "admm"
+
+
+def test_certificate_bounds_are_valid_at_any_iterate():
+    # at an early iterate the certificate is loose but still a valid sandwich
+    from theorylab.convex_relu._certificate import certify_point
+
+    X, y = _two_moons()
+    D = sample_activation_patterns(X, 10, rng=0).astype(float)
+    ref = solve_convex_relu_cvxpy(X, y, beta=1.0, patterns=D)
+    for n_iter in (50, 300, 1500):
+        Vk, Wk, _ = _raw_iterates(X, y, D, n_iter=n_iter, beta=1.0, rho=0.1)
+        V, W, P, g, rel = certify_point(X, y, D, np.c_[Vk, Wk], np.zeros((300, 2 * D.shape[1])),
+                                        1.0, "squared")
+        assert g <= ref.objective * (1 + 1e-9) <= P * (1 + 2e-9)
+        assert rel >= (P - ref.objective) / ref.objective - 1e-12
+        E = 2 * D - 1
+        assert np.min(E * (X @ V)) >= -1e-12 and np.min(E * (X @ W)) >= -1e-12
+
+
+def test_uncertified_run_warns_and_returns_feasible_point():
+    X, y = _two_moons()
+    D = sample_activation_patterns(X, 10, rng=0)
+    with pytest.warns(ConvergenceWarning, match="certified relative suboptimality"):
+        res = solve_convex_relu_admm(X, y, beta=1.0, patterns=D, tol=1e-3, max_iter=300)
+    assert res.converged is False and res.gap_bound > 1e-3
+    assert res.cone_violation <= 1e-12 * np.abs(X @ res.x).max()
+
+
+def test_cvxpy_samples_the_same_patterns_as_admm():
+    X, y, _ = _toy(n=40)
+    a = solve_convex_relu_cvxpy(X, y, beta=0.1, n_patterns=7, rng=3)
+    b = solve_convex_relu_admm(X, y, beta=0.1, n_patterns=7, rng=3, tol=1e-5, max_iter=30000)
+    assert np.array_equal(a.patterns, b.patterns) and a.method == "cvxpy"
+    assert b.objective == pytest.approx(a.objective, rel=1e-5)
+    with pytest.raises(ValueError, match="n_patterns"):
+        solve_convex_relu_cvxpy(X, y, beta=0.1)
+
+
+def test_cvxpy_inaccurate_status_is_not_converged(monkeypatch):
+    import cvxpy as cp
+
+    real = cp.Problem.solve
+
+    def inaccurate(self, *args, **kw):
+        out = real(self, *args, **kw)
+        self._status = "optimal_inaccurate"
+        return out
+
+    monkeypatch.setattr(cp.Problem, "solve", inaccurate)
+    X, y, D = _toy(n=30, P=5)
+    with pytest.warns(ConvergenceWarning, match="optimal_inaccurate"):
+        res = solve_convex_relu_cvxpy(X, y, beta=0.1, patterns=D)
+    assert res.converged is False
+
+
+def test_auto_method_picks_by_size():
+    from theorylab.convex_relu import choose_method, solve_convex_relu
+
+    X, y = _two_moons()
+    res = solve_convex_relu(X, y, beta=1.0, n_patterns=10, rng=0)
+    assert res.method == "cvxpy" and res.converged
+    assert choose_method(569, 31, 20) == "admm" and choose_method(300, 3, 10) == "cvxpy"
+    assert choose_method(5000, 31, 20, "logistic") == "cvxpy"
+    adm = solve_convex_relu(X, y, beta=1.0, n_patterns=10, rng=0, method="admm", tol=1e-6)
+    assert adm.method == "admm" and np.array_equal(adm.patterns, res.patterns)
+    assert adm.objective == pytest.approx(res.objective, rel=1e-6)
+    with pytest.raises(ValueError, match="method"):
+        solve_convex_relu(X, y, beta=1.0, n_patterns=10, method="sgd")
+
+
+def test_numba_kernels_load_from_cache_in_a_new_process(tmp_path):
+    # closures built by factories are never found in numba's cache: every process paid the
+    # compile again (0.9-1.5 s); module-level kernels load in milliseconds after a warm-up
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba")
+    code = (
+        "import time, warnings, numpy as np\n"
+        "from theorylab.convex_relu import solve_convex_relu_admm\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = np.c_[rng.standard_normal((30, 2)), np.ones(30)]; y = X[:, 0] ** 2\n"
+        "D = X @ rng.standard_normal((3, 4)) >= 0\n"
+        "import numba\n"
+        "numba.njit(lambda a: a + 1)(1)  # numba's own one-off start-up, not our kernels\n"
+        "ts = []\n"
+        "for _ in range(2):\n"
+        "    t = time.perf_counter()\n"
+        "    with warnings.catch_warnings():\n"
+        "        warnings.simplefilter('ignore')\n"
+        "        solve_convex_relu_admm(X, y, beta=0.1, patterns=D, max_iter=40, tol=1e-300)\n"
+        "    ts.append(time.perf_counter() - t)\n"
+        "print(ts[0] - ts[1])\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DISABLE_JIT="0")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True, timeout=300) for _ in range(2)]
+    compile_extra = float(runs[0].stdout.split()[-1])  # the warm-up process compiled
+    first_call_extra = float(runs[1].stdout.split()[-1])
+    # target < 0.3 s (the closures recompiled in every process: 0.9-1.5 s idle); on a loaded
+    # machine everything slows down alike, so allow 5 % of the cold compile seen here
+    # (measured at load 9: < 0.3 s; at load 15 on 2 cores: 0.52 s against a 28.5 s compile)
+    assert first_call_extra < max(0.3, 0.05 * compile_extra), (compile_extra, first_call_extra)

@@ -14,6 +14,7 @@ import numpy as np
 
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.convex_relu import (
+    ConvergenceWarning,
     sample_activation_patterns,
     solve_convex_relu_admm,
     solve_convex_relu_cvxpy,

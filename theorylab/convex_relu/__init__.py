@@ -1,11 +1,13 @@
 """Convex training of two-layer ReLU networks (Bai, Gautam & Sojoudi, arXiv:2201.01965).
 
-Public functions: activation patterns (sampled / enumerated), the ADMM solver, the CVXPY
-reference, robust (l_inf adversarial) convex training, the sampled-convex-program
-(random-feature) method, an l_inf PGD attack, and scikit-learn style estimators.
+Public functions: activation patterns (sampled / enumerated), one entry point that picks
+ADMM or CVXPY by problem size, the ADMM solver (certified stopping), the CVXPY reference,
+robust (l_inf adversarial) convex training, the sampled-convex-program (random-feature)
+method, an l_inf PGD attack, objective helpers and scikit-learn style estimators.
 """
 
-from ._common import nonconvex_objective
+from .._result import ConvergenceWarning
+from ._common import convex_objective, convex_parts, nonconvex_objective
 from ._result import ConvexReLUResult, relu_network_forward
 from .admm import default_cone_scale, solve_convex_relu_admm
 from .attacks import pgd_attack_linf
@@ -17,12 +19,17 @@ from .patterns import (
     unique_patterns,
 )
 from .scp import RandomFeatureReLUResult, solve_convex_relu_scp
+from .solve import choose_method, solve_convex_relu
 
 __all__ = [
+    "ConvergenceWarning",
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "ConvexReLUResult",
     "RandomFeatureReLUResult",
+    "choose_method",
+    "convex_objective",
+    "convex_parts",
     "default_cone_scale",
     "pgd_attack_linf",
     "solve_convex_relu_scp",
@@ -30,6 +37,7 @@ __all__ = [
     "nonconvex_objective",
     "relu_network_forward",
     "sample_activation_patterns",
+    "solve_convex_relu",
     "solve_convex_relu_admm",
     "solve_convex_relu_cvxpy",
     "solve_convex_relu_robust",

@@ -21,7 +21,8 @@ def loss_value(yhat: np.ndarray, y: np.ndarray, loss: str) -> float:
 
 
 def convex_parts(X, D, V, W):
-    """Convex-model predictions and the cone violation of (V, W)."""
+    """Convex-model predictions sum_i D_i X (v_i - w_i) and the cone violation
+    max(0, -min_i,k [(2 D_i - I) X v_i]_k, same for w_i) of (V, W) (d, P); D (n, P) 0/1."""
     XV, XW = X @ V, X @ W
     fitted = np.einsum("np,np->n", D, XV - XW)
     E = 2.0 * D - 1.0
@@ -34,6 +35,8 @@ def group_norm_sum(V: np.ndarray) -> float:
 
 
 def convex_objective(X, y, D, V, W, beta, loss) -> float:
+    """l(sum_i D_i X (v_i - w_i), y) + beta sum_i (||v_i|| + ||w_i||) (constraints not
+    checked: see :func:`convex_parts`)."""
     fitted, _ = convex_parts(X, D, V, W)
     return loss_value(fitted, y, loss) + beta * (group_norm_sum(V) + group_norm_sum(W))
 

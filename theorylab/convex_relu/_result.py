@@ -48,9 +48,17 @@ class ConvexReLUResult(SolverResult):
         Final ADMM penalty (``nan`` for other solvers).
     solve_time : float
         Wall time in seconds (CVXPY: including problem compilation).
+    dual_bound : float
+        ADMM: a Lagrange-dual lower bound g <= p* on the optimum (``nan`` for CVXPY).
+    gap_bound : float
+        ADMM: the certified relative suboptimality (objective - g) / |g| of the returned
+        feasible point (``nan`` for CVXPY, whose status is reported in ``message``).
+    method : str
+        Which solver produced the result: ``"admm"`` or ``"cvxpy"``.
     history : mapping
         ADMM: ``iteration``, ``objective``, ``cone_violation``, ``primal_residual``,
-        ``dual_residual``, ``rho``, ``time`` at every checked iteration.
+        ``dual_residual``, ``rho``, ``time`` at every checked iteration and ``gap_bound``
+        (the certified relative gap where a certificate was computed, else ``nan``).
     """
 
     V: np.ndarray
@@ -63,6 +71,9 @@ class ConvexReLUResult(SolverResult):
     loss: str
     rho: float = float("nan")
     solve_time: float = float("nan")
+    dual_bound: float = float("nan")
+    gap_bound: float = float("nan")
+    method: str = ""
 
     def relu_weights(self, *, drop_zero: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """First- and second-layer weights of the equivalent ReLU network.

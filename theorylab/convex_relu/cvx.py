@@ -7,14 +7,16 @@ Bai, Gautam & Sojoudi, arXiv:2201.01965, Secs. 2 and 4. Symbols as in ``admm.py`
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Literal
 
 import numpy as np
 
-from .._result import ConvergenceWarning  # noqa: F401  (re-exported for users)
-from .._validation import check_positive, check_vector
+from .._result import ConvergenceWarning
+from .._validation import check_positive, check_rng, check_vector
 from ._common import check_problem, convex_objective, convex_parts
 from ._result import ConvexReLUResult
+from .patterns import sample_activation_patterns
 
 __all__ = ["solve_convex_relu_cvxpy", "solve_convex_relu_robust"]
 
@@ -27,14 +29,34 @@ def _loss_expr(cp, yhat, y, loss):
     return cp.sum(cp.pos(1 - cp.multiply(y, yhat)))
 
 
-def _solve(cp, prob, solver, accurate=True):
+def _solve(cp, prob, solver, accurate=True, tol=None):
+    """Solve; returns whether the status is ``optimal`` (``optimal_inaccurate`` is a
+    usable point that is not reported as converged); raises on any other status."""
     kw = {}
-    if accurate and solver.upper() == "CLARABEL":
-        kw = dict(tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
-    prob.solve(solver=solver, **kw)
+    if solver.upper() == "CLARABEL":
+        if tol is not None:
+            kw = dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=min(tol, 1e-8))
+        elif accurate:
+            kw = dict(tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    with warnings.catch_warnings():
+        # CVXPY's own "Solution may be inaccurate" warning: ours below carries the status
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        prob.solve(solver=solver, **kw)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"CVXPY solver {solver} failed with status {prob.status!r}")
-    return prob
+    return prob.status == "optimal"
+
+
+def _patterns_or_sample(X, patterns, n_patterns, rng):
+    """The given patterns, or ``n_patterns`` sampled with ``rng`` (as the ADMM does)."""
+    if patterns is not None:
+        return patterns
+    if n_patterns is None:
+        raise ValueError("n_patterns must be given when patterns is None, got None")
+    from .._validation import check_matrix
+
+    return sample_activation_patterns(check_matrix(X, name="X"), n_patterns,
+                                      rng=check_rng(rng))
 
 
 def solve_convex_relu_cvxpy(
@@ -42,10 +64,13 @@ def solve_convex_relu_cvxpy(
     y,
     *,
     beta: float,
-    patterns,
+    patterns=None,
+    n_patterns: int | None = None,
     loss: Literal["squared", "logistic", "hinge"] = "squared",
     solver: str = "CLARABEL",
     accurate: bool = True,
+    tol: float | None = None,
+    rng=None,
 ) -> ConvexReLUResult:
     r"""Reference solution of the convex program by CVXPY (interior point by default).
 
@@ -57,8 +82,11 @@ def solve_convex_relu_cvxpy(
         Targets (labels in {-1, +1} for the classification losses).
     beta : float
         Weight decay, > 0.
-    patterns : array_like of bool, shape (n, P)
-        Activation patterns D_i.
+    patterns : array_like of bool, shape (n, P), optional
+        Activation patterns D_i; when omitted, ``n_patterns`` are sampled with ``rng``
+        (the same patterns as :func:`solve_convex_relu_admm` draws for the same ``rng``).
+    n_patterns : int, optional
+        Number of Gaussian directions to sample when ``patterns`` is None.
     loss : {"squared", "logistic", "hinge"}
         As in :func:`solve_convex_relu_admm`.
     solver : str
@@ -66,6 +94,10 @@ def solve_convex_relu_cvxpy(
     accurate : bool
         Clarabel with gap/feasibility tolerances 1e-10 (default) instead of its own
         defaults (1e-8); benchmarks time the solver's defaults.
+    tol : float, optional
+        Clarabel's relative/absolute gap tolerance (overrides ``accurate``).
+    rng : numpy.random.Generator, int or None
+        Used only to sample patterns.
 
     Returns
     -------
@@ -77,7 +109,12 @@ def solve_convex_relu_cvxpy(
     ValueError
         Bad inputs (as the ADMM solver).
     RuntimeError
-        If the solver does not report an optimal status.
+        If the solver reports neither ``optimal`` nor ``optimal_inaccurate``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        On ``optimal_inaccurate`` (then ``converged=False``).
 
     Notes
     -----
@@ -103,8 +140,11 @@ def solve_convex_relu_cvxpy(
     """
     import cvxpy as cp
 
-    X, y, beta, loss, D = check_problem(X, y, beta, loss, patterns=patterns)
     t0 = time.perf_counter()
+    patterns = _patterns_or_sample(X, patterns, n_patterns, rng)
+    X, y, beta, loss, D = check_problem(X, y, beta, loss, patterns=patterns)
+    if tol is not None:
+        tol = check_positive(tol, name="tol")
     n, d = X.shape
     P = D.shape[1]
     E = 2.0 * D - 1.0
@@ -114,15 +154,26 @@ def solve_convex_relu_cvxpy(
     reg = cp.sum(cp.norm(V, 2, axis=0)) + cp.sum(cp.norm(W, 2, axis=0))
     cons = [cp.multiply(E, X @ V) >= 0, cp.multiply(E, X @ W) >= 0]
     prob = cp.Problem(cp.Minimize(_loss_expr(cp, yhat, y, loss) + beta * reg), cons)
-    _solve(cp, prob, solver, accurate)
+    ok = _solve(cp, prob, solver, accurate, tol)
+    return _cvx_result(prob, solver, ok, X, y, D, V, W, beta, loss, t0)
+
+
+def _cvx_result(prob, solver, ok, X, y, D, V, W, beta, loss, t0, objective=None):
+    """Result of a CVXPY solve; ``optimal_inaccurate`` warns and is not converged."""
     Vv, Wv = np.asarray(V.value, float), np.asarray(W.value, float)
     fitted, viol = convex_parts(X, D, Vv, Wv)
-    stats = prob.solver_stats
+    message = f"{solver}: {prob.status}"
+    if not ok:
+        warnings.warn(f"CVXPY solver {solver} returned status {prob.status!r}: the point is "
+                      f"not certified optimal (cone violation {viol:.2e})", ConvergenceWarning,
+                      stacklevel=3)
+    if objective is None:
+        objective = convex_objective(X, y, D, Vv, Wv, beta, loss)
     return ConvexReLUResult(
-        x=np.concatenate([Vv, Wv], axis=1), n_iter=int(stats.num_iters or 0), converged=True,
-        message=f"{solver}: {prob.status}", history={}, V=Vv, W=Wv, patterns=D.astype(bool),
-        objective=convex_objective(X, y, D, Vv, Wv, beta, loss), cone_violation=viol,
-        fitted=fitted, beta=beta, loss=loss, solve_time=time.perf_counter() - t0,
+        x=np.concatenate([Vv, Wv], axis=1), n_iter=int(prob.solver_stats.num_iters or 0),
+        converged=ok, message=message, history={}, V=Vv, W=Wv, patterns=D.astype(bool),
+        objective=objective, cone_violation=viol, fitted=fitted, beta=beta, loss=loss,
+        solve_time=time.perf_counter() - t0, method="cvxpy",
     )
 
 
@@ -222,13 +273,6 @@ def solve_convex_relu_robust(
     else:
         lossexpr = 0.5 * cp.sum_squares(cp.abs(yhat - y) + spread)
     prob = cp.Problem(cp.Minimize(lossexpr + beta * reg), cons)
-    _solve(cp, prob, solver)
-    Vv, Wv = np.asarray(V.value, float), np.asarray(W.value, float)
-    fitted, viol = convex_parts(X, D, Vv, Wv)
-    stats = prob.solver_stats
-    return ConvexReLUResult(
-        x=np.concatenate([Vv, Wv], axis=1), n_iter=int(stats.num_iters or 0), converged=True,
-        message=f"{solver}: {prob.status}", history={}, V=Vv, W=Wv, patterns=D.astype(bool),
-        objective=float(prob.value), cone_violation=viol, fitted=fitted, beta=beta, loss=loss,
-        solve_time=time.perf_counter() - t0,
-    )
+    ok = _solve(cp, prob, solver)
+    return _cvx_result(prob, solver, ok, X, y, D, V, W, beta, loss, t0,
+                       objective=float(prob.value))

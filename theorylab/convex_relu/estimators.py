@@ -159,7 +159,8 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((80, 2)); y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    >>> clf = ConvexReLUClassifier(beta=1e-2, n_patterns=30, random_state=0).fit(X, y)
+    >>> clf = ConvexReLUClassifier(beta=1e-2, n_patterns=30, random_state=0,
+    ...                            solver="cvxpy").fit(X, y)
     >>> clf.score(X, y) > 0.85
     True
     """
