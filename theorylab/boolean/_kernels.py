@@ -32,7 +32,8 @@ def hyperbola_multiplier(p, q, c):
     given by the sign of f(0) = p − c. Newton runs on the quartic
     P(u) = (1+u²)p + u q − c (1−u²)² = (1−u²)² f(u), which has the same root and sign and
     costs one division per step, from the first-order start (c − p)/q, with a bisection
-    guard on the bracket; it stops when |f| ≤ 1e-14 (1 + |c|).
+    guard on the bracket; it stops when |f| ≤ 1e-14 (1 + |c|) or after a Newton step
+    shorter than 1e-9 (quadratic convergence: the next would be ~1e-18).
     """
     f0 = p - c
     if f0 == 0.0:
@@ -59,7 +60,11 @@ def hyperbola_multiplier(p, q, c):
         un = u - P / dP if dP != 0.0 else 0.5 * (lo + hi)
         if not (lo < un < hi):
             un = 0.5 * (lo + hi)
-        if abs(un - u) < 1e-15 or hi - lo < 1e-15:
+        elif abs(un - u) < 1e-9:
+            # Newton converges quadratically: the next step would move u by ~1e-18
+            u = un
+            break
+        if hi - lo < 1e-15:
             u = un
             break
         u = un
