@@ -161,7 +161,7 @@ def test_hand_solvable_not_and_and_gates():
     Ya = np.where((Xa[:, :1] > 0) & (Xa[:, 1:] > 0), 1.0, -1.0)
     r = solve_rrr(layered_network([2, 1]), Xa, Ya, rng=0)
     assert r.solved and r.to_logic() == ["out1 = AND(x1, x2)"]
-    # σ = 3, deg = 3: weights ±√(3/3) = ±1, within the brief's 5 % at gap_stop = 0.01
+    # σ = 3, deg = 3: weights ±√(3/3) = ±1, within 5 % at gap_stop = 0.01
     np.testing.assert_allclose(np.abs(r.weights), 1.0, atol=0.05)
     assert r.train_accuracy == 1.0
 
