@@ -1,6 +1,8 @@
 """theorylab.boolean: projections, kernel vs reference trajectory, hand-solvable nets,
 bad inputs, iteration cap."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -141,6 +143,31 @@ def test_kernel_trajectory_equals_reference(task, seed):
     np.testing.assert_allclose(ker[1], ref[1], rtol=1e-10, atol=1e-12)  # best weights
     for a, b in zip(ker[4], ref[4], strict=True):  # iterates w, x, y and the metric g
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+FIXTURE = Path(__file__).parent / "data" / "elser2026_boolean_rrr_c_trajectory.npz"
+
+
+@pytest.mark.parametrize("task", ["mult2", "auto8"])
+def test_kernel_reproduces_the_authors_c_trajectory(task):
+    """The fixture holds the initial state (w, x, y; g = 1) and the first 100 gaps of the
+    authors' C trainer (veitelser/boolearn 35ad55c, ``train`` with a fixed ``srand`` seed,
+    state and gaps written at full precision) on our network and data files: σ = 3,
+    β = 0.2, γ = 1e-3. RRR is deterministic after initialisation, so the gaps must agree to
+    rounding (measured: 9e-14 relative)."""
+    fx = np.load(FIXTURE)
+    if task == "mult2":
+        X, Y = multiplier_task(2)
+        net = layered_network([4, 4, 4, 4])
+    else:
+        X, Y = autoencoder_task(8, 8, rng=1)
+        net = layered_network([8, 3, 8, 8])
+    zw, zx, zy = (fx[f"{task}_{k}"].copy() for k in "wxy")
+    g = np.ones_like(zy)
+    gaps, best_w = np.empty(100), np.empty(net.n_edges)
+    K.rrr_run(zw, zx, zy, g, net.sender, net.in_start, np.sqrt(net.degrees / 3.0), net.n_in,
+              X, Y, 0.2, 1e-3, 100, 1e-12, gaps, best_w)
+    np.testing.assert_allclose(gaps, fx[f"{task}_gaps"], rtol=1e-10)
 
 
 def test_kernel_stops_like_reference():
