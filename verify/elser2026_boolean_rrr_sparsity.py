@@ -8,12 +8,15 @@ support ≤ the largest odd integer ≤ σ. Expected: on every solved 2-bit-mult
 first-layer neuron (it sees all 16 input patterns, so the theorem applies) has ≤ 3 weights
 above 0.1 and those within 5 % of √(5/3) = 1.291; upper-layer neurons see few patterns and
 may be denser (the theorem concerns the margin over all inputs) — their share is recorded.
-Tolerance: 5 %: RRR stops at gap 0.01, not at the exact solution.
+Tolerance: 5 %. The theorem concerns exact solutions; RRR stops at a finite gap, and the
+weights' distance from ±√(deg/3) shrinks with it. At the usual gap_stop = 0.01 the largest
+deviation per solved net had median 2.1 % and exceeded 5 % on 2 of 50 nets (5.09 %, 5.19 %);
+run on to gap_stop = 0.005 (≤ 15,000 iterations), the same restarts all stayed within
+2.3 % (31 nets), so this claim stops at 0.005 (the check's 5 % is unchanged).
 Smoke runs restarts (seeds 1000·seed + j) until the first one solves, at most 20 (≈ 1 s:
-a restart solves with probability 0.41, so 20 failures in a row have probability 3e-5),
-and checks that net. Measured spread: over 49 solved nets (120 restarts, seeds 0..119) every
-first-layer neuron had support 3; the largest deviation per net had median 2.1 %, and 1 of
-the 49 nets exceeded 5 % (5.09 %), so a smoke run fails with probability ≈ 2 %.
+a restart solves with probability ≈ 0.4, so 20 failures in a row have probability ≈ 3e-5),
+and checks that net; seeds 0–19 all pass (measured). Every first-layer neuron of every
+solved net examined had support 3.
 """
 
 import numpy as np
@@ -29,6 +32,7 @@ CLAIM = ("With σ = 3, every neuron whose margin holds on all its inputs is COPY
 SIZES = {"smoke": dict(restarts=20, until_solved=True),
          "full": dict(restarts=40, until_solved=False)}
 WIDTHS = (4, 4, 4, 4)
+GAP_STOP = 0.005  # closer to an exact solution than the usual 0.01 (see the docstring)
 
 
 def _solve(seed):
@@ -40,7 +44,7 @@ def _solve(seed):
     net = layered_network(WIDTHS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        r = solve_rrr(net, X, Y, sigma=3.0, max_iter=10_000, rng=seed)
+        r = solve_rrr(net, X, Y, sigma=3.0, max_iter=15_000, gap_stop=GAP_STOP, rng=seed)
     return {"solved": float(r.solved), "weights": r.weights}
 
 
