@@ -104,7 +104,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     axes[1].axhline(0.01, ls="--", color="k", lw=1, label="gap_stop")
     finish(axes[1], xlabel="iteration", ylabel="running min gap", logx=True, logy=True)
     res.figure = fig
-    res.caveats.append("Reference rates come from the authors' C code (docs and an independent "
+    res.caveats.append("Reference rates come from the authors' C code (docs and an "
                        "independent run); the paper's own figures were not retrieved. auto8 "
                        "item count (8 random vectors) is our reading of the reference setup.")
     return res
