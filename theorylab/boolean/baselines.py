@@ -3,9 +3,9 @@
 * ``train_ste_network``: a binary network with the same layered wiring — sign activations
   and sign weights in the forward pass, straight-through (clipped identity) gradients to
   latent real weights, Adam on a hinge loss on the ±1 outputs.
-* ``train_penalized_mlp``: the strongest gradient baseline of the co-author's notebooks ("PenaltyAdamW"): a
-  ReLU MLP trained with BCE-with-logits and AdamW, plus 0.01·(‖w_row‖² − fan_in)² +
-  1e-4·‖w‖₁ on the weights.
+* ``train_penalized_mlp``: the strongest gradient baseline of the co-author's notebooks
+  ("PenaltyAdamW"): a ReLU MLP trained with BCE-with-logits and AdamW, plus
+  0.01·(‖w_row‖² − fan_in)² + 1e-4·‖w‖₁ on the weights.
 """
 
 from __future__ import annotations
