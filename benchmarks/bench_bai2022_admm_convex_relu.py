@@ -38,7 +38,6 @@ from theorylab.convex_relu import (
     unique_patterns,
 )
 from theorylab.convex_relu.data import breast_cancer, synthetic_classification
-from theorylab.results import ConvergenceWarning
 
 BETA = 1e-2
 

@@ -3,18 +3,22 @@ scale) rises sharply with the number of training items, compared with gradient b
 equal data.
 
 Paper: Elser & Lal 2026 (abstract: logic-network inference and cellular automata "where
-gradient methods struggle"). Reference (the authors' C-code documentation): 32-wide AND/OR
-circuits, test bits 75.3 % at
-N = 64 → 99.75 % at N = 256; rule 30 (16 cells) 99.66 %. Here, at CPU scale: planted
-circuits of width 8 and depth 2 (256 possible inputs; train on N, test on the rest), and at
-full scale also rule 30 on an 8-cell ring (network 8-16-16-8). Baselines at equal data: a
-straight-through binary network of the same wiring, a plain AdamW ReLU MLP and a
-penalised AdamW MLP (the strongest gradient baseline we know of).
+gradient methods struggle"). Reference (the authors' documentation): 32-wide AND/OR
+circuits, test bits 75.3 % at N = 64 → 99.75 % at N = 256; rule 30 (16 cells) 99.66 %.
+Here, at CPU scale: planted circuits of width 8 and depth 2 (256 possible inputs; train on
+N, test on the rest), and at full scale also rule 30 on an 8-cell ring (network 8-16-16-8).
+Baselines at equal data: a straight-through binary network of the same wiring, a plain
+AdamW ReLU MLP and the co-author's penalised AdamW MLP.
 Checks: RRR's test bit accuracy at the largest N is ≥ 0.95 and at least 0.15 above the
 smallest N (the rise). How RRR compares with the gradient baselines is measured and
 reported (NOTE lines, JSON, figure), not asserted: at this scale it does not beat them
 everywhere.
-Tolerance: accuracies are means over independent data splits (1 smoke, 5 full).
+Tolerance: accuracies are means over independent data splits (8 smoke, 5 full; at smoke the
+gradient baselines run on the first split only, ≈ 6 s in all). Measured spread of one split
+(AND/OR, smoke settings, seeds 0–19): test accuracy at N = 128 0.963–1.000, rise
+0.136–0.249 (mean 0.197); a single split fell below the 0.15 rise on 2 of 20 seeds and the
+mean of 4 splits on 1 of 20 (seed 10: 0.149; its eight splits average 0.157, the lowest
+seen), so smoke averages 8 splits; seeds 0–19 all pass (measured).
 """
 
 import numpy as np
@@ -36,9 +40,10 @@ CLAIM = ("On planted width-8 AND/OR circuits, RRR's test accuracy rises sharply 
          "not checked.")
 LABEL = "partial"
 LABEL_REASON = "only the rise with N is checked; RRR loses to gradient baselines on AND/OR"
-SIZES = {"smoke": dict(tasks=("andor",), ns=(16, 128), splits=1, iters=1500, steps=300),
-         "full": dict(tasks=("andor", "rule30"), ns=(16, 32, 64, 128), splits=5, iters=10_000,
-                      steps=2000)}
+SIZES = {"smoke": dict(tasks=("andor",), ns=(16, 128), splits=8, baseline_splits=1, iters=1500,
+                      steps=300),
+         "full": dict(tasks=("andor", "rule30"), ns=(16, 32, 64, 128), splits=5,
+                      baseline_splits=5, iters=10_000, steps=2000)}
 METHODS = ("rrr", "ste", "adamw", "penalized")
 
 
@@ -51,7 +56,7 @@ def _task(task):
     return X, Y, (8, 16, 16, 8)
 
 
-def _one(task, n_train, iters, steps, seed):
+def _one(task, n_train, iters, steps, baseline_splits, seed):
     import warnings
 
     import torch
@@ -68,6 +73,8 @@ def _one(task, n_train, iters, steps, seed):
         warnings.simplefilter("ignore", ConvergenceWarning)
         r = solve_rrr(net, X[tr], Y[tr], gap_stop=0.1, gamma=1e-3, max_iter=iters, rng=seed)
     out = {"rrr": float(np.mean(net.predict(r.weights, X[te]) == Y[te]))}
+    if seed % 1000 >= baseline_splits:  # split j = seed mod 1000: RRR only
+        return out | {m: float("nan") for m in ("ste", "adamw", "penalized")}
     f = train_ste_network(widths, X[tr], Y[tr], steps=steps, seed=seed)
     out["ste"] = float(np.mean(f(X[te]) == Y[te]))
     f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, seed=seed, penalty=False)
@@ -84,9 +91,10 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     fig, axes = new_figure(len(cfg["tasks"]), title="Test bit accuracy vs training items")
     for k, task in enumerate(cfg["tasks"]):
         sw = sweep(_one, {"task": [task], "n_train": list(cfg["ns"]), "iters": [cfg["iters"]],
-                          "steps": [cfg["steps"]]},
+                          "steps": [cfg["steps"]], "baseline_splits": [cfg["baseline_splits"]]},
                    seeds=[1000 * seed + j for j in range(cfg["splits"])], desc=f"{task}")
-        acc = {m: sw.array(m) for m in METHODS}  # (n_N, splits)
+        nb = cfg["baseline_splits"]
+        acc = {m: sw.array(m)[:, :(None if m == "rrr" else nb)] for m in METHODS}  # (n_N, splits)
         mean = {m: a.mean(1) for m, a in acc.items()}
         res.data[task] = {m: a for m, a in acc.items()} | {"n_train": list(cfg["ns"])}
         for j, m in enumerate(METHODS):

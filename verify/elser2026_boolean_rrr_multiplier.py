@@ -3,14 +3,18 @@ restarts comparable to the authors' code, and the extracted ±1 network reproduc
 truth table.
 
 Paper: Elser & Lal 2026 (abstract; multiplier discovery and binary autoencoding). Expected
-(the authors' C code, github.com/veitelser/boolearn): 2x2 multiplier, widths 4-4-4-4,
-σ = 3, β = 0.2, γ = 1e-3,
-gap_stop = 0.01, ≤ 1e4 iterations: 6/15 restarts solved (3/5 in the docs, 3/10 measured);
-auto8 (8-3-8-8, 8 random items): 8/10 solved.
+(the authors' C code: its documentation and independent runs): 2x2 multiplier, widths
+4-4-4-4, σ = 3, β = 0.2, γ = 1e-3, gap_stop = 0.01, ≤ 1e4 iterations: 6/15 restarts solved
+(3/5 in the docs, 3/10 in a run); auto8 (8-3-8-8, 8 random items): 8/10 solved.
 Tolerance: a restart succeeds or not (Bernoulli), so rates are compared through 95 %
-Wilson intervals: ours must overlap the reference's. Smoke runs fixed restarts known to
-solve (fixed before the runs) and asserts that they solve and that every solved network,
-read as ±1 logic, reproduces its truth table exactly; the rate is a full-scale check.
+Wilson intervals: ours must overlap the reference's. Every solved network, read as ±1
+logic, must reproduce its truth table exactly.
+
+Smoke runs 16 multiplier and 8 auto8 restarts (seeds 1000·seed + j), ≈ 4 s. Measured
+per-restart success (120 and 80 restarts, seeds 0..): mult2 49/120 = 0.41, auto8 63/80 =
+0.79; every one of the 112 solved nets gave an exact ±1 circuit. With these rates a smoke
+run fails (no solve, or an interval disjoint from the reference's) with probability
+≈ 4e-4 (mult2) and ≈ 1e-4 (auto8); seeds 0–19 all pass (measured).
 """
 
 import numpy as np
@@ -24,12 +28,8 @@ from theorylab.sweep import sweep
 PAPER = "elser2026_boolean_rrr"
 CLAIM = ("RRR solves the 2-bit multiplier and the 8-bit autoencoder exactly in a fraction of "
          "restarts comparable to the authors' code; the ±1 logic reproduces the truth table.")
-SIZES = {"smoke": dict(mult=1, auto=2, max_iter=10_000),
+SIZES = {"smoke": dict(mult=16, auto=8, max_iter=10_000),
          "full": dict(mult=50, auto=20, max_iter=10_000)}
-# Smoke runs restarts known to solve (fixed project seeds); a single restart solves with
-# probability ≈ 0.3, so random smoke restarts would make a flaky check. The success *rate*
-# is measured at full scale.
-SMOKE_SEEDS = {"mult2": [9], "auto8": [1, 2]}
 TASKS = {"mult2": ((4, 4, 4, 4), 6 / 15, 15), "auto8": ((8, 3, 8, 8), 8 / 10, 10)}
 
 
@@ -62,8 +62,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     fig, axes = new_figure(2, title="RRR on exact-learning tasks (σ=3, β=0.2)")
     rates = []
     for k, (task, n) in enumerate((("mult2", cfg["mult"]), ("auto8", cfg["auto"]))):
-        seeds = (SMOKE_SEEDS[task] if scale == "smoke" and seed == 0
-                 else [1000 * seed + j for j in range(n)])
+        seeds = [1000 * seed + j for j in range(n)]
         sw = sweep(_restart, {"task": [task], "max_iter": [cfg["max_iter"]]}, seeds=seeds,
                    desc=f"RRR {task}")
         n = len(seeds)
@@ -84,11 +83,10 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         res.add(Check.true(f"{task}: every solved net's ±1 logic reproduces the truth table",
                            bool(np.all(exact[solved])) and ks > 0,
                            measured=f"{int(exact[solved].sum())}/{ks}"))
-        if scale == "full":
-            res.add(Check.true(f"{task}: success-rate 95% Wilson interval overlaps the "
-                               "reference's", lo <= rhi and rlo <= hi,
-                               measured=f"{ks}/{n} [{lo:.2f}, {hi:.2f}]",
-                               expected=f"{ref_rate:.2f} [{rlo:.2f}, {rhi:.2f}]"))
+        res.add(Check.true(f"{task}: success-rate 95% Wilson interval overlaps the "
+                           "reference's", lo <= rhi and rlo <= hi,
+                           measured=f"{ks}/{n} [{lo:.2f}, {hi:.2f}]",
+                           expected=f"{ref_rate:.2f} [{rlo:.2f}, {rhi:.2f}]"))
         for j, v in enumerate(vals[:8]):
             curve = v["min_gap_curve"]
             axes[1].plot(np.unique(np.geomspace(1, v["n_iter"], 40).astype(int)), curve,
@@ -106,8 +104,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     axes[1].axhline(0.01, ls="--", color="k", lw=1, label="gap_stop")
     finish(axes[1], xlabel="iteration", ylabel="running min gap", logx=True, logy=True)
     res.figure = fig
-    res.caveats.append("Reference rates come from the authors' C code (docs and one independent "
-                       "run of that code); the paper's own figures were not retrieved. auto8 "
+    res.caveats.append("Reference rates come from the authors' C code (docs and an "
+                       "independent run); the paper's own figures were not retrieved. auto8 "
                        "item count (8 random vectors) is our reading of the reference setup.")
     return res
 

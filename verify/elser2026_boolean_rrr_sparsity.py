@@ -3,13 +3,20 @@ COPY/NOT or a 3-input majority gate, with weights ±√(deg/3).
 
 Paper: Elser & Lal 2026 (abstract: "with a large enough margin the learned networks are
 provably sparse, equivalent to circuits of simple gates"); statement as in the authors'
-documentation (github.com/veitelser/boolearn): a BTF with margin √(m/σ) at w·w = m has a
-representation with
+documentation: a BTF with margin √(m/σ) at w·w = m has a representation with
 support ≤ the largest odd integer ≤ σ. Expected: on every solved 2-bit-multiplier net, each
 first-layer neuron (it sees all 16 input patterns, so the theorem applies) has ≤ 3 weights
 above 0.1 and those within 5 % of √(5/3) = 1.291; upper-layer neurons see few patterns and
 may be denser (the theorem concerns the margin over all inputs) — their share is recorded.
-Tolerance: 5 %: RRR stops at gap 0.01, not at the exact solution.
+Tolerance: 5 %. The theorem concerns exact solutions; RRR stops at a finite gap, and the
+weights' distance from ±√(deg/3) shrinks with it. At the usual gap_stop = 0.01 the largest
+deviation per solved net had median 2.1 % and exceeded 5 % on 2 of 50 nets (5.09 %, 5.19 %);
+run on to gap_stop = 0.005 (≤ 15,000 iterations), the same restarts all stayed within
+2.3 % (31 nets), so this claim stops at 0.005 (the check's 5 % is unchanged).
+Smoke runs restarts (seeds 1000·seed + j) until the first one solves, at most 20 (≈ 1 s:
+a restart solves with probability ≈ 0.4, so 20 failures in a row have probability ≈ 3e-5),
+and checks that net; seeds 0–19 all pass (measured). Every first-layer neuron of every
+solved net examined had support 3.
 """
 
 import numpy as np
@@ -22,8 +29,10 @@ from theorylab.sweep import sweep
 PAPER = "elser2026_boolean_rrr"
 CLAIM = ("With σ = 3, every first-layer neuron of a solved 2-bit-multiplier network (its margin "
          "holds on all inputs) is COPY/NOT or MAJ3 with weights ±√(deg/3).")
-SIZES = {"smoke": dict(seeds=[9]), "full": dict(seeds=list(range(40)))}
+SIZES = {"smoke": dict(restarts=20, until_solved=True),
+         "full": dict(restarts=40, until_solved=False)}
 WIDTHS = (4, 4, 4, 4)
+GAP_STOP = 0.005  # closer to an exact solution than the usual 0.01 (see the docstring)
 
 
 def _solve(seed):
@@ -35,7 +44,7 @@ def _solve(seed):
     net = layered_network(WIDTHS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        r = solve_rrr(net, X, Y, sigma=3.0, max_iter=10_000, rng=seed)
+        r = solve_rrr(net, X, Y, sigma=3.0, max_iter=15_000, gap_stop=GAP_STOP, rng=seed)
     return {"solved": float(r.solved), "weights": r.weights}
 
 
@@ -43,14 +52,22 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="elser2026_boolean_rrr_sparsity", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    seeds = cfg["seeds"] if seed == 0 else [1000 * seed + s for s in range(len(cfg["seeds"]))]
-    sw = sweep(_solve, [{}], seeds=seeds, desc="RRR 2x2")
+    seeds = [1000 * seed + j for j in range(cfg["restarts"])]
+    if cfg["until_solved"]:
+        values = []
+        for s in seeds:
+            values.append(_solve(seed=s))
+            if values[-1]["solved"]:
+                break
+        seeds = seeds[:len(values)]
+    else:
+        values = sweep(_solve, [{}], seeds=seeds, desc="RRR 2x2").values[0]
     net = layered_network(WIDTHS)
     first = range(net.first_neuron, net.first_neuron + WIDTHS[1])
     upper = range(net.first_neuron + WIDTHS[1], net.n_nodes)
     amp = np.sqrt(5 / 3)
     sup_first, mags, sup_upper, n_solved = [], [], [], 0
-    for v in sw.values[0]:
+    for v in values:
         if not v["solved"]:
             continue
         n_solved += 1

@@ -26,7 +26,7 @@ itermax        iteration cap                ``max_iter``
 References
 ----------
 V. Elser, M. K. Lal, *Learning with Boolean threshold functions*, arXiv:2602.17493 (2026).
-The projections follow a reading of the authors' public C code
+The projections follow the authors' public C code
 (``veitelser/boolearn``), re-derived and implemented independently here.
 """
 
@@ -299,9 +299,8 @@ def solve_rrr(network: Network, inputs, targets, *, beta: float = 0.2, sigma: fl
     gaps = np.full(max_iter, np.nan)
     best_w = np.zeros(network.n_edges)
     n_iter, stopped = _kernels.rrr_run(
-        st.zw, st.zx, st.zy, st.g, network.in_start, network.receiver, network.out_start,
-        network.out_edges, delta, network.n_in, X, Y, beta, gamma, max_iter, gap_stop, gaps,
-        best_w)
+        st.zw, st.zx, st.zy, st.g, network.sender, network.in_start, delta, network.n_in, X, Y,
+        beta, gamma, max_iter, gap_stop, gaps, best_w)
     gaps = gaps[:n_iter]
     if not np.isfinite(gaps[-1]):
         raise FloatingPointError(f"the RRR gap became {gaps[-1]} at iteration {n_iter}")
