@@ -155,6 +155,16 @@ def build_cases() -> dict[str, Case]:
             X, y, beta=beta, patterns=patterns, eps_adv=eps_adv),
         dict(X=X, y=ypm, beta=0.1, patterns=Mask(D), eps_adv=0.05), needs=("cvxpy",))
     C["convex_relu.unique_patterns"] = Case(cr.unique_patterns, dict(D=Mask(D)))
+    C["convex_relu.solve_convex_relu"] = Case(
+        lambda X, y, beta, patterns: cr.solve_convex_relu(X, y, beta=beta, patterns=patterns,
+                                                          method="admm", max_iter=20),
+        dict(X=X, y=y, beta=0.1, patterns=Mask(D)), needs=("warn",))
+    C["convex_relu.choose_method"] = Case(cr.choose_method, dict(n=10, d=3, P=4))
+    Vz = np.zeros((X.shape[1], D.shape[1]))
+    C["convex_relu.convex_parts"] = Case(cr.convex_parts, dict(X=X, D=Mask(D), V=Vz, W=Vz))
+    C["convex_relu.convex_objective"] = Case(
+        lambda X, y, D, V, W: cr.convex_objective(X, y, D, V, W, 0.1),
+        dict(X=X, y=y, D=Mask(D), V=Vz, W=Vz))
     # The scikit-learn estimators (ConvexReLURegressor/Classifier, RSSClassifier) validate
     # through scikit-learn's own helpers, with its messages; their complex, empty and NaN
     # input are checked by scikit-learn's estimator suite in tests/test_sklearn_compat.py.

@@ -7,12 +7,13 @@ method, an l_inf PGD attack, objective helpers and scikit-learn style estimators
 """
 
 from .._result import ConvergenceWarning
-from ._common import convex_objective, convex_parts, nonconvex_objective
+from ._common import nonconvex_objective
 from ._result import ConvexReLUResult, relu_network_forward
 from .admm import default_cone_scale, solve_convex_relu_admm
 from .attacks import pgd_attack_linf
 from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
 from .estimators import ConvexReLUClassifier, ConvexReLURegressor
+from .objective import convex_objective, convex_parts
 from .patterns import (
     enumerate_activation_patterns,
     sample_activation_patterns,

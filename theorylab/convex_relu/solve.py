@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .._validation import check_choice, check_rng
+from .._validation import check_choice, check_int, check_rng
 from ._common import check_problem
 from ._result import ConvexReLUResult
 from .admm import solve_convex_relu_admm
@@ -27,6 +27,10 @@ def choose_method(n: int, d: int, P: int, loss: str = "squared") -> str:
     """The solver ``method="auto"`` picks: ``"cvxpy"`` for small problems (2 n d P <=
     ``AUTO_CVXPY_MAX_NNZ``) and for the logistic and hinge losses (whose ADMM, through the
     loss prox, converges slowly on some instances), else ``"admm"``."""
+    n = check_int(n, name="n", minimum=1)
+    d = check_int(d, name="d", minimum=1)
+    P = check_int(P, name="P", minimum=1)
+    loss = check_choice(loss, name="loss", choices=("squared", "logistic", "hinge"))
     if loss != "squared" or 2 * n * d * P <= AUTO_CVXPY_MAX_NNZ:
         return "cvxpy"
     return "admm"
