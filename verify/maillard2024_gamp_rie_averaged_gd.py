@@ -10,6 +10,12 @@ an approximate sampler; the reference code's d = 100 data are consistent with th
 the averaged-GD error within 0.1 of GAMP-RIE's error on the same instance (the finite-d
 stand-in for the Bayes error; at d = 100 the published averaged GD sat 0.03–0.07 above
 theory).  d = 24–40 here, so the theory curve is drawn but only loosely comparable.
+Why the tolerance holds on every seed: one smoke instance (d = 24, alpha = 0.2, B = 16) is
+noisy — over 20 instances (seeds 5, 1005, ..., 19005) the single/averaged ratio was
+2.03 ± 0.18 (mean ± sd; min 1.75, max 2.30) and averaged GD − GAMP-RIE 0.012 ± 0.068
+(min −0.127, max +0.112), so one instance alone failed the ±0.1 check on 3 of 20 seeds.
+Smoke therefore averages 8 independent instances: the s.e. drop to 0.064 (ratio) and 0.024
+(difference), and both checks sit more than 3.5 s.e. inside their (unchanged) tolerances.
 """
 
 import warnings
@@ -25,7 +31,7 @@ CLAIM = ("Gradient descent on the quadratic network from random initialisations 
          "posterior sampling: one run has ~2x the Bayes error, their average approaches it.")
 KAPPA = 0.5
 SIZES = {
-    "smoke": dict(d=24, alphas=(0.2,), seeds=1, n_init=16, n_steps=1500, lr=1.0),
+    "smoke": dict(d=24, alphas=(0.2,), seeds=8, n_init=16, n_steps=1500, lr=1.0),
     "full": dict(d=40, alphas=(0.1, 0.2, 0.3), seeds=2, n_init=32, n_steps=4000, lr=1.0),
 }
 # reference code, averaged GD over 64 inits at d = 100 (figure units)
