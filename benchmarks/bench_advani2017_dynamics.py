@@ -2,7 +2,7 @@
 
 1. A 200-point E_g/E_tr curve: vectorised Gauss–Legendre (ours) vs per-point adaptive
    quadrature (scipy.integrate.quad, the way the curves are usually written by hand).
-   Target (brief): ≤ 20 ms, ≥ 40× faster.
+   Target: ≤ 20 ms, ≥ 40× faster.
 2. Exact gradient flow at N = 1000, α = 2, 30 time points (ours: one eigh) vs time-stepped
    gradient descent to t = 100 at η = 0.1 (1000 steps). Target: ≥ 2× faster, and exact.
 

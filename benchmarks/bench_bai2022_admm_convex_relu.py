@@ -1,6 +1,6 @@
 """Benchmark: ADMM (theorylab) vs CVXPY + Clarabel (and pyscnn if installed), one run.
 
-Instance of the issue: breast cancer (z-scored, bias column, labels +-1), squared loss
+Instance: breast cancer (z-scored, bias column, labels +-1), squared loss
 (a sum), beta = 1e-2, P = 20 patterns from default_rng(0) standard normal (31, 20),
 duplicates removed. Clarabel (its default tolerances) is timed including CVXPY's compile;
 the optimum p* comes from a separate high-accuracy Clarabel solve (tolerances 1e-10).

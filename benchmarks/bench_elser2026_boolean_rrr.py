@@ -1,8 +1,9 @@
 """RRR iteration rate on the 2-bit multiplier (4-4-4-4, 16 items) against the authors' C
 code, and success rate × time to solution.
 
-The C reference's rate is the brief's measurement on this kind of 2-core CPU (≈3.3e4
-iterations/s: 10 restarts, 89,259 iterations in 2.7 s); target: at least half of it.
+The C reference's rate was measured once, independently, with the authors' C code
+(github.com/veitelser/boolearn) on this kind of 2-core CPU (≈3.3e4 iterations/s: 10 restarts,
+89,259 iterations in 2.7 s); target: at least half of it.
 Run: OMP_NUM_THREADS=1 python benchmarks/bench_elser2026_boolean_rrr.py
 (also prints the machine load, since the 2 cores are often shared)
 """
@@ -14,7 +15,7 @@ import warnings
 from theorylab._result import ConvergenceWarning
 from theorylab.boolean import layered_network, multiplier_task, solve_rrr
 
-C_RATE = 89_259 / 2.7  # iterations per second, authors' C code (brief)
+C_RATE = 89_259 / 2.7  # iterations per second, authors' C code, measured once (not rebuilt here)
 
 
 def main():

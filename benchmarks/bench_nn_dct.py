@@ -3,7 +3,7 @@
 1. Projector refresh on an n×n gradient, rank 8: DCT column selection (one matmul + top-k,
    ``DCTProjector``; also the FFT route ``dct_ii``) vs GaLore's ``torch.linalg.svd`` and vs
    ``torch.svd_lowrank`` (randomised). Paper (arXiv:2505.17967): DCT is "faster" — no number
-   is pinned on CPU; the brief expected ≥ 10×.
+   is pinned on CPU; our target was ≥ 10×.
 2. One training step of a 4-layer MLP (width d) — full fine-tuning (Adam on every weight) vs
    adapters on frozen weights (LoRA r = 8, SVFit σ-only, SST r = 8) and vs LowRankAdam
    (rank-8 moments; DCT re-selected every step with state rotation, or DCT / SVD refreshed

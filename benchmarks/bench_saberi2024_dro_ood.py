@@ -4,8 +4,8 @@ Setting of Table 1 (d = 200, m = 40, n = 10,000, alpha = 0, ||mu_0|| = sigma = 1
 the same run on the same data; prints wall times, ratios and exact accuracies.
 
 Peers: ``LogisticRegression(C=1)`` on the labeled data (ERM) and
-``SelfTrainingClassifier(LogisticRegression, threshold=0.9)`` with the unlabeled data (the brief's
-semi-supervised baseline). Target from the brief: one RSS fit <= 0.5 s, within 2x of
+``SelfTrainingClassifier(LogisticRegression, threshold=0.9)`` with the unlabeled data (the
+semi-supervised baseline). Targets: one RSS fit <= 0.5 s, within 2x of
 self-training, and accuracy >= 0.10 above self-training at n = 10,000.
 
 Run: ``python benchmarks/bench_saberi2024_dro_ood.py [--repeats 3]``.

@@ -1,6 +1,6 @@
 """Benchmark of theorylab.sketch at n = 2¹⁸, d = 64 (ratios measured in this run, this CPU).
 
-Targets (issue 5): SRHT sketch-and-solve <= 0.15 × ``np.linalg.lstsq`` and no slower than the
+Targets: SRHT sketch-and-solve <= 0.15 × ``np.linalg.lstsq`` and no slower than the
 normal equations; sketch-and-precondition to lstsq's accuracy <= 0.5 × lstsq's time. Also
 FWHT throughput against a dense Hadamard product and against ``pyfwht`` (optional peer,
 GPL-3.0, only imported here when installed). Timings are best of ``--repeats`` with BLAS

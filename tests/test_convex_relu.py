@@ -356,7 +356,8 @@ def test_bad_inputs():
         sample_activation_patterns(X, 3, rng=np.random.RandomState(0))
     with pytest.raises(ValueError, match="max_candidates"):
         enumerate_activation_patterns(np.random.default_rng(0).standard_normal((200, 4)))
-    with pytest.raises(ValueError, match="X must have 2 features"):
+    with pytest.raises(ValueError, match="X has 3 features, but ConvexReLURegressor is "
+                                         "expecting 2 features"):
         ConvexReLURegressor(beta=0.1, n_patterns=4, random_state=0).fit(
             X[:, :2], y).predict(X)
 

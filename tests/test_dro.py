@@ -262,15 +262,19 @@ def test_hinge_inner_max_matches_cvxpy():
 def test_sklearn_wrapper_clone_fit_predict():
     base = pytest.importorskip("sklearn.base")
     s = sample_gmm_shift(10, 20, 300, mu_norm=2.0, rng=15)
-    X = np.vstack([s.X, s.X_unlabeled])
-    y = np.concatenate([np.where(s.y > 0, 7, 3), -np.ones(300, dtype=int)])
-    clf = base.clone(RSSClassifier(gamma=1.0, gamma_u=0.3, lam=1.0)).fit(X, y)
-    assert set(clf.classes_) == {3, 7}
+    y = np.where(s.y > 0, 7, 3)
+    clf = base.clone(RSSClassifier(gamma=1.0, gamma_u=0.3, lam=1.0)).fit(
+        s.X, y, X_unlabeled=s.X_unlabeled)
+    assert set(clf.classes_) == {3, 7} and clf.result_.method == "rss"
     Xt, yt = s.sample_test(2000, rng=16)
     acc = np.mean(clf.predict(Xt) == np.where(yt > 0, 7, 3))
     assert acc == pytest.approx(exact_accuracy(clf.coef_[0], s.mu0), abs=0.04)
     assert clf.predict_proba(Xt[:5]).shape == (5, 2)
     assert clf.get_params()["lam"] == 1.0
+    # labels -1/+1 are ordinary classes (no label marks a row as unlabeled)
+    pm = base.clone(clf).fit(s.X, s.y, X_unlabeled=s.X_unlabeled)
+    np.testing.assert_array_equal(pm.classes_, [-1.0, 1.0])
+    np.testing.assert_array_equal(pm.coef_, clf.coef_)
 
 
 # (6) bad input -> clear errors ----------------------------------------------------------

@@ -1,7 +1,10 @@
 """Every claim in verify/ runs at smoke scale and its check passes."""
 
+import json
+
 import pytest
 
+from theorylab import figspec
 from theorylab.claims import ClaimResult, discover_claims, run_claim
 
 CLAIMS = [c.id for c in discover_claims()]
@@ -20,3 +23,7 @@ def test_claim_smoke(claim):
     assert res.checks, "a claim must record at least one check"
     assert res.figure is not None, "a claim must draw its figure"
     assert res.check(), res.summary()
+    # the report redraws this figure from its record: the spec must hold all of it
+    spec = json.loads(json.dumps(figspec.capture(res.figure)))
+    assert spec["complete"], spec["unsupported"]
+    assert figspec.capture(figspec.render(spec)) == spec

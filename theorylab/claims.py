@@ -14,15 +14,19 @@ prints measured vs expected and returns a non-zero exit status when any check fa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.util
+import io
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -38,12 +42,20 @@ __all__ = [
     "discover_claims",
     "load_claim",
     "verify_claims",
+    "run_claim",
     "script_main",
     "wilson_interval",
+    "device",
+    "dry_run",
+    "check_device",
+    "claim_context",
+    "record_path",
+    "parse_seeds",
+    "render_record_figure",
 ]
 
-Scale = Literal["smoke", "full"]
-SCALES: tuple[str, ...] = ("smoke", "full")
+Scale = Literal["smoke", "full", "paper"]
+SCALES: tuple[str, ...] = ("smoke", "full", "paper")
 
 
 def _jsonable(v: Any) -> Any:
@@ -266,6 +278,62 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, float(mid - half)), min(1.0, float(mid + half))
 
 
+# --------------------------------------------------------------------------- run context
+
+_CONTEXT: dict[str, Any] = {"device": None, "dry_run": False}
+_DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
+
+
+def check_device(name: str) -> str:
+    """Validate a ``--device`` value: ``"cpu"``, ``"cuda"`` or ``"cuda:k"`` with CUDA present.
+
+    Raises ``ValueError`` naming the option, the rule and the value.
+    """
+    if not isinstance(name, str) or not _DEVICE_RE.match(name):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:K', got {name!r}")
+    if name.startswith("cuda"):
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - torch is a dependency
+            raise ValueError(f"device {name!r} needs torch, which is not installed") from exc
+        if not torch.cuda.is_available():
+            raise ValueError(f"device must be 'cpu' on this machine (CUDA is not available), "
+                             f"got {name!r}")
+        k = int(name.split(":")[1]) if ":" in name else 0
+        if k >= torch.cuda.device_count():
+            raise ValueError(f"device index must be < {torch.cuda.device_count()} "
+                             f"(CUDA devices here), got {name!r}")
+    return name
+
+
+def device() -> str:
+    """The torch device the harness runs claims on (``--device``; default ``"cpu"``).
+
+    Torch claims call ``torch.device(claims.device())`` and pick no device of their own,
+    so ``theorylab verify --device cuda`` reaches every one of them.
+    """
+    return _CONTEXT["device"] or os.environ.get("THEORYLAB_DEVICE") or "cpu"
+
+
+def dry_run() -> bool:
+    """True under ``theorylab verify --scale paper --dry-run``: build the paper-scale
+    configuration, take one step on a tiny slice, and check only that it runs."""
+    return bool(_CONTEXT["dry_run"])
+
+
+@contextlib.contextmanager
+def claim_context(*, device: str | None = None, dry_run: bool = False):
+    """Run claims on ``device`` (validated) and/or as a paper-scale dry run."""
+    old = dict(_CONTEXT)
+    _CONTEXT.update({"device": check_device(device) if device else None,
+                     "dry_run": bool(dry_run)})
+    try:
+        yield
+    finally:
+        _CONTEXT.clear()
+        _CONTEXT.update(old)
+
+
 # --------------------------------------------------------------------------- registry
 
 def project_root() -> Path:
@@ -291,29 +359,74 @@ def figures_dir() -> Path:
     return project_root() / "figures"
 
 
+def record_path(claim: str, scale: str, seed: int = 0,
+                out_dir: str | os.PathLike | None = None) -> Path:
+    """Where the record of ``(claim, scale, seed)`` lives.
+
+    Seed 0 is the canonical record, ``figures/<claim>_<scale>.json`` (kept in the
+    repository); other seeds go to ``figures/seeds/<claim>_<scale>_seed<S>.json`` so that a
+    run on another seed never overwrites it.
+    """
+    out = Path(out_dir) if out_dir is not None else figures_dir()
+    if int(seed) == 0:
+        return out / f"{claim}_{scale}.json"
+    return out / "seeds" / f"{claim}_{scale}_seed{int(seed)}.json"
+
+
+def seeds_summary_path(claim: str, scale: str, out_dir: str | os.PathLike | None = None
+                       ) -> Path:
+    """The record of a multi-seed run (``--seeds``): per-seed verdicts and measurements."""
+    out = Path(out_dir) if out_dir is not None else figures_dir()
+    return out / f"{claim}_{scale}_seeds.json"
+
+
+def _read_json(p: Path) -> dict[str, Any] | None:
+    if not p.is_file():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+LABELS = ("stand-in", "partial")
+
+
 @dataclass(frozen=True)
 class ClaimInfo:
-    """Static facts about a claim script (read without running it)."""
+    """Static facts about a claim script (read without running it).
+
+    ``label`` is ``"stand-in"`` when the check runs a proxy of the paper's method and
+    ``"partial"`` when the confirmation is partial (module constants ``LABEL`` and
+    ``LABEL_REASON``); ``None`` for a plain reproduction. ``scales`` are the keys of
+    ``SIZES``.
+    """
 
     id: str
     path: Path
     paper: str
     statement: str
+    label: str | None = None
+    label_reason: str = ""
+    scales: tuple[str, ...] = ("smoke", "full")
+
+    def record(self, scale: str, seed: int = 0,
+               out_dir: str | os.PathLike | None = None) -> dict[str, Any] | None:
+        """The JSON record of this claim at ``scale`` and ``seed`` (None if never run)."""
+        return _read_json(record_path(self.id, scale, seed, out_dir))
+
+    def seeds_summary(self, scale: str, out_dir: str | os.PathLike | None = None
+                      ) -> dict[str, Any] | None:
+        return _read_json(seeds_summary_path(self.id, scale, out_dir))
 
     def last_result(self, scale: str | None = None) -> dict[str, Any] | None:
-        """The newest JSON written for this claim (any scale unless given)."""
-        scales = [scale] if scale else list(SCALES)
-        best = None
-        for s in scales:
-            p = figures_dir() / f"{self.id}_{s}.json"
-            if p.is_file():
-                try:
-                    d = json.loads(p.read_text())
-                except (OSError, json.JSONDecodeError):
-                    continue
-                if best is None or d.get("timestamp", "") > best.get("timestamp", ""):
-                    best = d
-        return best
+        """The seed-0 record at ``scale``; without it, the full-scale one if it exists,
+        else the smoke one (a smoke pass never hides a full-scale failure)."""
+        for s in ([scale] if scale else ["full", "smoke"]):
+            rec = self.record(s)
+            if rec is not None:
+                return rec
+        return None
 
 
 _PKG = "theorylab_verify"
@@ -333,6 +446,13 @@ def _module_name(stem: str) -> str:
     return f"{_PKG}.{stem}"
 
 
+def _check_script(mod: ModuleType, name: str) -> ModuleType:
+    for attr in ("PAPER", "CLAIM", "SIZES", "run"):
+        if not hasattr(mod, attr):
+            raise AttributeError(f"verify script {name} must define {attr}")
+    return mod
+
+
 def load_claim(name_or_path: str | os.PathLike) -> ModuleType:
     """Import a verify script by claim id or path; registered in ``sys.modules``."""
     p = Path(name_or_path)
@@ -345,7 +465,8 @@ def load_claim(name_or_path: str | os.PathLike) -> ModuleType:
     if modname in sys.modules and getattr(sys.modules[modname], "__file__", None) == str(p):
         return sys.modules[modname]
     spec = importlib.util.spec_from_file_location(modname, p)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
+        raise ImportError(f"cannot load {p}")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[modname] = mod
     try:
@@ -353,27 +474,50 @@ def load_claim(name_or_path: str | os.PathLike) -> ModuleType:
     except BaseException:
         sys.modules.pop(modname, None)
         raise
-    for attr in ("PAPER", "CLAIM", "SIZES", "run"):
-        if not hasattr(mod, attr):
-            raise AttributeError(f"verify script {p.name} must define {attr}")
-    return mod
+    return _check_script(mod, p.name)
+
+
+def _load_claim_source(name: str, source: str, filename: str) -> ModuleType:
+    """Load a verify script from its text (Dask workers that do not share our files)."""
+    modname = _module_name(name)
+    mod = sys.modules.get(modname)
+    if mod is not None and getattr(mod, "__theorylab_source__", None) == source:
+        return mod
+    mod = ModuleType(modname)
+    mod.__file__ = filename
+    mod.__theorylab_source__ = source  # type: ignore[attr-defined]
+    sys.modules[modname] = mod
+    exec(compile(source, filename, "exec"), mod.__dict__)
+    return _check_script(mod, Path(filename).name)
 
 
 def _static_info(path: Path) -> ClaimInfo:
-    """Read PAPER and CLAIM without importing the script (cheap for `list`)."""
+    """Read PAPER, CLAIM, LABEL and the SIZES keys without importing the script."""
     import ast
 
     tree = ast.parse(path.read_text(), filename=str(path))
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    scales: tuple[str, ...] = ("smoke", "full")
     for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            t = node.targets[0]
-            if isinstance(t, ast.Name) and t.id in ("PAPER", "CLAIM"):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) != 1 or not isinstance(targets[0], ast.Name) or node.value is None:
+                continue
+            tid = targets[0].id
+            if tid in ("PAPER", "CLAIM", "LABEL", "LABEL_REASON"):
                 try:
-                    values[t.id] = ast.literal_eval(node.value)
+                    values[tid] = ast.literal_eval(node.value)
                 except ValueError:
                     pass
-    return ClaimInfo(path.stem, path, values.get("PAPER", "?"), values.get("CLAIM", "?"))
+            elif tid == "SIZES" and isinstance(node.value, ast.Dict):
+                keys = [k.value for k in node.value.keys
+                        if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+                scales = tuple(k for k in SCALES if k in keys)
+    label = values.get("LABEL")
+    if label is not None and label not in LABELS:
+        raise ValueError(f"{path.name}: LABEL must be one of {LABELS}, got {label!r}")
+    return ClaimInfo(path.stem, path, values.get("PAPER", "?"), values.get("CLAIM", "?"),
+                     label, str(values.get("LABEL_REASON", "")), scales)
 
 
 def discover_claims() -> list[ClaimInfo]:
@@ -384,41 +528,192 @@ def discover_claims() -> list[ClaimInfo]:
     return [_static_info(p) for p in sorted(d.glob("*.py")) if not p.name.startswith("_")]
 
 
-# --------------------------------------------------------------------------- harness
+# --------------------------------------------------------------------------- records
 
-def _write_outputs(res: ClaimResult, out_dir: Path, runtime_s: float) -> dict[str, Any]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{res.claim}_{res.scale}"
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _png_bytes(fig: Any, dpi: int = 90) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
+    return buf.getvalue()
+
+
+def render_record_figure(record: dict[str, Any], png: Path, *, dpi: int = 90) -> bool:
+    """Draw a record's figure from its stored spec into ``png``; False if it has none."""
+    spec = record.get("figure_spec")
+    if not spec or not spec.get("complete"):
+        return False
+    from theorylab import figspec
+
+    fig = figspec.render(spec)
+    _atomic_write(png, _png_bytes(fig, dpi))
+    return True
+
+
+def _record(res: ClaimResult, runtime_s: float, info: ClaimInfo | None,
+            device_name: str) -> tuple[dict[str, Any], bytes | None]:
+    """The JSON record of a result, and PNG bytes of its figure when it has no full spec."""
     record = res.to_dict()
     record["runtime_s"] = round(runtime_s, 3)
     record["timestamp"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     from theorylab import __version__
 
     record["theorylab_version"] = __version__
+    record["device"] = device_name
+    if info is not None and info.label:
+        record["label"] = info.label
+        record["label_reason"] = info.label_reason
+    png = None
     if res.figure is not None:
-        png = out_dir / f"{stem}.png"
-        tmp = png.with_suffix(".png.tmp")
-        res.figure.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, png)
+        from theorylab import figspec
+
+        spec = figspec.capture(res.figure)
+        record["figure_spec"] = spec
+        if not spec["complete"]:
+            png = _png_bytes(res.figure)
+    return record, png
+
+
+def _write_record(record: dict[str, Any], png_bytes: bytes | None, out_dir: Path) -> Path:
+    js = record_path(record["claim"], record["scale"], record["seed"], out_dir)
+    if record.get("figure_spec") is not None:
+        png = js.with_suffix(".png")
         record["figure"] = png.name
+        if png_bytes is not None:
+            _atomic_write(png, png_bytes)
+        else:
+            render_record_figure(record, png)
     else:
         record["figure"] = None
-    js = out_dir / f"{stem}.json"
-    tmp = js.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, js)
+    _atomic_write(js, (json.dumps(record, indent=1) + "\n").encode())
+    return js
+
+
+def _write_outputs(res: ClaimResult, out_dir: Path, runtime_s: float) -> dict[str, Any]:
+    """Write one result's JSON record and PNG (drawn from the record) under ``out_dir``."""
+    info = next((c for c in discover_claims() if c.id == res.claim), None)
+    record, png = _record(res, runtime_s, info, device())
+    _write_record(record, png, out_dir)
     return record
 
+
+# --------------------------------------------------------------------------- harness
 
 def run_claim(name: str, *, scale: str = "smoke", seed: int = 0) -> ClaimResult:
     """Import and run one claim; the result is checked for its type and ids."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     mod = load_claim(name)
+    return _run_module(mod, name, scale, seed)
+
+
+def _run_module(mod: ModuleType, name: str, scale: str, seed: int) -> ClaimResult:
+    if scale not in mod.SIZES:
+        raise ValueError(f"claim {name} has no {scale!r} scale (it has "
+                         f"{', '.join(map(repr, mod.SIZES))})")
     res = mod.run(scale=scale, seed=seed)
     if not isinstance(res, ClaimResult):
         raise TypeError(f"{name}.run must return a ClaimResult, got {type(res).__name__}")
     return res
+
+
+@dataclass
+class _Outcome:
+    name: str
+    seed: int
+    record: dict[str, Any] | None
+    png: bytes | None
+    summary: str
+    runtime_s: float
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and self.record is not None and \
+            self.record["verdict"] == "pass"
+
+
+def _run_task(name: str, scale: str, seed: int, device_name: str, dry: bool,
+              source: str | None = None, filename: str | None = None,
+              info: ClaimInfo | None = None) -> _Outcome:
+    """Run one (claim, seed) and return its record; used in-process, in pool workers and
+    on Dask workers (then ``source`` carries the script's text)."""
+    t0 = time.perf_counter()
+    try:
+        with claim_context(device=device_name, dry_run=dry):
+            if source is not None:
+                mod = _load_claim_source(name, source, filename or f"{name}.py")
+            else:
+                mod = load_claim(name)
+            res = _run_module(mod, name, scale, seed)
+            dt = time.perf_counter() - t0
+            record, png = _record(res, dt, info, device_name)
+        if res.figure is not None:
+            res.figure.clear()
+        return _Outcome(name, seed, record, png, res.summary(), dt)
+    except Exception:  # a crashing claim is a failed claim, with its traceback
+        dt = time.perf_counter() - t0
+        return _Outcome(name, seed, None, None, "", dt, traceback.format_exc())
+
+
+def _task_in_worker(*args: Any) -> _Outcome:
+    from theorylab.sweep import limit_threads
+
+    limit_threads(1)
+    return _run_task(*args)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-19"`` → 0..19, ``"1,4,7"``, ``"3"``; seeds are ints >= 0.
+
+    Examples
+    --------
+    >>> parse_seeds("0-3,7")
+    [0, 1, 2, 3, 7]
+    """
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ValueError(f"seeds must look like '0-19' or '1,4,7' (ints >= 0), got {text!r}")
+        a = int(m.group(1))
+        b = int(m.group(2)) if m.group(2) is not None else a
+        if b < a:
+            raise ValueError(f"seeds range must be increasing, got {part!r}")
+        seeds.extend(range(a, b + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must not repeat, got {text!r}")
+    return seeds
+
+
+def _cached_points(cache: Path, since: float) -> tuple[int, int]:
+    """(points written since ``since``, points in all) under the sweep cache."""
+    if not cache.is_dir():
+        return 0, 0
+    new = total = 0
+    for p in cache.rglob("*.pkl"):
+        if p.name.startswith(".tmp"):
+            continue
+        total += 1
+        try:
+            if p.stat().st_mtime >= since:
+                new += 1
+        except OSError:
+            pass
+    return new, total
+
+
+def _expected_runtime(info: ClaimInfo, scale: str, out: Path) -> float:
+    rec = info.record(scale, out_dir=out)
+    return float(rec.get("runtime_s", 0.0)) if rec else 0.0
 
 
 def verify_claims(
@@ -426,81 +721,195 @@ def verify_claims(
     *,
     scale: str = "smoke",
     seed: int = 0,
+    seeds: Sequence[int] | None = None,
+    jobs: int = 1,
     workers: int | None = None,
     dask_address: str | None = None,
+    device: str | None = None,
+    dry_run: bool = False,
     out_dir: str | os.PathLike | None = None,
     progress: bool = True,
     stream: Any = None,
 ) -> int:
-    """Run claims, write their figures and JSON, print a summary; return the exit status.
+    """Run claims, write their records and figures, print a summary; return the exit status.
 
-    ``names=None`` runs every discovered claim. Sweeps inside the claims run with the
-    given ``workers`` (local processes) or on the Dask scheduler at ``dask_address``
-    (``"local"`` starts a LocalCluster). Returns 0 when every check passed, 1 otherwise.
+    ``names=None`` runs every discovered claim (at ``scale="paper"``: every claim that has
+    a paper scale). ``seeds`` runs each claim on several seeds (``seed`` is the single
+    seed otherwise); seed 0 writes the canonical record, the others write under
+    ``figures/seeds/``, and a multi-seed run also writes ``<claim>_<scale>_seeds.json``.
+
+    Scheduling: ``jobs`` claims run at once in local processes (longest recorded runtime
+    first); with ``dask_address`` the claims themselves are tasks on the Dask cluster.
+    ``workers`` gives the sweeps inside a claim local processes (used with ``jobs=1``).
+    ``dry_run`` (paper scale only) builds the paper configuration and takes one step;
+    it writes nothing. Returns 0 when every check passed, 1 otherwise, 130 on Ctrl-C.
     """
     from theorylab import sweep as _sweep
 
     stream = stream or sys.stdout
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    infos = discover_claims()
+    if dry_run and scale != "paper":
+        raise ValueError(f"dry_run needs scale='paper', got scale={scale!r}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+    seed_list = [int(seed)] if seeds is None else [int(s) for s in seeds]
+    if not seed_list or any(s < 0 for s in seed_list):
+        raise ValueError(f"seeds must be ints >= 0, got {seed_list!r}")
+    device_name = check_device(device) if device else "cpu"
+    infos = {c.id: c for c in discover_claims()}
+    all_claims = names is None
     if names is None:
-        names = [c.id for c in infos]
+        names = [c for c, i in infos.items() if scale in i.scales]
         if not names:
-            print(f"no claims found under {verify_dir()}", file=stream)
+            print(f"no claims with a {scale!r} scale found under {verify_dir()}", file=stream)
             return 1
+    unknown = [n for n in names if n not in infos]
+    if unknown:
+        raise ValueError(f"unknown claim(s): {', '.join(unknown)}")
+    lacking = [n for n in names if scale not in infos[n].scales]
+    if lacking:
+        raise ValueError(f"claim(s) without a {scale!r} scale: {', '.join(lacking)}")
     out = Path(out_dir) if out_dir is not None else figures_dir()
-    failed: list[str] = []
-    backend = "dask" if dask_address else None
-    with _sweep.defaults(workers=workers, backend=backend, address=dask_address,
-                         cache_dir=project_root() / ".theorylab_cache"):
-        it: Iterable[str] = names
-        bar = None
-        if progress and len(names) > 1:
-            from tqdm.auto import tqdm
+    cache = project_root() / ".theorylab_cache"
+    order = sorted(names, key=lambda n: -_expected_runtime(infos[n], scale, out))
+    tasks = [(n, s) for n in order for s in seed_list]
+    use_dask = dask_address is not None and (jobs > 1 or len(tasks) > 1)
+    t_start = time.time()
+    wall0 = time.perf_counter()
+    outcomes: dict[tuple[str, int], _Outcome] = {}
+    bar = None
+    if progress and len(tasks) > 1 and sys.stderr.isatty():
+        from tqdm.auto import tqdm
 
-            bar = tqdm(names, desc=f"verify ({scale})", unit="claim", file=sys.stderr)
-            it = bar
-        for name in it:
-            if bar is not None:
-                bar.set_postfix_str(name)
-            t0 = time.perf_counter()
-            try:
-                res = run_claim(name, scale=scale, seed=seed)
-            except Exception:  # a crashing claim is a failed claim, with its traceback
-                print(f"[ERROR] {name}: the claim raised\n{traceback.format_exc()}", file=stream)
-                failed.append(name)
-                continue
-            dt = time.perf_counter() - t0
-            _write_outputs(res, out, dt)
-            if res.figure is not None:
-                import matplotlib.pyplot as plt
+        bar = tqdm(total=len(tasks), desc=f"verify ({scale})", unit="claim", file=sys.stderr)
 
-                plt.close(res.figure)
-            print(res.summary() + f"\n  ({dt:.1f} s; wrote {out / (res.claim + '_' + scale)}"
-                  ".png/.json)", file=stream)
-            if not res.check():
-                failed.append(name)
+    def finish(o: _Outcome) -> None:
+        outcomes[(o.name, o.seed)] = o
+        if o.error is not None:
+            print(f"[ERROR] {o.name} (seed {o.seed}): the claim raised\n{o.error}", file=stream)
+        else:
+            where = ""
+            if not dry_run and o.record is not None:
+                js = _write_record(o.record, o.png, out)
+                where = f"; wrote {js.with_suffix('')}.png/.json"
+            print(o.summary + f"\n  ({o.runtime_s:.1f} s{where})", file=stream, flush=True)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(o.name)
+
+    sweep_backend = "dask" if (dask_address and not use_dask) else None
+    try:
+        with _sweep.defaults(workers=workers if jobs == 1 else None, backend=sweep_backend,
+                             address=dask_address if sweep_backend else None,
+                             cache_dir=cache, progress=progress):
+            if use_dask:
+                _run_claims_dask(tasks, scale, device_name, dry_run, dask_address, jobs,
+                                 infos, finish)
+            elif jobs > 1 and len(tasks) > 1:
+                _run_claims_local(tasks, scale, device_name, dry_run, jobs, infos, finish)
+            else:
+                for n, s in tasks:
+                    finish(_run_task(n, scale, s, device_name, dry_run, None, None, infos[n]))
+    except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-    n = len(names)
-    print(f"\n{n - len(failed)} passed, {len(failed)} failed", file=stream)
+        new, total = _cached_points(cache, t_start)
+        print(f"\ninterrupted: {len(outcomes)} of {len(tasks)} claim runs finished; "
+              f"{new} sweep points cached this run ({total} in {cache}) — rerun the same "
+              "command to resume", file=sys.stderr)
+        return 130
+    if bar is not None:
+        bar.close()
+    wall = time.perf_counter() - wall0
+
+    failed = sorted({n for (n, _), o in outcomes.items() if not o.passed})
+    if len(seed_list) > 1:
+        for n in names:
+            per = [outcomes[(n, s)] for s in seed_list]
+            n_pass = sum(o.passed for o in per)
+            bad = [o.seed for o in per if not o.passed]
+            print(f"{n}: {n_pass}/{len(per)} seeds pass"
+                  + (f"; failing seeds: {', '.join(map(str, bad))}" if bad else ""), file=stream)
+            if not dry_run:
+                _write_seeds_summary(n, scale, per, out)
+    if all_claims and not dry_run and len(seed_list) == 1:
+        suite = {"scale": scale, "seed": seed_list[0], "jobs": jobs,
+                 "backend": "dask" if use_dask else ("local" if jobs > 1 else "serial"),
+                 "wall_s": round(wall, 1), "n_claims": len(names),
+                 "n_failed": len(failed), "failed": failed,
+                 "claim_runtime_s": {n: round(outcomes[(n, seed_list[0])].runtime_s, 2)
+                                     for n in names},
+                 "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        _atomic_write(out / f"suite_{scale}.json", (json.dumps(suite, indent=1) + "\n").encode())
+    n_runs = len(tasks)
+    n_bad = sum(not o.passed for o in outcomes.values())
+    print(f"\n{n_runs - n_bad} passed, {n_bad} failed", file=stream)
+    print(f"wall time {wall:.1f} s ({len(names)} claims, {len(seed_list)} seed(s), "
+          f"jobs={jobs})", file=stream)
     if failed:
         print("failed claims: " + ", ".join(failed), file=stream)
     return 1 if failed else 0
 
 
+def _write_seeds_summary(name: str, scale: str, per: list[_Outcome], out: Path) -> None:
+    checks: dict[str, list[Any]] = {}
+    for o in per:
+        for c in (o.record or {}).get("checks", []):
+            checks.setdefault(c["name"], []).append(c["measured"])
+    summary = {"claim": name, "scale": scale, "seeds": [o.seed for o in per],
+               "passed": [o.passed for o in per], "n_pass": sum(o.passed for o in per),
+               "n_seeds": len(per), "measured": checks,
+               "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    _atomic_write(seeds_summary_path(name, scale, out),
+                  (json.dumps(_jsonable(summary), indent=1) + "\n").encode())
+
+
+def _run_claims_local(tasks, scale, device_name, dry, jobs, infos, finish) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # fork keeps verify scripts (imported from files) visible to the workers.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = mp.get_context(method)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as ex:
+            futs = {ex.submit(_task_in_worker, n, scale, s, device_name, dry, None, None,
+                              infos[n]): (n, s) for n, s in tasks}
+            pending = set(futs)
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        finish(f.result())
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+
+
+def _run_claims_dask(tasks, scale, device_name, dry, address, jobs, infos, finish) -> None:
+    from theorylab.sweep import dask_client
+
+    with dask_client(address, workers=jobs) as client:
+        futs = []
+        for n, s in tasks:
+            src = infos[n].path.read_text()
+            futs.append(client.submit(_task_in_worker, n, scale, s, device_name, dry, src,
+                                      str(infos[n].path), infos[n], pure=False))
+        from distributed import as_completed
+
+        for f in as_completed(futs):
+            finish(f.result())
+
+
 def script_main(file: str, argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python verify/<claim>.py [--scale S] [--seed N] [--workers K]``."""
-    import argparse
+    """Entry point of ``python verify/<claim>.py [options]`` (the options of
+    ``theorylab verify``, for this one claim)."""
+    from theorylab.cli import main
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     stem = Path(file).stem
-    p = argparse.ArgumentParser(prog=f"verify/{stem}.py", description=f"Verify claim {stem}.")
-    p.add_argument("--scale", choices=SCALES, default="smoke")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--dask", default=None, metavar="ADDRESS")
-    a = p.parse_args(argv)
-    return verify_claims([stem], scale=a.scale, seed=a.seed, workers=a.workers,
-                         dask_address=a.dask, progress=False)
+    args = list(sys.argv[1:] if argv is None else argv)
+    return main(["verify", stem, "--no-progress", *args], prog=f"verify/{stem}.py")

@@ -3,109 +3,349 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from theorylab import claims as _claims
 
-__all__ = ["main", "write_report"]
+__all__ = ["main", "write_report", "claim_rows"]
 
+
+class _UsageError(Exception):
+    """A bad command-line value: printed as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------- rows
+
+def _verdict(rec: dict[str, Any] | None) -> str:
+    return rec["verdict"] if rec else "not run"
+
+
+def claim_rows(fig_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """One row per claim: its records per scale (seed 0), seed summaries and label,
+    ordered with failures first (full-scale failures before smoke ones), then by paper."""
+    fig = Path(fig_dir) if fig_dir is not None else _claims.figures_dir()
+    rows = []
+    for c in _claims.discover_claims():
+        recs = {s: c.record(s, out_dir=fig) for s in _claims.SCALES}
+        seeds = {s: c.seeds_summary(s, out_dir=fig) for s in ("smoke", "full")}
+        rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement,
+                     "label": c.label, "label_reason": c.label_reason, "scales": c.scales,
+                     "records": recs, "seeds": seeds})
+
+    def rank(r: dict[str, Any]) -> tuple:
+        full, smoke = _verdict(r["records"]["full"]), _verdict(r["records"]["smoke"])
+        return (0 if full == "fail" else 1 if smoke == "fail" else 2, r["paper"], r["claim"])
+
+    return sorted(rows, key=rank)
+
+
+def _seeds_text(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "-"
+    return f"{summary['n_pass']}/{summary['n_seeds']}"
+
+
+def _cell(r: dict[str, Any], scale: str) -> str:
+    rec = r["records"][scale]
+    if scale not in r["scales"]:
+        return "n/a"
+    return _verdict(rec)
+
+
+# --------------------------------------------------------------------------- list
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    infos = _claims.discover_claims()
-    if not infos:
+    rows = claim_rows()
+    if not rows:
         print(f"no claims found under {_claims.verify_dir()}")
         return 1
-    w = max(len(c.id) for c in infos)
-    print(f"{'claim'.ljust(w)}  {'paper':<34} {'last verdict':<14} claim")
-    for c in infos:
-        last = c.last_result()
-        verdict = f"{last['verdict']} ({last['scale']})" if last else "not run"
-        print(f"{c.id.ljust(w)}  {c.paper:<34} {verdict:<14} {c.statement}")
+    w = max(len(r["claim"]) for r in rows)
+    print(f"{'claim'.ljust(w)}  {'full':<8} {'smoke':<8} {'seeds':<6} {'label':<9} claim")
+    for r in rows:
+        print(f"{r['claim'].ljust(w)}  {_cell(r, 'full'):<8} {_cell(r, 'smoke'):<8} "
+              f"{_seeds_text(r['seeds']['smoke']):<6} {r['label'] or '':<9} {r['statement']}")
+    n_full_fail = sum(_cell(r, "full") == "fail" for r in rows)
+    n_smoke_fail = sum(_cell(r, "smoke") == "fail" for r in rows)
+    print(f"\n{len(rows)} claims; failing: {n_full_fail} at full scale, {n_smoke_fail} at smoke "
+          "scale (failures listed first; 'seeds' = smoke seeds passing in the last --seeds run)")
     return 0
+
+
+# --------------------------------------------------------------------------- verify
+
+def _check_dask(address: str) -> None:
+    if address == "local":
+        return
+    if not re.fullmatch(r"(tcp://|tls://|inproc://)?[\w.\-\[\]:]+:\d+", address):
+        raise _UsageError(f"--dask must be 'local' or a scheduler address such as "
+                          f"tcp://host:8786, got {address!r}")
+    from theorylab.sweep import dask_client
+
+    try:
+        with dask_client(address):
+            pass
+    except ConnectionError as exc:
+        raise _UsageError(f"--dask: {exc}") from None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     if args.all and args.names:
-        print("theorylab verify: give claim names or --all, not both", file=sys.stderr)
-        return 2
+        raise _UsageError("give claim names or --all, not both")
     if not args.all and not args.names:
-        print("theorylab verify: name at least one claim, or pass --all", file=sys.stderr)
-        return 2
-    known = {c.id for c in _claims.discover_claims()}
-    unknown = [n for n in args.names if n not in known]
-    if unknown:
-        print(f"theorylab verify: unknown claim(s): {', '.join(unknown)} "
-              "(see `theorylab list`)", file=sys.stderr)
-        return 2
-    if args.workers is not None and args.workers < 1:
-        print(f"theorylab verify: --workers must be >= 1, got {args.workers}", file=sys.stderr)
-        return 2
-    return _claims.verify_claims(None if args.all else args.names, scale=args.scale,
-                                 seed=args.seed, workers=args.workers, dask_address=args.dask,
-                                 out_dir=args.out, progress=not args.no_progress)
-
-
-def _load_results(fig_dir: Path) -> list[dict]:
-    rows = []
+        raise _UsageError("name at least one claim, or pass --all")
+    if args.seed is not None and args.seed < 0:
+        raise _UsageError(f"--seed must be an int >= 0, got {args.seed}")
+    if args.seed is not None and args.seeds is not None:
+        raise _UsageError("give --seed or --seeds, not both")
+    seeds = None
+    if args.seeds is not None:
+        try:
+            seeds = _claims.parse_seeds(args.seeds)
+        except ValueError as exc:
+            raise _UsageError(f"--{exc}") from None
+    for opt in ("workers", "jobs"):
+        v = getattr(args, opt)
+        if v is not None and v < 1:
+            raise _UsageError(f"--{opt} must be >= 1, got {v}")
+    if args.dry_run and args.scale != "paper":
+        raise _UsageError(f"--dry-run needs --scale paper, got --scale {args.scale}")
+    if args.device is not None:
+        try:
+            _claims.check_device(args.device)
+        except ValueError as exc:
+            raise _UsageError(f"--{exc}") from None
     infos = {c.id: c for c in _claims.discover_claims()}
-    for cid in sorted(infos):
-        recs = []
-        for scale in _claims.SCALES:
-            p = fig_dir / f"{cid}_{scale}.json"
-            if p.is_file():
-                try:
-                    recs.append(json.loads(p.read_text()))
-                except (OSError, json.JSONDecodeError):
-                    pass
-        if not recs:
-            rows.append({"claim": cid, "paper": infos[cid].paper,
-                         "statement": infos[cid].statement, "verdict": "not run"})
-        rows.extend(recs)
-    return rows
+    unknown = [n for n in args.names if n not in infos]
+    if unknown:
+        raise _UsageError(f"unknown claim(s): {', '.join(unknown)} (see `theorylab list`)")
+    lacking = [n for n in args.names if args.scale not in infos[n].scales]
+    if lacking:
+        raise _UsageError(f"--scale {args.scale}: claim(s) without that scale: "
+                          f"{', '.join(lacking)}")
+    if args.dask is not None:
+        _check_dask(args.dask)
+    return _claims.verify_claims(
+        None if args.all else args.names, scale=args.scale,
+        seed=args.seed if args.seed is not None else 0, seeds=seeds, jobs=args.jobs or 1,
+        workers=args.workers, dask_address=args.dask, device=args.device,
+        dry_run=args.dry_run, out_dir=args.out, progress=not args.no_progress)
 
 
-def _fmt(v) -> str:
+# --------------------------------------------------------------------------- report
+
+def _fmt(v: Any) -> str:
     return _claims._num(v)
 
 
-def write_report(fig_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
-    """Write ``REPORT.md`` and a self-contained ``report.html`` from the claims' JSON."""
+def _secs(v: Any) -> str:
+    if v is None:
+        return "-"
+    v = float(v)
+    if v >= 60:
+        return f"{v / 60:.1f} min"
+    return f"{v:.1f} s"
+
+
+def _anchor(s: str) -> str:
+    return re.sub(r"[^a-z0-9_-]", "-", s.lower())
+
+
+def _redraw_figures(rows: list[dict[str, Any]], fig: Path) -> int:
+    """Draw every record's PNG from its stored figure spec; returns how many were drawn."""
+    n = 0
+    for r in rows:
+        for scale, rec in r["records"].items():
+            if rec and rec.get("figure_spec"):
+                png = _claims.record_path(r["claim"], scale, 0, fig).with_suffix(".png")
+                if _claims.render_record_figure(rec, png):
+                    n += 1
+    return n
+
+
+def _figure_file(r: dict[str, Any], scale: str, fig: Path) -> str | None:
+    rec = r["records"][scale]
+    if not rec or not rec.get("figure"):
+        return None
+    return rec["figure"] if (fig / rec["figure"]).is_file() else None
+
+
+def _suites(fig: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    for s in _claims.SCALES:
+        p = fig / f"suite_{s}.json"
+        if p.is_file():
+            try:
+                out[s] = json.loads(p.read_text())
+            except (OSError, json.JSONDecodeError):
+                pass
+    return out
+
+
+def _headline(rows: list[dict[str, Any]]) -> tuple[str, list[str], list[str]]:
+    n = len(rows)
+    parts = []
+    for s in ("full", "smoke", "paper"):
+        cells = [_cell(r, s) for r in rows]
+        if s == "paper" and not any(c in ("pass", "fail") for c in cells):
+            continue
+        parts.append(f"{s} scale: {cells.count('pass')} pass, {cells.count('fail')} fail, "
+                     f"{cells.count('not run')} not run")
+    full_fail = [r["claim"] for r in rows if _cell(r, "full") == "fail"]
+    smoke_fail = [r["claim"] for r in rows if _cell(r, "smoke") == "fail"]
+    return f"{n} claims — " + "; ".join(parts) + ".", full_fail, smoke_fail
+
+
+def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: bool = True,
+                 redraw: bool = True) -> tuple[Path, Path]:
+    """Write ``REPORT.md`` and ``report.html`` from the claims' JSON records.
+
+    Every figure is first redrawn from the figure spec stored in its record (no claim is
+    rerun), so a figure always shows its record's numbers. The HTML page opens with a
+    headline (claims, not runs), the failures, and a summary table with one row per claim
+    linking to its section; sections are grouped by paper and show both scales.
+    """
     fig = Path(fig_dir) if fig_dir is not None else _claims.figures_dir()
     fig.mkdir(parents=True, exist_ok=True)
-    rows = _load_results(fig)
-    n_pass = sum(r.get("verdict") == "pass" for r in rows)
-    n_fail = sum(r.get("verdict") == "fail" for r in rows)
-    md = ["# theorylab claims report", "",
-          f"{n_pass} passed, {n_fail} failed, "
-          f"{sum(r.get('verdict') == 'not run' for r in rows)} not run.", "",
-          "| claim | paper | scale | verdict | runtime (s) |", "|---|---|---|---|---|"]
+    rows = claim_rows(fig)
+    if redraw:
+        _redraw_figures(rows, fig)
+    head, full_fail, smoke_fail = _headline(rows)
+    suites = _suites(fig)
+    suite_lines = [f"Last `verify --all --scale {s}`: wall time {_secs(d['wall_s'])} with "
+                   f"jobs={d.get('jobs', 1)} ({d.get('backend', '?')}), {d['n_claims']} claims, "
+                   f"{d['n_failed']} failed ({d.get('timestamp', '')})."
+                   for s, d in suites.items()]
+    md = ["# theorylab claims report", "", head, ""]
+    if full_fail or smoke_fail:
+        md.append("**Failing:** " + ", ".join(
+            [f"[{c}](#{_anchor(c)}) (full)" for c in full_fail]
+            + [f"[{c}](#{_anchor(c)}) (smoke)" for c in smoke_fail]))
+        md.append("")
+    md += suite_lines + ([""] if suite_lines else [])
+    md += ["| claim | paper | label | full | smoke | smoke seeds | full runtime | "
+           "smoke runtime |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        md.append(f"| {r['claim']} | {r['paper']} | {r.get('scale', '-')} | "
-                  f"**{r['verdict']}** | {r.get('runtime_s', '-')} |")
+        rf, rs = r["records"]["full"], r["records"]["smoke"]
+        md.append(f"| [{r['claim']}](#{_anchor(r['claim'])}) | {r['paper']} | "
+                  f"{r['label'] or ''} | **{_cell(r, 'full')}** | **{_cell(r, 'smoke')}** | "
+                  f"{_seeds_text(r['seeds']['smoke'])} | "
+                  f"{_secs(rf.get('runtime_s')) if rf else '-'} | "
+                  f"{_secs(rs.get('runtime_s')) if rs else '-'} |")
     md.append("")
-    body = []
+    papers: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(rows, key=lambda r: (r["paper"], r["claim"])):
+        papers.setdefault(r["paper"], []).append(r)
+
+    h_toc = []
+    h_body = []
+    for paper, prs in papers.items():
+        md += [f"## {paper}", ""]
+        h_toc.append(f"<li><a href='#{_anchor(paper)}'>{html.escape(paper)}</a> — " + ", ".join(
+            f"<a href='#{_anchor(r['claim'])}'>{html.escape(r['claim'])}</a>" for r in prs)
+            + "</li>")
+        h_body.append(f"<h2 id='{_anchor(paper)}'>{html.escape(paper)}</h2>")
+        for r in prs:
+            md_sec, h_sec = _claim_section(r, fig)
+            md += md_sec
+            h_body.append(h_sec)
+    md_path = fig / "REPORT.md"
+    md_path.write_text("\n".join(md) + "\n")
+
+    trs = []
     for r in rows:
-        md += [f"## {r['claim']} ({r.get('scale', '-')})", "", f"*Paper:* `{r['paper']}`  ",
-               f"*Claim:* {r['statement']}  ", f"*Verdict:* **{r['verdict']}**"
-               + (f" (seed {r['seed']})" if "seed" in r else ""), ""]
-        h = [f"<section><h2>{html.escape(r['claim'])} "
-             f"<small>({html.escape(str(r.get('scale', '-')))})</small> "
-             f"<span class='{r['verdict'].replace(' ', '')}'>{r['verdict']}</span></h2>",
-             f"<p><b>Paper:</b> <code>{html.escape(r['paper'])}</code><br>"
-             f"<b>Claim:</b> {html.escape(r['statement'])}</p>"]
-        if r.get("checks"):
+        rf, rs = r["records"]["full"], r["records"]["smoke"]
+        cells = [f"<a href='#{_anchor(r['claim'])}'>{html.escape(r['claim'])}</a>",
+                 html.escape(r["paper"]), html.escape(r["label"] or ""),
+                 _badge(_cell(r, "full")), _badge(_cell(r, "smoke")),
+                 _seeds_text(r["seeds"]["smoke"]),
+                 _secs(rf.get("runtime_s")) if rf else "-",
+                 _secs(rs.get("runtime_s")) if rs else "-"]
+        trs.append("<tr class='claim-row'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    fails = ""
+    if full_fail or smoke_fail:
+        fails = ("<p class='failing'><b>Failing:</b> " + ", ".join(
+            [f"<a href='#{_anchor(c)}'>{html.escape(c)}</a> (full)" for c in full_fail]
+            + [f"<a href='#{_anchor(c)}'>{html.escape(c)}</a> (smoke)" for c in smoke_fail])
+            + "</p>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+             "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
+             "padding:2px 6px;font-size:90%;text-align:left}.pass{color:#080;font-weight:bold}"
+             ".fail{color:#b00;font-weight:bold}.notrun,.na{color:#888}td{white-space:nowrap}img{max-width:100%}"
+             ".note{color:#555;font-style:italic}.figs{display:flex;flex-wrap:wrap;gap:1em}"
+             ".figs figure{flex:1 1 480px;margin:0}section{border-top:1px solid #ddd;"
+             "margin-top:1.5em}h3 small{font-weight:normal;color:#555}")
+    script = ("<script>window.addEventListener('load',function(){var im=document.images,ok=0;"
+              "for(var i=0;i<im.length;i++){if(im[i].complete&&im[i].naturalWidth>0)ok++;}"
+              "document.body.setAttribute('data-images',ok+'/'+im.length);"
+              "document.body.setAttribute('data-claim-rows',"
+              "document.querySelectorAll('#summary tr.claim-row').length);});</script>")
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>theorylab report</title>"
+            f"<style>{style}</style></head><body><h1>theorylab claims report</h1>"
+            f"<p class='headline'>{html.escape(head)}</p>{fails}"
+            + "".join(f"<p>{html.escape(s)}</p>" for s in suite_lines)
+            + "<h2>Summary</h2><table id='summary'><thead><tr><th>claim</th><th>paper</th>"
+            "<th>label</th><th>full</th><th>smoke</th><th>smoke seeds</th>"
+            "<th>full runtime</th><th>smoke runtime</th></tr></thead><tbody>"
+            + "".join(trs) + "</tbody></table><h2>Contents</h2><ul class='toc'>"
+            + "".join(h_toc) + "</ul>" + "\n".join(h_body) + script + "</body></html>\n")
+    html_path = fig / "report.html"
+    html_path.write_text(page)
+    if update_readme:
+        update_readme_table(rows, suites)
+    return md_path, html_path
+
+
+def _badge(v: str) -> str:
+    cls = {"pass": "pass", "fail": "fail", "not run": "notrun", "n/a": "na"}.get(v, "")
+    return f"<span class='{cls}'>{html.escape(v)}</span>"
+
+
+def _claim_section(r: dict[str, Any], fig: Path) -> tuple[list[str], str]:
+    cid = r["claim"]
+    label = f" — {r['label']}" if r["label"] else ""
+    md = [f"### {cid}", "", f"<a id='{_anchor(cid)}'></a>", "",
+          f"*Claim:* {r['statement']}  ",
+          f"*Verdicts:* full **{_cell(r, 'full')}**, smoke **{_cell(r, 'smoke')}**"
+          + (f", smoke seeds {_seeds_text(r['seeds']['smoke'])}"
+             if r["seeds"]["smoke"] else "") + label + "  "]
+    if r["label"]:
+        md.append(f"*{r['label'].capitalize()}:* {r['label_reason']}  ")
+    md.append("")
+    h = [f"<section id='{_anchor(cid)}'><h3>{html.escape(cid)} "
+         f"<small>full {_badge(_cell(r, 'full'))} · smoke {_badge(_cell(r, 'smoke'))}"
+         f"{html.escape(label)}</small></h3>",
+         f"<p><b>Claim:</b> {html.escape(r['statement'])}</p>"]
+    if r["label"]:
+        h.append(f"<p class='note'><b>{html.escape(r['label'])}:</b> "
+                 f"{html.escape(r['label_reason'])}</p>")
+    figs = []
+    for scale in ("full", "smoke", "paper"):
+        rec = r["records"][scale]
+        if rec is None:
+            if scale != "paper" and scale in r["scales"]:
+                md += [f"**{scale}:** not run.", ""]
+                h.append(f"<p><b>{scale}:</b> not run.</p>")
+            continue
+        md += [f"**{scale}** — **{rec['verdict']}** (seed {rec.get('seed', 0)}, "
+               f"{_secs(rec.get('runtime_s'))}, {rec.get('device', 'cpu')}, "
+               f"{rec.get('timestamp', '')})", ""]
+        h.append(f"<h4>{scale}: {_badge(rec['verdict'])} <small>(seed {rec.get('seed', 0)}, "
+                 f"{_secs(rec.get('runtime_s'))}, {html.escape(rec.get('timestamp', ''))})"
+                 "</small></h4>")
+        if rec.get("checks"):
             md += ["| check | measured | expected | tolerance | kind | pass |",
                    "|---|---|---|---|---|---|"]
             h.append("<table><tr><th>check</th><th>measured</th><th>expected</th>"
                      "<th>tolerance</th><th>kind</th><th>pass</th></tr>")
-            for c in r["checks"]:
+            for c in rec["checks"]:
                 md.append(f"| {c['name']} | {_fmt(c['measured'])} | {_fmt(c['expected'])} | "
                           f"{_fmt(c['tolerance'])} | {c['kind']} | "
                           f"{'yes' if c['passed'] else 'NO'} |")
@@ -115,90 +355,137 @@ def write_report(fig_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
                      c["kind"], "yes" if c["passed"] else "NO")) + "</tr>")
             h.append("</table>")
             md.append("")
-        for note in r.get("caveats", []):
+        for note in rec.get("caveats", []):
             md.append(f"> NOTE: {note}")
             h.append(f"<p class='note'>NOTE: {html.escape(note)}</p>")
-        if r.get("caveats"):
+        if rec.get("caveats"):
             md.append("")
-        if r.get("figure") and (fig / r["figure"]).is_file():
-            md += [f"![{r['claim']}]({r['figure']})", ""]
-            data = base64.b64encode((fig / r["figure"]).read_bytes()).decode()
-            h.append(f"<img alt='{html.escape(r['claim'])}' src='data:image/png;base64,{data}'>")
-        h.append("</section>")
-        body.append("\n".join(h))
-    md_path = fig / "REPORT.md"
-    md_path.write_text("\n".join(md) + "\n")
-    style = ("body{font-family:sans-serif;max-width:1000px;margin:auto;padding:1em}"
-             "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-             "padding:2px 6px;font-size:90%}.pass{color:#080}.fail{color:#b00}"
-             ".notrun{color:#888}img{max-width:100%}.note{color:#555;font-style:italic}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>theorylab report</title>"
-            f"<style>{style}</style></head><body><h1>theorylab claims report</h1>"
-            f"<p>{n_pass} passed, {n_fail} failed.</p>" + "\n".join(body) + "</body></html>\n")
-    html_path = fig / "report.html"
-    html_path.write_text(page)
-    update_readme_table(rows)
-    return md_path, html_path
+        f = _figure_file(r, scale, fig)
+        if f:
+            md += [f"![{cid} ({scale})]({f})", ""]
+            figs.append(f"<figure><img alt='{html.escape(cid)} ({scale})' "
+                        f"src='{html.escape(f)}'><figcaption>{scale}</figcaption></figure>")
+        elif rec.get("figure_spec") is None:
+            msg = (f"No {scale}-scale figure: this record predates figure capture; rerun "
+                   f"`theorylab verify {cid} --scale {scale}`.")
+            md += [f"*{msg}*", ""]
+            h.append(f"<p class='note'>{html.escape(msg)}</p>")
+    if figs:
+        h.append("<div class='figs'>" + "".join(figs) + "</div>")
+    h.append("</section>")
+    return md, "\n".join(h)
 
 
 _START, _END = "<!-- claims-table:start -->", "<!-- claims-table:end -->"
+_RT_START, _RT_END = "<!-- runtimes:start -->", "<!-- runtimes:end -->"
 
 
-def update_readme_table(rows: list[dict]) -> bool:
-    """Rewrite the claims table between the README's markers (if it has them)."""
+def _replace_between(text: str, start: str, end: str, body: list[str]) -> str:
+    if start not in text or end not in text:
+        return text
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + "\n" + "\n".join(body) + "\n" + end + tail
+
+
+def update_readme_table(rows: list[dict[str, Any]],
+                        suites: dict[str, dict[str, Any]] | None = None) -> bool:
+    """Rewrite the README's claims table and runtime table between their markers."""
     readme = _claims.project_root() / "README.md"
     if not readme.is_file():
         return False
     text = readme.read_text()
-    if _START not in text or _END not in text:
-        return False
-    by_claim: dict[str, dict] = {}
-    for r in rows:  # prefer the full-scale verdict when both exist
-        cur = by_claim.get(r["claim"])
-        if cur is None or (r.get("scale") == "full" and cur.get("scale") != "full"):
-            by_claim[r["claim"]] = r
-    lines = ["| claim | paper | claim in one line | latest verdict |", "|---|---|---|---|"]
-    for cid in sorted(by_claim):
-        r = by_claim[cid]
-        v = r["verdict"] + (f" ({r['scale']})" if r.get("scale") else "")
+    lines = ["| claim | paper | claim in one line | full | smoke | label |",
+             "|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r["claim"]):
         stmt = r["statement"].replace("|", "\\|")
-        lines.append(f"| `{cid}` | {r['paper']} | {stmt} | **{v}** |")
-    head, rest = text.split(_START, 1)
-    _, tail = rest.split(_END, 1)
-    readme.write_text(head + _START + "\n" + "\n".join(lines) + "\n" + _END + tail)
+        lines.append(f"| `{r['claim']}` | {r['paper']} | {stmt} | **{_cell(r, 'full')}** | "
+                     f"**{_cell(r, 'smoke')}** | {r['label'] or ''} |")
+    text = _replace_between(text, _START, _END, lines)
+    rt = ["| claim | smoke | full |", "|---|---|---|"]
+    tot = {"smoke": 0.0, "full": 0.0}
+    for r in sorted(rows, key=lambda r: -float((r["records"]["full"] or {}).get("runtime_s", 0))):
+        vals = []
+        for s in ("smoke", "full"):
+            rec = r["records"][s]
+            v = rec.get("runtime_s") if rec else None
+            if v is not None:
+                tot[s] += float(v)
+            vals.append(_secs(v))
+        rt.append(f"| `{r['claim']}` | {vals[0]} | {vals[1]} |")
+    rt.append(f"| **sum of claim runtimes** | {_secs(tot['smoke'])} | {_secs(tot['full'])} |")
+    for s, d in (suites or {}).items():
+        rt.append(f"| **wall time of `verify --all --scale {s} --jobs {d.get('jobs', 1)}`** "
+                  f"| {_secs(d['wall_s']) if s == 'smoke' else ''} | "
+                  f"{_secs(d['wall_s']) if s == 'full' else ''} |")
+    text = _replace_between(text, _RT_START, _RT_END, rt)
+    readme.write_text(text)
     return True
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    md, page = write_report(args.out)
+    md, page = write_report(args.out, update_readme=not args.no_readme)
     print(f"wrote {md} and {page}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="theorylab",
+# --------------------------------------------------------------------------- parser
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog or "theorylab",
                                 description="Solvers and executable claims for ML-theory papers.")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list every claim with its paper and last verdict")
-    v = sub.add_parser("verify", help="run claims, write figures, exit non-zero on failure")
+    sub.add_parser("list", help="every claim with its full and smoke verdicts, failures first")
+    v = sub.add_parser("verify", help="run claims, write records and figures, exit non-zero "
+                       "on failure")
     v.add_argument("names", nargs="*", help="claim ids (see `theorylab list`)")
     v.add_argument("--all", action="store_true", help="run every claim")
-    v.add_argument("--scale", choices=_claims.SCALES, default="smoke")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--scale", choices=_claims.SCALES, default="smoke",
+                   help="smoke (seconds), full (the paper's figure; see the README's runtime "
+                   "table) or paper (torch claims at the paper's sizes, for a GPU)")
+    v.add_argument("--seed", type=int, default=None, help="one seed (default 0)")
+    v.add_argument("--seeds", default=None, metavar="RANGE",
+                   help="several seeds, e.g. 0-19 or 1,4,7: reports how many pass per claim")
+    v.add_argument("--jobs", type=int, default=None,
+                   help="claims run at once in local processes (longest first)")
     v.add_argument("--workers", type=int, default=None,
-                   help="local worker processes for the claims' sweeps")
+                   help="local worker processes for the sweeps inside a claim")
     v.add_argument("--dask", default=None, metavar="ADDRESS",
-                   help="run sweeps on this Dask scheduler ('local' starts a LocalCluster)")
+                   help="run on this Dask scheduler ('local' starts a LocalCluster): claims are "
+                   "spread over its workers (sweeps inside one claim when only one runs)")
+    v.add_argument("--device", default=None, help="torch device for the torch claims: cpu, "
+                   "cuda or cuda:K (default cpu)")
+    v.add_argument("--dry-run", action="store_true",
+                   help="with --scale paper: build the paper configuration and take one step "
+                   "on a tiny slice (writes nothing)")
     v.add_argument("--out", default=None, help="output folder (default: figures/)")
-    v.add_argument("--no-progress", action="store_true")
-    r = sub.add_parser("report", help="write figures/REPORT.md and figures/report.html")
+    v.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (they are also off when stderr is not a terminal)")
+    r = sub.add_parser("report", help="redraw figures from the records; write figures/REPORT.md "
+                       "and figures/report.html")
     r.add_argument("--out", default=None, help="figures folder (default: figures/)")
+    r.add_argument("--no-readme", action="store_true",
+                   help="do not rewrite the README's generated tables")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return {"list": _cmd_list, "verify": _cmd_verify, "report": _cmd_report}[args.command](args)
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    cmds = {"list": _cmd_list, "verify": _cmd_verify, "report": _cmd_report}
+    try:
+        return cmds[args.command](args)
+    except _UsageError as exc:
+        print(f"{parser.prog} {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `theorylab list | head`: the reader left; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"\n{parser.prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

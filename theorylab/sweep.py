@@ -7,9 +7,13 @@ same call runs on a Dask cluster with ``backend="dask"`` (a ``LocalCluster`` whe
 Each ``(function, parameters, seed)`` value is stored under ``cache_dir`` with an
 atomic write (temporary file + ``os.replace``), so a sweep killed midway resumes
 without recomputing finished points and without ever reading a half-written one.
-The cache key includes the function's source code and a hash of theorylab's own
-source, so editing the function or a solver invalidates the entries (a change in a
-third-party library does not: clear ``cache_dir`` after upgrading one).
+The cache key is the function's fingerprint (:mod:`theorylab._fingerprint`): its code
+object, its defaults and closure values, every global it reads (recursively through the
+project's own functions and the calling module), the versions of numpy/scipy/numba/torch/
+scikit-learn/cvxpy and a hash of theorylab's source — plus the point and the seed. Editing
+a constant, a helper, the function itself (also one typed in the REPL), or upgrading a
+library gives fresh values. A function reading a value that cannot be keyed reliably is
+run without the cache, with a :class:`CacheKeyWarning` saying why.
 
 Examples
 --------
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import itertools
 import json
 import os
@@ -41,27 +44,37 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["sweep", "SweepResult", "defaults", "grid_points", "limit_threads"]
+__all__ = ["sweep", "SweepResult", "defaults", "grid_points", "limit_threads", "dask_client",
+           "CacheKeyWarning"]
 
 Backend = Literal["local", "serial", "dask"]
 _BACKENDS = ("local", "serial", "dask")
 
 _DEFAULTS: dict[str, Any] = {"workers": None, "backend": None, "address": None,
-                             "cache_dir": None}
+                             "cache_dir": None, "progress": None}
+
+#: Seconds to wait for a Dask scheduler before giving up with a clear error.
+DASK_CONNECT_TIMEOUT = 5
+
+
+class CacheKeyWarning(UserWarning):
+    """A sweep ran without its cache because its function could not be keyed reliably."""
 
 
 @contextlib.contextmanager
 def defaults(*, workers: int | None = None, backend: str | None = None,
-             address: str | None = None, cache_dir: str | os.PathLike | None = None
-             ) -> Iterator[None]:
+             address: str | None = None, cache_dir: str | os.PathLike | None = None,
+             progress: bool | None = None) -> Iterator[None]:
     """Set the engine used by :func:`sweep` calls that do not name one.
 
     The verify harness uses this so that ``theorylab verify --workers 4`` or
     ``--dask ADDRESS`` reaches the sweeps inside every claim without the claim
-    scripts knowing about engines.
+    scripts knowing about engines; ``progress=False`` (``--no-progress``) silences every
+    sweep's bar.
     """
     old = dict(_DEFAULTS)
-    new = {"workers": workers, "backend": backend, "address": address, "cache_dir": cache_dir}
+    new = {"workers": workers, "backend": backend, "address": address, "cache_dir": cache_dir,
+           "progress": progress}
     _DEFAULTS.update({k: v for k, v in new.items() if v is not None})
     try:
         yield
@@ -121,30 +134,12 @@ def _plain(v: Any) -> Any:
     return v
 
 
-_PKG_FINGERPRINT: str | None = None
-
-
-def _package_fingerprint() -> str:
-    """Hash of theorylab's own source, so that editing a solver invalidates cached values."""
-    global _PKG_FINGERPRINT
-    if _PKG_FINGERPRINT is None:
-        h = hashlib.sha256()
-        root = Path(__file__).resolve().parent
-        for p in sorted(root.rglob("*.py")):
-            h.update(str(p.relative_to(root)).encode())
-            h.update(p.read_bytes())
-        _PKG_FINGERPRINT = h.hexdigest()
-    return _PKG_FINGERPRINT
-
-
 def _fn_identity(fn: Callable[..., Any]) -> str:
-    """The function's name, its source and theorylab's source: the cache's notion of 'same'."""
+    """The function's fingerprint: the cache's notion of 'same' (raises UnkeyableError)."""
+    from theorylab._fingerprint import fingerprint
+
     name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
-    try:
-        src = inspect.getsource(fn)
-    except (OSError, TypeError):
-        src = ""
-    return name + "\n" + hashlib.sha256(src.encode()).hexdigest() + "\n" + _package_fingerprint()
+    return name + "\n" + fingerprint(fn)
 
 
 def _key(fn_id: str, params: Mapping[str, Any], seed: int) -> str:
@@ -276,7 +271,8 @@ def sweep(
     cache_dir : path, optional
         Where each value is stored as it completes; finished values are reused.
     progress : bool
-        Show a progress bar (tqdm) when there is more than one task.
+        Show a progress bar (tqdm) when there is more than one task and standard error
+        is a terminal (never in logs); ``defaults(progress=False)`` turns every bar off.
 
     Returns
     -------
@@ -308,8 +304,20 @@ def sweep(
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
 
+    if progress and _DEFAULTS["progress"] is False:
+        progress = False
     cache = Path(cache_dir) if cache_dir is not None else None
-    fn_id = _fn_identity(fn)
+    fn_id = ""
+    if cache is not None:
+        from theorylab._fingerprint import UnkeyableError
+
+        try:
+            fn_id = _fn_identity(fn)
+        except UnkeyableError as exc:
+            warnings.warn(CacheKeyWarning(
+                f"not caching {getattr(fn, '__qualname__', fn)!r}: {exc}; its values are "
+                "recomputed on every run"), stacklevel=2)
+            cache = None
     results: dict[tuple[int, int], Any] = {}
     todo: list[tuple[int, int]] = []
     paths: dict[tuple[int, int], Path] = {}
@@ -327,7 +335,7 @@ def sweep(
     n_cached = len(results)
 
     bar = None
-    if progress and n_tasks > 1:
+    if progress and n_tasks > 1 and sys.stderr.isatty():
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_tasks, initial=n_cached, desc=desc or getattr(fn, "__name__", "sweep"),
@@ -378,7 +386,7 @@ def _run_local(fn, points, seeds, todo, workers, done) -> None:
 def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
     try:
         import cloudpickle
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import as_completed
     except ImportError as exc:  # pragma: no cover - depends on the extra
         raise ImportError(
             "backend='dask' needs the dask extra: pip install 'theorylab[dask]'") from exc
@@ -393,15 +401,7 @@ def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
         if not importable or fn.__module__.startswith("theorylab_verify"):
             # verify scripts are loaded from files: workers cannot import them, ship by value
             cloudpickle.register_pickle_by_value(mod)
-    cluster = None
-    if address in (None, "local"):
-        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(address)
-    try:
-        client.run(limit_threads, 1)
+    with dask_client(address, workers=workers) as client:
         # Ship fn as a cloudpickle blob: distributed tries plain pickle first, which would
         # send a verify script's function by reference to workers that cannot import it.
         blob = cloudpickle.dumps(fn)
@@ -409,6 +409,33 @@ def _run_dask(fn, points, seeds, todo, workers, address, done) -> None:
                 for i, j in todo}
         for f in as_completed(list(futs)):
             done(futs[f], f.result())
+
+
+@contextlib.contextmanager
+def dask_client(address: str | None, *, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client``: a LocalCluster for ``None``/``"local"``, else the scheduler
+    at ``address``, reached within :data:`DASK_CONNECT_TIMEOUT` seconds or a
+    ``ConnectionError`` naming it. Workers run with one BLAS/torch thread."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the extra
+        raise ImportError(
+            "backend='dask' needs the dask extra: pip install 'theorylab[dask]'") from exc
+    cluster = None
+    if address in (None, "local"):
+        cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConnectionError(
+                f"dask address {address!r}: no scheduler answered within "
+                f"{DASK_CONNECT_TIMEOUT} s ({type(exc).__name__}: {exc})") from None
+    try:
+        client.run(limit_threads, 1)
+        yield client
     finally:
         client.close()
         if cluster is not None:

@@ -24,7 +24,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 from theorylab.sweep import sweep
 
 PAPER = "advani2017_dynamics"
-CLAIM = "Closed-form E_g(t) and E_tr(t) match exact gradient-flow simulation at α = 0.5, 1, 2."
+CLAIM = ("Linear student–teacher: closed-form E_g(t) and E_tr(t) match exact gradient-flow "
+         "simulation at α = 0.5, 1, 2 (SNR = 5, zero initial weights).")
 SIZES = {
     "smoke": dict(n=200, seeds=24, times=np.logspace(-1, 2, 10)),
     "full": dict(n=1000, seeds=20, times=np.logspace(-1, 3, 30)),
@@ -68,8 +69,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                legend=(i == 0))
     res.figure = fig
     res.caveats.append("Normalisation (inputs N(0,1/N), σ_w²=1, σ_ε²=1/SNR, time in units of "
-                       "τ) is this package's choice; the paper's exact normalisation is "
-                       "unconfirmed.")
+                       "τ) as in paper_notes/advani2017_dynamics.md; the paper's exact "
+                       "normalisation is unconfirmed.")
     return res
 
 

@@ -3,7 +3,7 @@ weight variance σ_0² adds (1 − α) σ_0² to the long-time test error.
 
 Paper: Advani & Saxe 2017, Sec. 3 ("frozen subspace"; small initial weights are needed).
 Expected: ∂E_g(∞)/∂σ_0² = 1 − α (theory, exactly); simulated slope within ± 0.02 at
-α = 0.5 (brief's plan) — the slope is estimated with common random numbers (the same
+α = 0.5 (fixed before the runs) — the slope is estimated with common random numbers (the same
 instance for every σ_0², only the scale of w(0) changes), which removes most seed noise;
 tolerance 0.02 or 3 s.e. across seeds, whichever is larger (the per-seed slope is
 ‖P_⊥ξ‖²/N for the normalised init ξ, std ≈ √(2(1−α)/N), a finite-size fluctuation).
@@ -17,7 +17,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 from theorylab.sweep import sweep
 
 PAPER = "advani2017_dynamics"
-CLAIM = "For α < 1 the frozen subspace adds (1 − α)·σ_0² to the long-time test error."
+CLAIM = ("Linear student–teacher, α < 1: the frozen subspace adds (1 − α)·σ_0² to the long-time "
+         "test error (theory; simulated at α = 0.5).")
 SIZES = {"smoke": dict(n=200, seeds=20), "full": dict(n=1000, seeds=40)}
 ALPHA, SNR, T_LATE = 0.5, 5.0, 1e4
 SIGMAS = (0.0, 0.5, 1.0)
@@ -64,7 +65,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                     color=color(k), label=f"σ_0² = {s0:g}")
     finish(ax, xlabel="t / τ", ylabel="E_g(t) (theory)", logx=True)
     res.figure = fig
-    res.caveats.append("Normalisation follows the brief (unconfirmed in the paper).")
+    res.caveats.append("Normalisation as in paper_notes/advani2017_dynamics.md (unconfirmed in "
+                       "the paper).")
     return res
 
 

@@ -24,7 +24,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 from theorylab.sweep import sweep
 
 PAPER = "advani2017_dynamics"
-CLAIM = "Overtraining (E_g(∞) − E_g(t_opt)) diverges at α = P/N = 1 and is finite elsewhere."
+CLAIM = ("Linear student–teacher: overtraining (E_g(∞) − E_g(t_opt)) diverges at α = P/N = 1 and "
+         "is finite elsewhere.")
 SIZES = {"smoke": dict(n=200, seeds=5, n_alpha=41), "full": dict(n=1000, seeds=10, n_alpha=121)}
 T_LATE = 1e4
 SNRS = (1.0, 5.0, 25.0)
@@ -91,7 +92,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     finish(ax, xlabel="t / τ", ylabel="E_g(t)", title=f"SNR={SIM_SNR:g}", logx=True, logy=True)
     res.figure = fig
     res.caveats.append("T = 1e4 stands for 'long time'; at α = 1 the theory error grows like √t "
-                       "without bound. Normalisation follows the brief (unconfirmed in the paper).")
+                       "without bound. Normalisation as in the paper note (unconfirmed in the "
+                       "paper).")
     return res
 
 

@@ -240,7 +240,7 @@ def _digits_part(res, dcfg, seed, ax):
     lo = list(range(2, len(points), 2))
     res.add(Check.at_least("permuted digits: rank of RandLoRA's first-layer update (min)",
                            float(rank[ra].min()), 60.0,
-                           detail="64 minus the always-zero digit pixels (prototype: 61)"))
+                           detail="64 minus the always-zero digit pixels (derived: 61)"))
     plot_seeds(ax, params[lo, 0], acc[lo], label="LoRA", color=color(0))
     plot_seeds(ax, params[ra, 0], acc[ra], label="RandLoRA", color=color(1))
     xs = np.array([params[lo, 0].min(), params[ra, 0].max()], dtype=float)

@@ -23,7 +23,8 @@ from theorylab.convex_relu.data import synthetic_classification
 from theorylab.plotting import finish, new_figure, plot_measured, plot_theory
 
 PAPER = "bai2022_admm_convex_relu"
-CLAIM = "ADMM per-iteration cost grows quadratically (not cubically) with the problem size."
+CLAIM = ("ADMM per-iteration time grows at most like n^2.5 (quadratic, not cubic) as the sample "
+         "count n grows with P ∝ n patterns and d fixed.")
 SIZES = {"smoke": dict(ns=[200, 400, 800], iters=60, repeats=3, clarabel_ns=[]),
          "full": dict(ns=[250, 500, 1000, 2000, 4000], iters=100, repeats=3,
                       clarabel_ns=[250, 500, 1000])}

@@ -24,8 +24,9 @@ from theorylab.plotting import finish, new_figure, plot_seeds, plot_theory
 from theorylab.sweep import sweep
 
 PAPER = "bai2022_admm_convex_relu"
-CLAIM = ("The recovered ReLU network attains the convex objective, and SGD/Adam training of the "
-         "same-width network never goes below the exact convex optimum.")
+CLAIM = ("The recovered ReLU network attains the convex objective, and full-batch GD/Adam training "
+         "of the same-width network never goes below the exact convex optimum (1-D data, every "
+         "pattern enumerated).")
 SIZES = {"smoke": dict(n=12, seeds=2, steps=300, admm_tol=1e-4),
          "full": dict(n=30, seeds=5, steps=5000, admm_tol=1e-6)}
 BETA = 1e-2

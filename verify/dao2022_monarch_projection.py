@@ -5,12 +5,12 @@ forward+backward is faster than a dense ``nn.Linear`` at large width.
 Paper: Dao et al. 2022 (arXiv:2204.00595), Sec. 3 (Monarch parameterisation, O(n^{3/2})
 matmul), Sec. 3.3 / Thm. 1 (the projection has an analytic optimum), Sec. 5 (2× faster
 end-to-end training). Expected: projection error ~1e-15 (float64) on Monarch and A⊗B
-targets; Monarch error < SVD error at equal parameters (brief: 4.5e-16 vs 0.82 on Monarch,
+targets; Monarch error < SVD error at equal parameters (prototype: 4.5e-16 vs 0.82 on Monarch,
 4.5e-16 vs 0.78 on A⊗B, 0.885 vs 0.888 on Gaussian at n = 256, m = 16); forward+backward
 time ratio dense / Monarch > 1 at large width.
 Also trained (not projected): Adam on y = (A⊗B) x reaches ‖Ŵ − F‖²/‖F‖² ≤ 1e-3 with a
-Monarch layer while an equal-parameter low-rank layer stays at its SVD floor (brief's designed
-CPU test; measured 1.4e-4 vs 0.578, floor 0.574, in a prototype).
+Monarch layer while an equal-parameter low-rank layer stays at its SVD floor (a CPU test
+designed before the runs; measured 1.4e-4 vs 0.578, floor 0.574, in a prototype).
 Tolerance: exactness 1e-12 (float64 rounding of a batched SVD); Gaussian margin must exceed
 3 standard errors across seeds; the timing ratio must exceed 1 (best of several repeats, one
 thread — the FLOP ratio is nblocks/2, so a pass is not a matter of noise).
@@ -26,8 +26,8 @@ from theorylab.sweep import sweep
 
 PAPER = "dao2022_monarch"
 CLAIM = ("Monarch projection is exact on Monarch matrices (~1e-15) and idempotent; it beats an "
-         "equal-parameter SVD on dense targets; forward+backward is faster than dense at "
-         "large width.")
+         "equal-parameter SVD on dense targets; forward+backward is faster than dense at large "
+         "width (CPU, one thread).")
 SIZES = {
     "smoke": dict(n=256, seeds=3, widths=(256, 512, 1024), batch=256, repeats=3,
                   fit=dict(steps=300, seeds=1)),
@@ -157,7 +157,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     sem = diff.std(ddof=1) / np.sqrt(len(diff))
     res.add(Check.at_least(f"Gaussian target: rank-{k} SVD error − Monarch error − 3 s.e.",
                            diff.mean() - 3 * sem, 0.0,
-                           detail=f"mean margin {diff.mean():.4f}, small as in the brief"))
+                           detail=f"mean margin {diff.mean():.4f}, small as in the prototype"))
     for key in ("monarch/monarch", "monarch/svd", "kronecker/monarch", "kronecker/svd",
                 "gaussian/monarch", "gaussian/svd", "idempotence"):
         res.data[f"n={n}/{key}"] = get(key)

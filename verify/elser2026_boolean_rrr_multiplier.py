@@ -3,12 +3,13 @@ restarts comparable to the authors' code, and the extracted ±1 network reproduc
 truth table.
 
 Paper: Elser & Lal 2026 (abstract; multiplier discovery and binary autoencoding). Expected
-(brief, reference C code): 2x2 multiplier, widths 4-4-4-4, σ = 3, β = 0.2, γ = 1e-3,
+(the authors' C code, github.com/veitelser/boolearn): 2x2 multiplier, widths 4-4-4-4,
+σ = 3, β = 0.2, γ = 1e-3,
 gap_stop = 0.01, ≤ 1e4 iterations: 6/15 restarts solved (3/5 in the docs, 3/10 measured);
 auto8 (8-3-8-8, 8 random items): 8/10 solved.
 Tolerance: a restart succeeds or not (Bernoulli), so rates are compared through 95 %
 Wilson intervals: ours must overlap the reference's. Smoke runs fixed restarts known to
-solve (the brief's smoke plan) and asserts that they solve and that every solved network,
+solve (fixed before the runs) and asserts that they solve and that every solved network,
 read as ±1 logic, reproduces its truth table exactly; the rate is a full-scale check.
 """
 
@@ -25,9 +26,9 @@ CLAIM = ("RRR solves the 2-bit multiplier and the 8-bit autoencoder exactly in a
          "restarts comparable to the authors' code; the ±1 logic reproduces the truth table.")
 SIZES = {"smoke": dict(mult=1, auto=2, max_iter=10_000),
          "full": dict(mult=50, auto=20, max_iter=10_000)}
-# Smoke runs restarts known to solve (the brief's plan: "a fixed project seed that is known to
-# solve"); a single restart solves with probability ≈ 0.3, so random smoke restarts would
-# make a flaky check. The success *rate* is measured at full scale.
+# Smoke runs restarts known to solve (fixed project seeds); a single restart solves with
+# probability ≈ 0.3, so random smoke restarts would make a flaky check. The success *rate*
+# is measured at full scale.
 SMOKE_SEEDS = {"mult2": [9], "auto8": [1, 2]}
 TASKS = {"mult2": ((4, 4, 4, 4), 6 / 15, 15), "auto8": ((8, 3, 8, 8), 8 / 10, 10)}
 
@@ -99,14 +100,14 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                   label="theorylab (95% Wilson)")
     plot_measured(axes[0], xs + 0.15, [r[4] for r in rates],
                   [[r[4] - r[5] for r in rates], [r[6] - r[4] for r in rates]],
-                  label="authors' C code (brief)", color="gray")
+                  label="authors' C code", color="gray")
     axes[0].set_xticks(xs, [r[0] for r in rates])
     finish(axes[0], ylabel="fraction of restarts solved")
     axes[1].axhline(0.01, ls="--", color="k", lw=1, label="gap_stop")
     finish(axes[1], xlabel="iteration", ylabel="running min gap", logx=True, logy=True)
     res.figure = fig
-    res.caveats.append("Reference rates come from the authors' C code (docs and an independent "
-                       "run in the brief); the paper's own figures were not retrieved. auto8 "
+    res.caveats.append("Reference rates come from the authors' C code (docs and one independent "
+                       "run of that code); the paper's own figures were not retrieved. auto8 "
                        "item count (8 random vectors) is our reading of the reference setup.")
     return res
 

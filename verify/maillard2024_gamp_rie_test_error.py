@@ -20,8 +20,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 from theorylab.sweep import sweep
 
 PAPER = "maillard2024_gamp_rie"
-CLAIM = ("The test error of an estimate on fresh samples equals 2 x its matrix MSE (+ label "
-         "noise), so the Bayes-optimal test error is 2 x MMSE + delta.")
+CLAIM = ("The test error of the GAMP-RIE estimate on fresh samples equals 2 x its matrix MSE (+ "
+         "label noise delta), and 2 x MMSE + delta at the Bayes optimum (κ = 0.5, d = 100).")
 KAPPA = 0.5
 PUBLISHED_D100 = {(0.1, 0.0): (0.732, 0.025), (0.1, 0.25): (0.831, 0.030)}  # mean, std
 SIZES = {

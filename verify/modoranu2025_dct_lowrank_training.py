@@ -32,8 +32,9 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "modoranu2025_dct_lowrank"
-CLAIM = ("Low-rank Adam with DCT-selected subspaces reaches the training loss of SVD subspaces "
-         "at equal rank.")
+CLAIM = ("With the paper's recipe (re-select every step, moments rotated), low-rank Adam with "
+         "DCT-selected subspaces reaches within 25 % of the training loss of SVD subspaces at "
+         "equal rank (digits MLP).")
 ARMS = ("svd", "dct", "dct_gap1", "random")
 SIZES = {
     "smoke": dict(width=256, steps=500, gap=50, seeds=3, ranks=(8,),
@@ -148,8 +149,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         res.caveats.append(
             f"Not reproduced with GaLore's recipe (refresh every {cfg['gap']} steps, moments "
             f"kept unrotated): at r = 8 the DCT subspace ends at {parity:.2f} × the SVD's "
-            f"training loss ({r8['dct'].mean():.4f} vs {r8['svd'].mean():.4f}) — the prototype's "
-            "failure. With the DCT reference recipe (re-select every step, carry the moments "
+            f"training loss ({r8['dct'].mean():.4f} vs {r8['svd'].mean():.4f}) — the "
+            "prototype's failure. With the DCT reference recipe (re-select every step, carry "
+            "the moments "
             "into the new columns) the loss matches or beats SVD's: the recipe, not the basis, "
             "decides parity.")
     if "random" in arms:

@@ -22,6 +22,8 @@ from theorylab.sweep import sweep
 PAPER = "saberi2024_dro_ood"
 CLAIM = ("For non-isotropic Gaussian mixtures the accuracy gain of RSS over ERM shrinks as the "
          "condition number of the covariance grows (qualitative).")
+LABEL = "partial"
+LABEL_REASON = "the theorem's bound was not retrieved; a qualitative consequence only"
 SIZES = {"smoke": dict(d=30, m=10, n=600, kappas=[1.0, 100.0], trials=5),
          "full": dict(d=100, m=20, n=2000, kappas=[1.0, 10.0, 100.0], trials=20)}
 GRID = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0])

@@ -3,15 +3,16 @@ while CountSketch fails with probability ≈ 1 − (1 − d/m)^t at magnitude �
 sits at the floor √(d/t)/s.
 
 Paper: Song, Ye, Yin & Zhang 2023 (arXiv:2302.00248), abstract ("dense sketches are
-necessary"); instance and predictions from the brief (derived). The ℓ∞ theorem's proof is
+necessary"); instance and predictions are our own derivation. The ℓ∞ theorem's proof is
 disputed (Song & Zhang 2026 follow-up): this is an EMPIRICAL check, not a proof.
 Expected: CountSketch nonzero ρ on full-rank SA an integer multiple of √(d/t) (to 1e-8), at
 least 80 % of them exactly √(d/t) (double collisions give multiples; two identity rows in one
-bucket make SA rank-deficient and the min-norm solution splits the mass — the brief's "every
+bucket make SA rank-deficient and the min-norm solution splits the mass — the planned "every
 nonzero ρ = √(d/t)" failed on that in a first run); its failure rate = 1 − (1 − d/m)^t within
 max(50 %, 3 binomial s.e.) (T trials; the formula ignores second-order collisions);
 SRHT/SRDCT P(ρ > 0.5) <= 0.05 at the largest m (√(d/m) = 0.088 in smoke); dense residual
-ratio <= 1 + 10 d/m (brief's plan); OSNAP(s) hits its floor √(d/t)/s at the middle m at least
+ratio <= 1 + 10 d/m (fixed before the runs); OSNAP(s) hits its floor √(d/t)/s at the middle
+m at least
 0.1 more often than SRHT does.
 """
 
@@ -31,6 +32,8 @@ from theorylab.sweep import sweep
 PAPER = "song2023_linf_sketch"
 CLAIM = ("Dense sketches meet the l_inf bound on the hard instance; CountSketch/OSNAP fail "
          "with the predicted probability or error floor (empirical; the proof is disputed).")
+LABEL = "partial"
+LABEL_REASON = "empirical only: the ℓ∞ theorem's proof is disputed"
 SIZES = {
     "smoke": dict(n=2**11, d=8, t=2, ms=(64, 256, 1024), tasks=10, per_task=8,
                   osnap=(4,), gauss_max=256),
@@ -172,7 +175,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         "The l_inf theorem's proof is disputed (Song & Zhang 2026 follow-up note); these checks "
         "are empirical and say nothing about a proof.",
         "The paper has no experiments that theorylab could find; instance and predictions are "
-        "the brief's own derivations.",
+        "our own derivations.",
         "SRHT rows are sampled without replacement (the paper's convention is unconfirmed).",
     ]
     return res

@@ -5,7 +5,7 @@ Paper: Song, Ye, Yin & Zhang 2023 (arXiv:2302.00248), Thm. 1.1 states m = ε⁻�
 i.e. ε ∝ √(d/m) up to logs — its proof is DISPUTED (Song & Zhang 2026), so this is an
 empirical scaling check. Instance: coherent spiky (x* = 0, ‖A†‖ = 1). Expected: slope −0.5
 ± 0.1 (median over T trials has ~1/√T relative noise over a 16× range of m, the log factors
-are constant at fixed n); constant in [1, 3] (brief: C ≈ 1.5–2.5). The m grid stops at
+are constant at fixed n); constant in [1, 3] (prototype: C ≈ 1.5–2.5). The m grid stops at
 N′/8 because rows are sampled without replacement: the error then carries the factor
 √(1 − m/N′), measured as a slope of about −0.64 when m reaches N′/2 (n = 2¹², m ≤ 2048).
 """
@@ -20,6 +20,8 @@ from theorylab.sweep import sweep
 
 PAPER = "song2023_linf_sketch"
 CLAIM = "SRHT's achieved l_inf error ratio scales like sqrt(d/m) (empirical)."
+LABEL = "partial"
+LABEL_REASON = "empirical only: the ℓ∞ theorem's proof is disputed"
 # m <= N′/8: sampling rows without replacement shrinks the error by √(1 − m/N′)
 # (finite-population factor), which steepens the slope when m approaches N′
 SIZES = {"smoke": dict(n=2**14, d=16, t=4, ms=(128, 256, 512, 1024, 2048), tasks=6, per_task=8),

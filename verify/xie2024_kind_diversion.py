@@ -2,7 +2,7 @@
 "tailors" and keeps class-agnostic knowledge in "learngenes", which transfer to novel classes.
 
 Paper: Xie et al. 2024 (arXiv:2408.07337), Sec. 3–4 (DiT on ImageNet: learngenes + new tailors
-beat PEFT and learngene baselines on novel classes, FID lower by > 6.54). Small version (brief's
+beat PEFT and learngene baselines on novel classes, FID lower by > 6.54). Small version (our
 design): a class-conditional DDPM (ε-prediction, T = 100, linear β) with an MLP denoiser whose
 two hidden 128×128 layers are gated SVD layers (r_G learngenes, r_t tailors per class),
 pretrained on digits 0–6; downstream on the novel digits 7–9 at equal step budgets:
@@ -28,9 +28,11 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "xie2024_kind"
-CLAIM = ("Class-gated SVD pretraining (KIND) puts class-specific knowledge in tailors; "
-         "learngenes plus fresh tailors transfer to novel classes better than training from "
-         "scratch (and, per the paper, better than PEFT at equal parameters).")
+CLAIM = ("Class-gated SVD pretraining (KIND) of a small digits DDPM puts class-specific knowledge "
+         "in tailors, and learngenes plus fresh tailors transfer to novel classes better than "
+         "training from scratch at equal steps (PEFT comparison reported, not checked).")
+LABEL = "partial"
+LABEL_REASON = "KIND algorithm is our reading (code unreleased); PEFT comparison not checked"
 ARMS = ("kind", "lora", "scratch")
 SIZES = {
     "smoke": dict(hidden=96, n_learngene=24, n_tailor=3, pre_steps=300, steps=150, batch=64,

@@ -6,14 +6,14 @@ Paper: Zhao et al. 2024 (arXiv:2405.15481), Sec. 4 and Tables 1–2 (OPT/LLaMA p
 order full ≤ SST < ReLoRA* < LoRA in perplexity; v1 headline: SST closes 67.6 % of the gap
 between low-rank methods and full rank (OPT-125M). Small versions: smoke — a single linear layer
 trained from its random init to fit a full-rank linear teacher (a pure rank-capacity test);
-full — the brief's character-level MLP language model on stdlib sources with two residual
+full — a character-level MLP language model on stdlib sources with two residual
 256×256 layers under test. Arms: full rank (dense), LoRA from scratch (frozen random W0 + BA),
 ReLoRA* (merge BA into W0 and restart every T steps, its optimizer state reset), SST
 (round length T, re-SVD every round, vector optimizer state reset).
 Tolerance: paired over seeds (same data, same initial W0 for every arm). Checks:
 loss(SST) < loss(LoRA) (paired mean + 2 s.e. of the difference < 0) and the share of the
 LoRA→full gap closed by SST ≥ 0.25 (the paper's 67.6 % read loosely: smaller models, far
-shorter training). SST vs ReLoRA* is recorded, not checked (the brief saw SST ahead by only
+shorter training). SST vs ReLoRA* is recorded, not checked (a prototype saw SST ahead by only
 0.004–0.014 nats).
 Outcome: smoke passes (SST closes ~55 % of the gap, though ReLoRA* does better still); at full
 scale BOTH checks fail — on the character LM SST, LoRA and ReLoRA* end within 0.003 nats of
@@ -28,7 +28,7 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "zhao2024_sst"
-CLAIM = ("SST (all σ + r sampled singular vectors) beats LoRA and closes a large share of the "
+CLAIM = ("SST (all σ + r sampled singular vectors) beats LoRA and closes at least a quarter of the "
          "gap to full-rank training at a LoRA-sized budget.")
 ARMS = ("dense", "lora", "relora", "sst")
 SIZES = {

@@ -3,7 +3,7 @@
 * ``train_ste_network``: a binary network with the same layered wiring — sign activations
   and sign weights in the forward pass, straight-through (clipped identity) gradients to
   latent real weights, Adam on a hinge loss on the ±1 outputs.
-* ``train_penalized_mlp``: the brief's strongest gradient baseline ("PenaltyAdamW"): a
+* ``train_penalized_mlp``: the strongest gradient baseline we know of ("PenaltyAdamW"): a
   ReLU MLP trained with BCE-with-logits and AdamW, plus 0.01·(‖w_row‖² − fan_in)² +
   1e-4·‖w‖₁ on the weights.
 """

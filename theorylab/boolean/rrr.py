@@ -26,7 +26,7 @@ itermax        iteration cap                ``max_iter``
 References
 ----------
 V. Elser, M. K. Lal, *Learning with Boolean threshold functions*, arXiv:2602.17493 (2026).
-The projections follow the brief's reading of the authors' public C code
+The projections follow a reading of the authors' public C code
 (``veitelser/boolearn``), re-derived and implemented independently here.
 """
 

@@ -1,11 +1,18 @@
-"""scikit-learn compatible estimators built on the convex-ReLU solver functions."""
+"""scikit-learn compatible estimators built on the convex-ReLU solver functions.
+
+The estimators only validate inputs with scikit-learn's helpers (so the messages are
+scikit-learn's), sample the activation patterns and call :func:`solve_convex_relu_admm`,
+:func:`solve_convex_relu_cvxpy` or :func:`solve_convex_relu_robust`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_choice, check_matrix, check_vector
+from .._estimators import binary_targets, call_solver
+from .._validation import check_choice, check_rng
 from .admm import solve_convex_relu_admm
 from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
 from .patterns import sample_activation_patterns
@@ -13,40 +20,41 @@ from .patterns import sample_activation_patterns
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier"]
 
 
-def _augment(X, fit_intercept):
-    X = check_matrix(X, name="X")
-    return np.c_[X, np.ones(X.shape[0])] if fit_intercept else X
-
-
 class _ConvexReLUBase(BaseEstimator):
     _loss_choices: tuple[str, ...] = ("squared",)
 
-    def _solve(self, Xa, t):
+    def _augment(self, X):
+        return np.c_[X, np.ones(X.shape[0])] if self.fit_intercept else X
+
+    def _fit_targets(self, X, t):
+        """Solve the convex program on validated ``X`` and numeric targets ``t``."""
         check_choice(self.solver, name="solver", choices=("admm", "cvxpy"))
         check_choice(self.loss, name="loss", choices=self._loss_choices)
-        D = sample_activation_patterns(Xa, self.n_patterns, rng=self.random_state)
+        Xa = self._augment(X)
+        rng = check_rng(self.random_state, name="random_state")
+        D = sample_activation_patterns(Xa, self.n_patterns, rng=rng)
         eps = float(getattr(self, "eps_adv", 0.0))
         if eps > 0:
             mask = np.ones(Xa.shape[1], bool)
             if self.fit_intercept:
                 mask[-1] = False
-            return solve_convex_relu_robust(Xa, t, beta=self.beta, patterns=D, eps_adv=eps,
-                                            loss=self.loss, perturbable=mask)
-        if self.solver == "cvxpy":
-            return solve_convex_relu_cvxpy(Xa, t, beta=self.beta, patterns=D, loss=self.loss)
-        return solve_convex_relu_admm(Xa, t, beta=self.beta, patterns=D, loss=self.loss,
-                                      tol=self.tol, max_iter=self.max_iter)
+            res = call_solver(solve_convex_relu_robust, Xa, t, beta=self.beta, patterns=D,
+                              eps_adv=eps, loss=self.loss, perturbable=mask, stacklevel=4)
+        elif self.solver == "cvxpy":
+            res = call_solver(solve_convex_relu_cvxpy, Xa, t, beta=self.beta, patterns=D,
+                              loss=self.loss, stacklevel=4)
+        else:
+            res = call_solver(solve_convex_relu_admm, Xa, t, beta=self.beta, patterns=D,
+                              loss=self.loss, tol=self.tol, max_iter=self.max_iter,
+                              stacklevel=4)
+        self.result_ = res
+        self.n_iter_ = int(res.n_iter)
+        return self
 
     def _decision(self, X):
-        if not hasattr(self, "result_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first")
-        Xa = _augment(X, self.fit_intercept)
-        if Xa.shape[1] != self.result_.V.shape[0]:
-            raise ValueError(f"X must have {self.n_features_in_} features, got "
-                             f"{Xa.shape[1] - int(self.fit_intercept)}")
-        return self.result_.predict(Xa)
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self.result_.predict(self._augment(X))
 
 
 class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
@@ -72,7 +80,18 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     Attributes
     ----------
     result_ : ConvexReLUResult
+        The solver's result (weights, objective, convergence, history).
+    n_iter_ : int
+        Iterations of the solver (ADMM iterations, or the conic solver's).
     n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+
+    Warns
+    -----
+    EstimatorConvergenceWarning
+        When the ADMM stops at ``max_iter`` (a subclass of both theorylab's and
+        scikit-learn's ``ConvergenceWarning``); ``result_.converged`` is then False.
 
     Examples
     --------
@@ -97,13 +116,12 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         self.random_state = random_state
 
     def fit(self, X, y):
-        Xa = _augment(X, self.fit_intercept)
-        y = check_vector(y, name="y", n=Xa.shape[0])
-        self.n_features_in_ = Xa.shape[1] - int(self.fit_intercept)
-        self.result_ = self._solve(Xa, y)
-        return self
+        """Fit on ``X`` (n, d) and real targets ``y`` (n,)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        return self._fit_targets(X, y.astype(np.float64, copy=False))
 
     def predict(self, X):
+        """Output of the fitted ReLU network on the rows of ``X``."""
         return self._decision(X)
 
 
@@ -126,7 +144,15 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
+        The two labels; ``classes_[1]`` is the positive class (target +1).
     result_ : ConvexReLUResult
+    n_iter_ : int
+    n_features_in_ : int
+
+    Notes
+    -----
+    Binary only (the tag ``classifier_tags.multi_class`` is False): ``fit`` raises a
+    ValueError on three or more classes.
 
     Examples
     --------
@@ -153,22 +179,21 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
         self.fit_intercept = fit_intercept
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def fit(self, X, y):
-        Xa = _augment(X, self.fit_intercept)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != Xa.shape[0]:
-            raise ValueError(f"y must have shape ({Xa.shape[0]},), got {y.shape}")
-        classes = np.unique(y)
-        if classes.size != 2:
-            raise ValueError(f"y must contain exactly 2 classes, got {classes.size}")
-        self.classes_ = classes
-        self.n_features_in_ = Xa.shape[1] - int(self.fit_intercept)
-        t = np.where(y == classes[1], 1.0, -1.0)
-        self.result_ = self._solve(Xa, t)
-        return self
+        """Fit on ``X`` (n, d) and two-class labels ``y`` (n,)."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        self.classes_, t = binary_targets(y)
+        return self._fit_targets(X, t)
 
     def decision_function(self, X):
+        """Network output; positive means ``classes_[1]``."""
         return self._decision(X)
 
     def predict(self, X):
+        """Labels from ``classes_`` (ties go to ``classes_[1]``)."""
         return np.where(self.decision_function(X) >= 0, self.classes_[1], self.classes_[0])

@@ -130,9 +130,8 @@ def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int
     for k in range(1, max_iter + 1):
         G = g - (w @ g) * w
         gnorm = float(np.linalg.norm(G))
-        if gnorm <= tol:
+        if gnorm <= tol:  # iteration k ends at its stationarity test (counted, as below)
             converged = True
-            k -= 1
             break
         eta = min(eta * 2.0, 1e6)
         accepted = False

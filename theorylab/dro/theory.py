@@ -5,7 +5,7 @@
 - :func:`exact_robust_risk` — E_{P_0} phi_gamma for a linear model, by Gauss-Hermite quadrature
   of the 1-D closed form over the Gaussian margin.
 - :func:`bayes_accuracy`, :func:`erm_accuracy`, :func:`pca_oracle_accuracy` — model-free oracle
-  accuracies for Table 1 (derived in the brief): the Bayes rule, the mean-difference ERM
+  accuracies for Table 1 (our derivation, not in the paper): the Bayes rule, the mean-difference ERM
   direction (cos^2 = ||mu||^2 / (||mu||^2 + sigma^2 d/m)) and the top principal component of
   the unlabeled data (spiked covariance, BBP transition).
 - :func:`bound_theorem41`, :func:`bound_theorem42` — the right-hand sides of Theorems 4.1/4.2

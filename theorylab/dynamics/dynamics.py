@@ -1,7 +1,7 @@
 """High-dimensional dynamics of generalization error (Advani & Saxe 2017).
 
 Linear student ``ŷ = w·x`` learns a noisy linear teacher ``y = w̄·x + ε`` by full-batch
-gradient flow on ``½ Σ_μ (y_μ − w·x_μ)²``. Normalisation (the issue's, see
+gradient flow on ``½ Σ_μ (y_μ − w·x_μ)²``. Normalisation (as in
 ``paper_notes/advani2017_dynamics.md``):
 
 =====================  ==========================  =====================

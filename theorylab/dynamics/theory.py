@@ -6,7 +6,7 @@ Marchenko–Pastur quadrature in the angle variable: with
 (where λ₋ = 0), so one Gauss–Legendre rule in θ integrates every curve, vectorised
 over times through an ``(n_t, n_nodes)`` exponent table.
 
-Notation (paper ↔ code): σ_w² ↔ ``teacher_var`` (= 1 in the issue's normalisation),
+Notation (paper ↔ code): σ_w² ↔ ``teacher_var`` (= 1 in our normalisation),
 σ_ε² ↔ ``noise_var = teacher_var / snr``, σ_0² ↔ ``sigma0_sq``, α = P/N ↔ ``alpha``,
 t/τ ↔ ``times``.
 """

@@ -15,7 +15,7 @@ Paper symbol ↔ code:
 ``α``, ``r``              ``alpha``, ``rank``
 ========================  ==================================================================
 
-At step 0 the layer is ``W = S``, a sparse random matrix — not zero. The brief found this
+At step 0 the layer is ``W = S``, a sparse random matrix — not zero. A prototype found this
 initialisation is what makes the sparse part useful: with ``S = 0`` and ``B`` random the
 sparse part added nothing in a char-LM prototype. Off-support entries of ``S`` are zero by
 construction (only ``values`` is a parameter), so the support can never drift.
