@@ -14,6 +14,9 @@ designed before the runs; measured 1.4e-4 vs 0.578, floor 0.574, in a prototype)
 Tolerance: exactness 1e-12 (float64 rounding of a batched SVD); Gaussian margin must exceed
 3 standard errors across seeds; the timing ratio must exceed 1 (best of several repeats, one
 thread — the FLOP ratio is nblocks/2, so a pass is not a matter of noise).
+Scale ``paper``: n = 1024 (GPT-2 medium's width) for the projections and the trained fit, timing
+at GPT-2's widths 768–4096 with 4096 tokens per forward+backward on ``--device``;
+``--dry-run`` builds the layers and takes one step each.
 """
 
 import time

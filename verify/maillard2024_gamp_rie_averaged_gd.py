@@ -16,6 +16,8 @@ GD − GAMP-RIE 0.024 ± 0.092 (min −0.255, max +0.322), so one instance alone
 check on 3 of seeds 0–19. Smoke therefore averages 8 independent instances; over seeds 0–19
 the claim's ratio was 2.005 ± 0.068 (min 1.90, max 2.12; bounds 1.51–2.26) and averaged GD −
 GAMP-RIE 0.024 ± 0.033 (max 0.079 against the unchanged tolerance 0.1): all 20 pass.
+Scale ``paper``: the reference code's size (d = 100, 64 initialisations), GD on ``--device``;
+``--dry-run`` samples the instance and takes one GD step.
 """
 
 import warnings

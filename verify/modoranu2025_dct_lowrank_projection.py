@@ -15,6 +15,9 @@ the energy) and are far noisier than the expectation (the prototype's 0.039 / 0.
 such samples). On the 64-wide side r/k = 1/8, so the ratio can be at most 8 there.
 Time: ratio SVD / DCT ≥ 2 (median of repeats, same run, same matrix — a loose bound because
 the 2-core machine is shared).
+Scale ``paper``: the digits MLP at the paper's LLaMA-350M width 1024 (ranks up to 64, the
+input layer's smaller side) on ``--device``, refresh timing up to n = 4096; ``--dry-run``
+builds it, takes one step and projects one gradient batch.
 """
 
 import time

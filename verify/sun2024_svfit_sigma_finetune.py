@@ -15,6 +15,8 @@ acc(SVFit) − acc(LoRA, equal parameters) ≥ 0 on each task.
 Outcome: smoke passes (permutation, +0.17). Full passes on permutation (+0.32) and sign flip
 (+0.23) but fails on the easy gain task, a tie at 0.967 near the ceiling; LoRA r = 4 beats
 SVFit on every task (paper_notes/sun2024_svfit.md).
+Scale ``paper``: hidden width 768 (ViT-B / RoBERTa-base) on ``--device``; the paper's
+checkpoints and datasets are not used; ``--dry-run`` builds every arm and takes one step.
 """
 
 import numpy as np

@@ -19,6 +19,9 @@ Outcome: smoke passes. At full scale (2000 downstream steps) the transfer check 
 from-scratch denoiser catches up with KIND (0.148 vs 0.149) — and LoRA beats KIND by
 0.004 ± 0.0006; diversion holds strongly. Left failing on purpose: a documented negative
 result (paper_notes/xie2024_kind.md).
+Scale ``paper``: the denoiser at DiT-B's width 768 (learngene/tailor shares as at full scale)
+on ``--device``; DiT, ImageNet and FID are not used; ``--dry-run`` takes one pretraining and one
+downstream step per arm.
 """
 
 import numpy as np

@@ -19,6 +19,9 @@ Outcome: smoke passes (SST closes ~55 % of the gap, though ReLoRA* does better s
 scale BOTH checks fail — on the character LM SST, LoRA and ReLoRA* end within 0.003 nats of
 each other (1.80 vs full rank 1.73, 3 seeds). Left failing on purpose: a documented negative
 result (see paper_notes/zhao2024_sst.md).
+Scale ``paper``: the char LM at OPT-125M's width 768 with SST rank 64, 20k steps on
+``--device`` (the char corpus stands in for the paper's corpora); ``--dry-run`` builds the
+LoRA and SST arms and takes one step each.
 """
 
 import numpy as np
