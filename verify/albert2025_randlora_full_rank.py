@@ -33,6 +33,9 @@ only) to pixel-permuted digits; asserted: RandLoRA beats LoRA by ≥ 0.05 accura
 smallest budget (prototype: 0.912 vs 0.778), its update rank ≥ 60.
 Scale ``paper``: the linear experiment at d = 768 (a ViT-B projection, the paper's DinoV2-B /
 CLIP ViT-B/16 width) on ``--device``; ``--dry-run`` builds both adapters and takes one step.
+Not yet run: with the d = 64 learning rate (1e-2) the dry run's single Adam step raises
+RandLoRA's loss at d = 768 from 1.0 to 6.5 (all 25k scalings move by lr at once), so the paper
+run likely needs a smaller lr.
 """
 
 import copy
