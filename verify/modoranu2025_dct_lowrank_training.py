@@ -15,11 +15,11 @@ new columns) — "matches" read as within 25 % of a loss that is itself small an
 GaLore recipe (gap 50, moments unrotated) is measured beside it and its failure reported in
 the caveats; at smoke scale only SVD and the reference recipe run (time budget); the GaLore
 recipe, random DCT columns and full Adam are added at full scale.
-Why the tolerance holds on every seed: the per-seed ratio at smoke is noisy — over 47 runs
+Why the tolerance holds on every seed: the per-seed ratio at smoke is noisy — over 60 runs
 (three per claim seed) it was 0.92 ± 0.14 (mean ± sd; min 0.66, max 1.35). An earlier "paired
 mean + 2 s.e." over 2 seeds failed on seeds 1–3 because an s.e. from two values is itself
-noisy; smoke now averages 3 seeds, whose mean has sd ≈ 0.08, so 1.25 sits 4.1 sd above the
-mean; over claim seeds 0–14 the 3-seed mean was at most 1.12 (all pass). At full scale (5
+noisy; smoke now averages 3 seeds, whose mean has sd ≈ 0.08, so 1.25 sits 4.2 sd above the
+mean; over claim seeds 0–19 the 3-seed mean was at most 1.12 (all pass). At full scale (5
 seeds) the measured ratios are 0.52 / 0.16 / 0.0001 at r = 4 / 8 / 32, far inside.
 Scale ``paper``: the paper's LLaMA-350M width (1024) and GaLore's refresh period (200) on the
 digits MLP (C4 and the LLaMA models are not used); ``--dry-run`` takes one step per projector.
