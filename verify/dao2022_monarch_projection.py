@@ -14,12 +14,16 @@ designed before the runs; measured 1.4e-4 vs 0.578, floor 0.574, in a prototype)
 Tolerance: exactness 1e-12 (float64 rounding of a batched SVD); Gaussian margin must exceed
 3 standard errors across seeds; the timing ratio must exceed 1 (best of several repeats, one
 thread — the FLOP ratio is nblocks/2, so a pass is not a matter of noise).
+Scale ``paper``: n = 1024 (GPT-2 medium's width) for the projections and the trained fit, timing
+at GPT-2's widths 768–4096 with 4096 tokens per forward+backward on ``--device``;
+``--dry-run`` builds the layers and takes one step each.
 """
 
 import time
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_measured, plot_seeds, plot_theory
 from theorylab.sweep import sweep
@@ -33,6 +37,10 @@ SIZES = {
                   fit=dict(steps=300, seeds=1)),
     "full": dict(n=1024, seeds=10, widths=(1024, 2048, 4096), batch=1024, repeats=5,
                  fit=dict(steps=1000, seeds=3)),
+    # the paper's GPT-2 layer widths (768 small, 1024 medium; MLP 3072 and 4096) with the
+    # tokens of one GPT-2 micro-batch (4 sequences × 1024) per timed forward+backward
+    "paper": dict(n=1024, seeds=10, widths=(768, 1024, 3072, 4096), batch=4096, repeats=10,
+                  fit=dict(steps=2000, seeds=3)),
 }
 
 
@@ -67,7 +75,7 @@ def _projection_errors(n, seed):
     return out
 
 
-def _fit_kronecker(kind, n, steps, seed):
+def _fit_kronecker(kind, n, steps, seed, device="cpu", batch=256):
     """Learn y = F x (F = A ⊗ B, full rank) from fresh Gaussian batches by Adam with a Monarch
     layer or an equal-parameter low-rank layer; return the final ‖Ŵ − F‖²/‖F‖²."""
     import torch
@@ -86,9 +94,12 @@ def _fit_kronecker(kind, n, steps, seed):
         k = m ** 3 // n
         model = torch.nn.Sequential(torch.nn.Linear(n, k, bias=False),
                                     torch.nn.Linear(k, n, bias=False))
+    dev = torch.device(device)
+    model, F = model.to(dev), F.to(dev)  # built from the CPU generator, then moved
+    n_params = sum(p.numel() for p in model.parameters())
 
     def loss_fn(mod, _s):
-        x = torch.randn(256, n, generator=g)
+        x = torch.randn(batch, n, generator=g).to(dev)
         y = x @ F.T
         return ((mod(x) - y) ** 2).sum() / (y ** 2).sum()
 
@@ -98,7 +109,8 @@ def _fit_kronecker(kind, n, steps, seed):
         S = torch.linalg.svdvals(F.double())
         k = m ** 3 // n
         return {"err": float(((W - F) ** 2).sum() / (F ** 2).sum()),
-                "svd_floor": float((S[k:] ** 2).sum() / (S ** 2).sum())}
+                "svd_floor": float((S[k:] ** 2).sum() / (S ** 2).sum()),
+                "n_params": n_params}
 
 
 def _time_fwd_bwd(width, batch, repeats, nblocks, device="cpu"):
@@ -132,10 +144,43 @@ def _time_fwd_bwd(width, batch, repeats, nblocks, device="cpu"):
     return best(dense), best(mon)
 
 
+def _paper_dry_run(cfg, seed) -> ClaimResult:
+    """``--scale paper --dry-run``: the paper-size Monarch and low-rank layers, one Adam step
+    each on 8 rows, and one timed forward+backward at the largest width on 8 rows."""
+    import torch
+
+    from theorylab.nn.monarch import MonarchLinear
+
+    res = ClaimResult(claim="dao2022_monarch_projection", paper=PAPER, statement=CLAIM,
+                      scale="paper", seed=seed)
+    dev = claims.device()
+    n = cfg["n"]
+    m = int(round(n ** 0.5))
+    for kind in ("monarch", "lowrank"):
+        out = _fit_kronecker(kind, n, 1, seed, device=dev, batch=8)
+        res.add(Check.close(f"paper config built: {kind} {n}×{n} layer n_params",
+                            out["n_params"], 2 * m ** 3, 0.0, detail="2 n^{3/2} each"))
+        res.add(Check.true(f"one step ({kind}): finite error", np.isfinite(out["err"]),
+                           measured=out["err"], detail=f"8 rows, device {dev}"))
+    w = max(cfg["widths"])
+    nb = 1 << ((w.bit_length() - 1) // 2)
+    mon = MonarchLinear(w, w, nblocks=nb, generator=torch.Generator().manual_seed(seed))
+    res.add(Check.close(f"paper config built: Monarch {w}×{w}, nblocks {nb}: n_params",
+                        sum(p.numel() for p in mon.parameters()), 2 * w * w // nb + w, 0.0))
+    t_dense, t_mon = _time_fwd_bwd(w, 8, 1, nb, dev)
+    res.add(Check.true("one timed forward+backward: finite times",
+                       np.isfinite(t_dense) and np.isfinite(t_mon),
+                       measured=f"{t_dense:.2e} s dense, {t_mon:.2e} s Monarch"))
+    return res
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     import torch
 
     cfg = SIZES[scale]
+    if scale == "paper" and claims.dry_run():
+        return _paper_dry_run(cfg, seed)
+    dev = claims.device()
     n = cfg["n"]
     res = ClaimResult(claim="dao2022_monarch_projection", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
@@ -163,7 +208,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         res.data[f"n={n}/{key}"] = get(key)
 
     fcfg = cfg["fit"]
-    fit = sweep(_fit_kronecker, [{"kind": k, "n": n, "steps": fcfg["steps"]}
+    fit = sweep(_fit_kronecker, [{"kind": k, "n": n, "steps": fcfg["steps"], "device": dev}
                                  for k in ("monarch", "lowrank")],
                 seeds=[1000 * seed + k for k in range(fcfg["seeds"])],
                 backend="serial" if scale == "smoke" else None, desc="trained fits")
@@ -177,7 +222,6 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.data["trained_fit"] = {"monarch_err": fit_err[0], "lowrank_err": fit_err[1],
                                "svd_floor": floor[1], "steps": fcfg["steps"]}
 
-    dev = "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
     ratios = []
     for w in cfg["widths"]:
         nb = 1 << ((w.bit_length() - 1) // 2)  # a power of two near √w: no padding

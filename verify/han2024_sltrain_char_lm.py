@@ -15,12 +15,16 @@ Tolerance: SLTrain must beat low-rank by more than 2 standard errors of the per-
 difference (seeds share data order and validation windows). At smoke scale (≈ 1 s per arm, lr 1e-2
 so that 300 steps get somewhere) only the first comparison runs; the zero-S ablation is a
 full-scale check.
+Scale ``paper``: the paper's LLaMA-60M layer — hidden 512, r = 128, δ = 0.03 — for 10k steps
+of batch 512 on ``--device`` (the char corpus stands in for C4); ``--dry-run`` builds both arms
+and takes one step on a 20 000-character slice.
 """
 
 import math
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theory
 from theorylab.sweep import sweep
@@ -33,6 +37,10 @@ SIZES = {
                   n_chars=200_000, seeds=2, lr=1e-2),
     "full": dict(context=16, embed=24, rank=16, density=0.03, steps=2000, batch=128,
                  n_chars=300_000, seeds=3, lr=2e-3),
+    # the paper's LLaMA-60M layer: hidden 512 (context 16 × embed 32), r = 128, δ = 0.03,
+    # 10k steps; the char corpus stands in for C4
+    "paper": dict(context=16, embed=32, rank=128, density=0.03, steps=10_000, batch=512,
+                  n_chars=800_000, seeds=3, lr=1e-3),
 }
 N_VAL = 4096
 
@@ -50,7 +58,8 @@ def _arm_params(arm, width, rank, density):
     return (r_eq if arm == "lowrank_eq" else rank), 0.0, "zero_sparse"
 
 
-def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, seed):
+def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, device, seed,
+              n_val=N_VAL):
     """Train the char MLP LM with one kind of hidden layer; return the validation loss."""
     import torch
     from torch import nn
@@ -60,7 +69,7 @@ def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, see
     from theorylab.nn.training import count_parameters, train_steps
 
     torch.set_num_threads(1)
-    dev = torch.device("cuda" if steps > 1000 and torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
     codes, vocab = char_corpus(n_chars)
     data = torch.as_tensor(codes)
     n_train = int(0.9 * len(codes))
@@ -73,7 +82,7 @@ def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, see
         w = src[idx].to(dev)
         return w[:, :T], w[:, T]
 
-    vx, vy = windows(val_win, torch.randint(0, len(val_win), (N_VAL,),
+    vx, vy = windows(val_win, torch.randint(0, len(val_win), (n_val,),
                                             generator=torch.Generator().manual_seed(12345)))
     g = torch.Generator().manual_seed(seed)
 
@@ -118,15 +127,40 @@ def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, see
     return {"val_loss": val_loss, "hidden_params": count_parameters(model.l1)}
 
 
+def _paper_dry_run(cfg, seed) -> ClaimResult:
+    """``--scale paper --dry-run``: the paper-size hidden layers, one Adam step on 4 windows
+    of a 20 000-character slice of the corpus, validation on 64 windows."""
+    from theorylab.nn.sltrain import sltrain_num_parameters
+
+    res = ClaimResult(claim="han2024_sltrain_char_lm", paper=PAPER, statement=CLAIM,
+                      scale="paper", seed=seed)
+    H = cfg["context"] * cfg["embed"]
+    common = {k: cfg[k] for k in ("context", "embed", "rank", "density", "lr")}
+    for arm in ("sltrain", "lowrank_eq"):
+        r, dens, _ = _arm_params(arm, H, cfg["rank"], cfg["density"])
+        out = _train_lm(arm, **common, steps=1, batch=4, n_chars=20_000,
+                        device=claims.device(), seed=seed, n_val=64)
+        res.add(Check.close(f"paper config built ({arm}): hidden {H}×{H} layer n_params",
+                            out["hidden_params"],
+                            sltrain_num_parameters(H, H, rank=r, density=dens), 0.0,
+                            detail=f"rank {r}, density {dens:g}"))
+        res.add(Check.true(f"one step ({arm}): finite loss", np.isfinite(out["val_loss"]),
+                           measured=out["val_loss"], detail=f"device {claims.device()}"))
+    return res
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
+    if scale == "paper" and claims.dry_run():
+        return _paper_dry_run(cfg, seed)
     res = ClaimResult(claim="han2024_sltrain_char_lm", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
     arms = ["sltrain", "lowrank_eq"]
-    if scale == "full":
+    if scale != "smoke":
         arms += ["sltrain_zero_s", "lowrank", "dense"]
     common = {k: cfg[k] for k in ("context", "embed", "rank", "density", "steps", "batch",
                                   "n_chars", "lr")}
+    common["device"] = claims.device()
     sw = sweep(_train_lm, [{"arm": a, **common} for a in arms],
                seeds=[1000 * seed + k for k in range(cfg["seeds"])],
                backend="serial" if scale == "smoke" else None, desc="char LM arms")
@@ -147,7 +181,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         f"val loss low-rank r={r_eq} − SLTrain r={cfg['rank']}+{cfg['density']:g} (ref init)"
         " − 2 s.e.", d_lr.mean() - 2 * se, 0.0,
         detail=f"mean margin {d_lr.mean():.4f} nats/char over {len(d_lr)} seeds"))
-    if scale == "full":
+    if scale != "smoke":
         d_zero = vl[idx["sltrain_zero_s"]] - vl[idx["sltrain"]]
         res.data["zero_s_minus_reference"] = d_zero
         res.add(Check.at_least("val loss SLTrain zero-S init − SLTrain reference init "

@@ -10,6 +10,14 @@ an approximate sampler; the reference code's d = 100 data are consistent with th
 the averaged-GD error within 0.1 of GAMP-RIE's error on the same instance (the finite-d
 stand-in for the Bayes error; at d = 100 the published averaged GD sat 0.03–0.07 above
 theory).  d = 24–40 here, so the theory curve is drawn but only loosely comparable.
+Why the tolerance holds on every seed: one smoke instance (d = 24, alpha = 0.2, B = 16) is
+noisy — over 136 instances the single/averaged ratio was 2.03 ± 0.16 (mean ± sd) and averaged
+GD − GAMP-RIE 0.024 ± 0.092 (min −0.255, max +0.322), so one instance alone failed the ±0.1
+check on 3 of seeds 0–19. Smoke therefore averages 8 independent instances; over seeds 0–19
+the claim's ratio was 2.005 ± 0.068 (min 1.90, max 2.12; bounds 1.51–2.26) and averaged GD −
+GAMP-RIE 0.024 ± 0.033 (max 0.079 against the unchanged tolerance 0.1): all 20 pass.
+Scale ``paper``: the reference code's size (d = 100, 64 initialisations), GD on ``--device``;
+``--dry-run`` samples the instance and takes one GD step.
 """
 
 import warnings
@@ -28,14 +36,16 @@ LABEL = "partial"
 LABEL_REASON = "averaged GD 0.05–0.08 above GAMP-RIE at α = 0.2–0.3; GD not at interpolation"
 KAPPA = 0.5
 SIZES = {
-    "smoke": dict(d=24, alphas=(0.2,), seeds=1, n_init=16, n_steps=1500, lr=1.0),
+    "smoke": dict(d=24, alphas=(0.2,), seeds=8, n_init=16, n_steps=1500, lr=1.0),
     "full": dict(d=40, alphas=(0.1, 0.2, 0.3), seeds=2, n_init=32, n_steps=4000, lr=1.0),
+    # the reference code's size: d = 100, 64 initialisations (GD on --device)
+    "paper": dict(d=100, alphas=(0.1, 0.2, 0.3), seeds=2, n_init=64, n_steps=4000, lr=1.0),
 }
 # reference code, averaged GD over 64 inits at d = 100 (figure units)
 PUBLISHED_AVG_D100 = {0.102: 0.771, 0.205: 0.458, 0.308: 0.156}
 
 
-def _one(d, alpha, n_init, n_steps, lr, seed):
+def _one(d, alpha, n_init, n_steps, lr, seed, device="cpu", amp=True):
     import torch
 
     from theorylab.gamp import sample_quadratic_network, solve_gamp_rie
@@ -47,26 +57,50 @@ def _one(d, alpha, n_init, n_steps, lr, seed):
     inst = sample_quadratic_network(d, alpha=alpha, kappa=KAPPA, rng=rng)
     m = inst.W.shape[1]
     gd = train_quadratic_network_gd(inst.X, inst.y, width=m, n_init=n_init, lr=lr,
-                                    n_steps=n_steps,
+                                    n_steps=n_steps, device=device,
                                     generator=torch.Generator().manual_seed(seed))
     err = lambda S: float(np.sum((S - inst.S_star) ** 2) / d**2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        amp = solve_gamp_rie(inst.X, inst.y, kappa=inst.kappa, rng=rng, max_iter=200,
-                             S_star=inst.S_star)
-    return {"single": float(np.mean([err(S) for S in gd.S_runs])), "averaged": err(gd.S),
-            "gamp": amp.mse, "train_loss": float(gd.train_loss.mean())}
+    out = {"single": float(np.mean([err(S) for S in gd.S_runs])), "averaged": err(gd.S),
+           "train_loss": float(gd.train_loss.mean()), "n_samples": len(inst.y), "width": m}
+    if amp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out["gamp"] = solve_gamp_rie(inst.X, inst.y, kappa=inst.kappa, rng=rng,
+                                         max_iter=200, S_star=inst.S_star).mse
+    return out
+
+
+def _paper_dry_run(cfg, seed) -> ClaimResult:
+    """``--scale paper --dry-run``: the paper-size instance (d = 100), one GD step of 2
+    initialisations on ``--device``; GAMP-RIE runs only in the real run."""
+    from theorylab import claims
+
+    res = ClaimResult(claim="maillard2024_gamp_rie_averaged_gd", paper=PAPER, statement=CLAIM,
+                      scale="paper", seed=seed)
+    d, a = cfg["d"], cfg["alphas"][0]
+    out = _one(d, a, 2, 1, cfg["lr"], seed, device=claims.device(), amp=False)
+    res.add(Check.close(f"paper config built: n = alpha d² samples at d = {d}, alpha = {a}",
+                        out["n_samples"], round(a * d * d), 1.0,
+                        detail=f"student width {out['width']} = κ d"))
+    res.add(Check.true("one GD step: finite errors",
+                       bool(np.isfinite(out["single"]) and np.isfinite(out["averaged"])),
+                       measured=out["averaged"], detail=f"device {claims.device()}"))
+    return res
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
+    from theorylab import claims
     from theorylab.gamp import bayes_optimal_mmse
 
     cfg = SIZES[scale]
+    if scale == "paper" and claims.dry_run():
+        return _paper_dry_run(cfg, seed)
     res = ClaimResult(claim="maillard2024_gamp_rie_averaged_gd", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
     seeds = [seed * 1000 + 5 + s for s in range(cfg["seeds"])]
     sw = sweep(_one, {"alpha": list(cfg["alphas"]), "d": [cfg["d"]], "n_init": [cfg["n_init"]],
-                      "n_steps": [cfg["n_steps"]], "lr": [cfg["lr"]]}, seeds=seeds)
+                      "n_steps": [cfg["n_steps"]], "lr": [cfg["lr"]],
+                      "device": [claims.device()]}, seeds=seeds)
     single, avg, amp = sw.array("single"), sw.array("averaged"), sw.array("gamp")
     B = cfg["n_init"]
     target = 2.0 / (1.0 + 1.0 / B)

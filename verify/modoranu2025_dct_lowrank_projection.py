@@ -15,12 +15,16 @@ the energy) and are far noisier than the expectation (the prototype's 0.039 / 0.
 such samples). On the 64-wide side r/k = 1/8, so the ratio can be at most 8 there.
 Time: ratio SVD / DCT ≥ 2 (median of repeats, same run, same matrix — a loose bound because
 the 2-core machine is shared).
+Scale ``paper``: the digits MLP at the paper's LLaMA-350M width 1024 (ranks up to 64, the
+input layer's smaller side) on ``--device``, refresh timing up to n = 4096; ``--dry-run``
+builds it, takes one step and projects one gradient batch.
 """
 
 import time
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_measured, plot_seeds, plot_theory
 from theorylab.sweep import sweep
@@ -35,6 +39,11 @@ SIZES = {
                   time_sizes=(512,), repeats=3),
     "full": dict(width=256, steps=200, n_batches=16, seeds=5, ranks=(4, 8, 16, 32, 64),
                  time_sizes=(256, 512, 1024, 2048), repeats=5),
+    # the paper's LLaMA-350M width (1024) on the digits MLP (ranks up to 64, the input
+    # layer's smaller side), refresh timing up to LLaMA-7B's 4096 (C4 and the LLaMA models
+    # are not used)
+    "paper": dict(width=1024, steps=200, n_batches=16, seeds=5, ranks=(8, 16, 32, 64),
+                  time_sizes=(1024, 2048, 4096), repeats=5),
 }
 
 
@@ -71,7 +80,7 @@ def _energies(width, steps, n_batches, ranks, device, seed):
                     p = make_projector(kind, r)
                     p.update(G, generator=g)
                     E[pi, ri, li] += projection_energy(G, p) / n_batches
-    return {"energy": E}
+    return {"energy": E, "n_params": sum(p.numel() for p in model.parameters())}
 
 
 def _timing(n, rank, repeats, seed):
@@ -94,26 +103,41 @@ def _timing(n, rank, repeats, seed):
     return out
 
 
-def _device(scale):
-    """Full scale uses CUDA when it is available; smoke always runs on the CPU."""
-    import torch
-
-    return "cuda" if scale == "full" and torch.cuda.is_available() else "cpu"
+def _paper_dry_run(cfg, seed) -> ClaimResult:
+    """``--scale paper --dry-run``: the paper-width MLP, one Adam step, one gradient batch
+    projected at the largest rank, one refresh timed at the smallest size."""
+    res = ClaimResult(claim="modoranu2025_dct_lowrank_projection", paper=PAPER,
+                      statement=CLAIM, scale="paper", seed=seed)
+    w, r = cfg["width"], max(cfg["ranks"])
+    out = _energies(w, 1, 1, (r,), claims.device(), seed)
+    res.add(Check.close(f"paper config built: MLP 64-{w}-{w}-10 n_params", out["n_params"],
+                        64 * w + w + w * w + w + 10 * w + 10, 0.0))
+    E = out["energy"]
+    res.add(Check.true(f"one step, rank {r}: captured energies finite and in [0, 1]",
+                       bool(np.all(np.isfinite(E)) and np.all((E >= -1e-6) & (E <= 1 + 1e-6))),
+                       measured=f"SVD {E[0, 0].round(3).tolist()}, DCT {E[1, 0].round(3).tolist()}",
+                       detail=f"device {claims.device()}"))
+    t = _timing(min(cfg["time_sizes"]), 8, 1, seed)
+    res.add(Check.true("one refresh timed: finite times", np.isfinite(t["svd"] + t["dct"]),
+                       measured=f"SVD {t['svd']:.2e} s, DCT {t['dct']:.2e} s"))
+    return res
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
+    if scale == "paper" and claims.dry_run():
+        return _paper_dry_run(SIZES[scale], seed)
     cfg = dict(SIZES[scale])
     res = ClaimResult(claim="modoranu2025_dct_lowrank_projection", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
     ranks = cfg["ranks"]
     sw = sweep(_energies, [dict(width=cfg["width"], steps=cfg["steps"],
                                 n_batches=cfg["n_batches"], ranks=tuple(ranks),
-                                device=_device(scale))],
+                                device=claims.device())],
                seeds=[seed * 1000 + k for k in range(cfg["seeds"])], desc="gradient energy")
     E = sw.array("energy")[0]  # (S, 3, R, L)
     Em = E.mean(0)
     i8 = ranks.index(8)
-    for li, lname in enumerate(("64→256", "256→256")):
+    for li, lname in enumerate((f"64→{cfg['width']}", f"{cfg['width']}→{cfg['width']}")):
         svd, dct, rnd = Em[0, i8, li], Em[1, i8, li], Em[2, i8, li]
         k = (64, cfg["width"])[li]
         res.add(Check.at_least(f"r=8, layer {lname}: energy(DCT) / E[energy(random)] = "
