@@ -124,8 +124,8 @@ def lasso_ws(X, y, alpha, w, r, col_sq, tol, max_epochs, p0, screen, anderson):
     every nonzero coordinate plus the columns closest to violating |x_jᵀθ| <= 1 (distance
     (1 − |x_jᵀθ|)/‖x_j‖), max(p0, 2·nnz) in all, doubled when the previous set did not lower
     the gap. Inner loop: CD epochs on the working set, every ANDERSON_K epochs an Anderson
-    extrapolation (if ``anderson``) kept only if it lowers the objective, until the working set's KKT
-    violation is below INNER_FRACTION of the outer one. In place on w, r = y − Xw.
+    extrapolation (if ``anderson``) kept only if it lowers the objective, until the working
+    set's KKT violation is below INNER_FRACTION of the outer one. In place on w, r = y − Xw.
     Returns (outer iterations, epochs, gap, primal, screened columns).
     """
     n, d = X.shape
