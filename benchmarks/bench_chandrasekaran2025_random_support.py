@@ -153,7 +153,8 @@ def standin_methods(X, y, k):
 
 
 def bench_standin(n_seeds):
-    solve_random_support_regression(*gaussian_design(30, 40, k=2, rng=0)[:2], k=2)
+    warm = gaussian_design(30, 40, k=2, rng=0)
+    solve_random_support_regression(warm.X, warm.y, k=2)
     names = list(standin_methods(np.eye(4), np.ones(4), 1))
     print("| family | " + " | ".join(f"{m} PE (s)" for m in names) + " | ours / best peer |")
     print("|---" * (len(names) + 2) + "|")

@@ -169,7 +169,7 @@ def solve_lasso(X, y, *, lam: float, tol: float = 1e-8, max_iter: int = 100_000,
     col_sq = np.einsum("ij,ij->j", Xf, Xf)
     alpha = n * lam
     outer, epochs, gap, primal, screened = _kernels.lasso_ws(
-        Xf, y, alpha, w, r, col_sq, tol, max_iter, 10, bool(screening), True)
+        Xf, y, alpha, w, r, col_sq, tol, max_iter, 30, bool(screening), True)
     if not np.all(np.isfinite(w)):
         raise FloatingPointError(f"solve_lasso: non-finite coefficients after {epochs} epochs")
     grad = Xf.T @ r / n  # r = y − Xw is maintained by the kernel
