@@ -36,7 +36,6 @@ from theorylab._validation import (
     check_int,
     check_matrix,
     check_positive,
-    check_rng,
     check_vector,
 )
 from theorylab.sparse import _kernels
@@ -215,15 +214,13 @@ def solve_omp(X, y, *, k: int) -> SparseResult:
     return _result(_lstsq_on(X, y, sorted(S)), "omp", n_iter=k, message=f"{k} greedy steps")
 
 
-def solve_iht(X, y, *, k: int, max_iter: int = 1000, tol: float = 1e-10,
-              rng=None) -> SparseResult:
+def solve_iht(X, y, *, k: int, max_iter: int = 1000, tol: float = 1e-10) -> SparseResult:
     """Iterative hard thresholding ``w ← H_k(w + Xᵀ(y − Xw)/‖X‖₂²)``, then a refit on the
-    final support. ``rng`` is unused (deterministic) and accepted for a uniform API."""
+    final support. Deterministic (starts from w = 0), so it takes no ``rng``."""
     X, y = _data(X, y)
     k = _check_k(k, X.shape[1])
     max_iter = check_int(max_iter, name="max_iter", minimum=1)
     tol = check_positive(tol, name="tol")
-    check_rng(rng)
     step = 1.0 / np.linalg.norm(X, 2) ** 2
     w = np.zeros(X.shape[1])
     it = 0
