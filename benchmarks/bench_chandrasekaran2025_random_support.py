@@ -2,7 +2,7 @@
 random-support stand-in vs its peers on every design family of the claims.
 
 Part 1 — Lasso. Four design families (Gaussian 400×1000, wide 200×2000, AR(1) ρ = 0.9
-400×1000, equicorrelated ρ = 0.5 400×1000; 20-sparse signal, noise 0.5), λ ∈ {0.5, 0.1,
+400×1000, equicorrelated ρ = 0.5 200×500; 20-sparse signal, noise 0.5), λ ∈ {0.5, 0.1,
 0.01, 0.001}·λ_max. "Equal duality gap": every solver is run at a ladder of its own
 ``tol`` (loosest first) and timed at the loosest setting whose output has a relative
 duality gap (P − D)/P ≤ 1e-6, P and D computed the same way for all (the dual point is the
@@ -51,7 +51,7 @@ LADDER = (1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14)
 
 def lasso_family(name, seed):
     rng = np.random.default_rng(seed)
-    n, d = (200, 2000) if name == "wide" else (400, 1000)
+    n, d = {"wide": (200, 2000), "equicorrelated": (200, 500)}.get(name, (400, 1000))
     if name in ("gaussian", "wide"):
         X = rng.standard_normal((n, d))
     elif name == "ar1":
