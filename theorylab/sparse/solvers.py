@@ -270,7 +270,8 @@ STANDIN_NOTE = ("The paper's Phase-1 preconditioner and Phase-2 estimator were n
 
 def compare_methods(X, y, *, k: int, noise: float) -> dict[str, np.ndarray]:
     """Estimates of the stand-in and of the peers on one instance, by name: ours, Lasso at
-    λ = σ√(2 log d/N), scikit-learn's ``LassoCV`` and ``OrthogonalMatchingPursuit``."""
+    λ = σ√(2 log d/N), scikit-learn's ``LassoCV`` and ``OrthogonalMatchingPursuit``, and
+    ``abess`` (best subset of size k) when it is installed."""
     from sklearn.linear_model import LassoCV, OrthogonalMatchingPursuit
 
     X, y = _data(X, y)
@@ -288,6 +289,13 @@ def compare_methods(X, y, *, k: int, noise: float) -> dict[str, np.ndarray]:
         out["sklearn LassoCV"] = LassoCV(cv=3, fit_intercept=False, alphas=30).fit(X, y).coef_
         out["sklearn OMP"] = OrthogonalMatchingPursuit(n_nonzero_coefs=k,
                                                        fit_intercept=False).fit(X, y).coef_
+        try:
+            import abess
+        except ImportError:  # optional peer
+            abess = None
+        if abess is not None:
+            out["abess"] = abess.linear.LinearRegression(
+                support_size=k, fit_intercept=False).fit(X, y).coef_
     return out
 
 
