@@ -10,6 +10,8 @@ x_g = (z_a + z_b)/√2 + η e_g (η = 1e-3); the adversarial support carries √
 Peers (scikit-learn LassoCV and OMP) and theorylab's stand-in solver are reported on the
 same instances (claim 4 of the issue): measured, not asserted.
 Tolerance: a factor-10 effect averaged over supports; seed noise is far smaller.
+Measured spread (smoke, seeds 0..19, all pass): the checked ratio at N = 240 lies in
+89–177 (median 126), ≥ 8.9× above the required 10.
 """
 
 
