@@ -9,6 +9,7 @@ from numba import njit
 
 ANDERSON_K = 5          # iterates per Anderson extrapolation
 INNER_FRACTION = 0.3    # a working-set subproblem is solved to this fraction of the outer KKT
+INNER_FRACTION_COMPLETE = 0.01  # ... or to this one when no column outside it violates KKT
 
 
 @njit(cache=True)
@@ -125,7 +126,8 @@ def lasso_ws(X, y, alpha, w, r, col_sq, tol, max_epochs, p0, screen, anderson):
     (1 − |x_jᵀθ|)/‖x_j‖), max(p0, 2·nnz) in all, doubled when the previous set did not lower
     the gap. Inner loop: CD epochs on the working set, every ANDERSON_K epochs an Anderson
     extrapolation (if ``anderson``) kept only if it lowers the objective, until the working
-    set's KKT violation is below INNER_FRACTION of the outer one. In place on w, r = y − Xw.
+    set's KKT violation is below INNER_FRACTION of the outer one (INNER_FRACTION_COMPLETE
+    when no column outside the working set violates its constraint). In place on w, r = y − Xw.
     Returns (outer iterations, epochs, gap, primal, screened columns).
     """
     n, d = X.shape
@@ -176,7 +178,16 @@ def lasso_ws(X, y, alpha, w, r, col_sq, tol, max_epochs, p0, screen, anderson):
         prev_gap = gap
         ws_size = max(ws_size, p0, 2 * nnz)
         m = min(ws_size, n_keep)
-        ws = np.sort(np.argsort(score)[:m])
+        order = np.argsort(score)
+        ws = np.sort(order[:m])
+        # no violator left outside the working set: its subproblem is (locally) the whole
+        # problem, so solve it further before paying for the next full gradient
+        frac = INNER_FRACTION_COMPLETE
+        for a in range(m, d):
+            j = order[a]
+            if keep[j] and abs(g[j]) > alpha:
+                frac = INNER_FRACTION
+                break
         # inner solver on the working set; Anderson combines iterates and residuals alike
         Wh = np.empty((ANDERSON_K + 1, m))
         Rh = np.empty((ANDERSON_K + 1, n))
@@ -209,5 +220,5 @@ def lasso_ws(X, y, alpha, w, r, col_sq, tol, max_epochs, p0, screen, anderson):
                     for i in range(n):
                         s += X[i, j] * r[i]
                     gw[j] = s
-                if _kkt_violation(gw, w, alpha, ws, m) <= INNER_FRACTION * outer_kkt:
+                if _kkt_violation(gw, w, alpha, ws, m) <= frac * outer_kkt:
                     break
