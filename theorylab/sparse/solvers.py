@@ -29,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg import qr, solve_triangular
 
 from theorylab._result import ConvergenceWarning, SolverResult
 from theorylab._validation import (
@@ -388,6 +388,11 @@ def _fit_to_k(Z, y, S, k):
     """Make S a k-subset: greedy forward steps (OMP) while short, backward elimination
     (drop the column whose removal raises the residual least) while long."""
     S = sorted(set(int(j) for j in S))
+    n = Z.shape[0]
+    if len(S) > max(k, n - 1):
+        # more columns than rows: keep the n − 1 that a column-pivoted QR takes first
+        piv = qr(Z[:, S], mode="r", pivoting=True, check_finite=False)[1]
+        S = sorted(S[i] for i in piv[:max(k, n - 1)])
     while len(S) > k:
         # dropping column t raises the residual by c_t² / (R⁻¹R⁻ᵀ)_tt (X_S = QR, c = R⁻¹Qᵀy)
         Q, R = np.linalg.qr(Z[:, S])
