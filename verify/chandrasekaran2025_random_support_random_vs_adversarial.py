@@ -59,10 +59,17 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                            float(adv[-1] / rnd[-1]), 10.0,
                            detail="ratios at all N: " + ", ".join(f"{x:.1f}" for x in adv / rnd)))
     ours = res.data["random/ours (stand-in)"].mean(1)
+    ours_adv = res.data["adversarial/ours (stand-in)"].mean(1)
+    peers_adv = min((res.data[f"adversarial/{m}"].mean(1) for m in names[1:]),
+                    key=lambda v: float(v[-1]))
     res.caveats.append(STANDIN_NOTE)
     res.caveats.append("On random supports ours reaches PE " + ", ".join(f"{x:.2g}" for x in ours)
-                       + f" at N = {list(cfg['ns'])}; on adversarial supports it is no better "
-                       "than the peers (the paper claims nothing for worst-case supports).")
+                       + f" at N = {list(cfg['ns'])}; on adversarial supports ours reaches "
+                       + ", ".join(f"{x:.2g}" for x in ours_adv) + " (best peer at the largest "
+                       "N: " + ", ".join(f"{x:.2g}" for x in peers_adv) + "). Measured only: "
+                       "the paper claims nothing for worst-case supports, and these gadget "
+                       "triples are exactly what the sparse-dependency preconditioner and "
+                       "the swap search target.")
     res.figure = fig
     return res
 
