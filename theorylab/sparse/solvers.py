@@ -504,7 +504,7 @@ def solve_random_support_regression(X, y, *, k: int, n_lambdas: int = 30,
     --------
     >>> import numpy as np
     >>> from theorylab.sparse import random_walk_design
-    >>> inst = random_walk_design(60, 100, k=4, noise=0.1, rng=0)
+    >>> inst = random_walk_design(60, 100, k=4, noise=0.1, rng=1)
     >>> res = solve_random_support_regression(inst.X, inst.y, k=4)
     >>> sorted(res.support.tolist()) == inst.support.tolist()
     True
