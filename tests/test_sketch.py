@@ -1,5 +1,7 @@
 """Tests of theorylab.sketch: the seven kinds (CONVENTIONS.md) plus hypothesis properties."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -360,6 +362,30 @@ def test_cgls_matches_lsqr_and_lstsq():
     assert r3.converged is False
     with pytest.raises(ValueError, match="method must be one of"):
         solve_lstsq_preconditioned(A, b, method="cg")
+
+
+@pytest.mark.parametrize("kappa", [1e8, 1e10])
+def test_cgls_ill_conditioned_no_spurious_warning(kappa):
+    # A = U diag(s) Vᵀ, κ(A) = kappa: the preconditioned residual test alone has a rounding
+    # floor near eps·κ > tol, yet x is as accurate as LSQR's: no warning, converged.
+    rng = np.random.default_rng(16)
+    n, d = 4000, 30
+    U = np.linalg.qr(rng.standard_normal((n, d)))[0]
+    V = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    A = U * np.logspace(0, -np.log10(kappa), d) @ V.T
+    b = rng.standard_normal(n)
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rc = solve_lstsq_preconditioned(A, b, method="cgls", rng=1)
+        rl = solve_lstsq_preconditioned(A, b, method="lsqr", rng=1)
+    assert rc.converged and rl.converged
+
+    def err(z):
+        return np.linalg.norm(z - x) / np.linalg.norm(x)
+
+    assert err(rc.x) <= 3 * err(rl.x) + 1e-14
+    assert err(rc.x) < 100 * np.finfo(float).eps * kappa
 
 
 def test_cgls_unattainable_tol_stops_early_and_warns():

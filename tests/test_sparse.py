@@ -1,6 +1,8 @@
 """theorylab.sparse: Lasso kernel vs reference vs scikit-learn, KKT, exhaustive search,
 OMP/IHT, the random-support proxy, generators, bad inputs, non-convergence."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from theorylab.sparse import _kernels as K
 from theorylab.sparse import _reference as R
 from theorylab.sparse import (
     conditioned_design,
+    equicorrelated_design,
     gadget_design,
     gaussian_design,
     lambda_max,
@@ -19,6 +22,7 @@ from theorylab.sparse import (
     solve_lasso,
     solve_omp,
     solve_random_support_regression,
+    sparse_dependency_preconditioner,
 )
 
 
@@ -27,18 +31,30 @@ def _inst(seed=0, n=60, d=40, k=3):
 
 
 def test_kernel_equals_reference():
+    # one CD epoch over a shuffled working set, the Anderson weights and the duality gap
     inst = _inst()
     X = np.asfortranarray(inst.X)
-    col = np.einsum("ij,ij->j", X, X) / X.shape[0]
+    n, d = X.shape
+    col = np.einsum("ij,ij->j", X, X)
+    ws = np.random.default_rng(0).permutation(d)[:25]
     outs = []
-    for f in (K.lasso_cd, R.lasso_cd):
-        w = np.zeros(X.shape[1])
-        r = inst.y.copy()
-        ep, _ = f(X, inst.y, 0.05, w, r, col, 1e-12, 500)
-        outs.append((w, r, ep))
-    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-13)
-    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-10, atol=1e-13)
-    assert outs[0][2] == outs[1][2]
+    for f in (K.cd_epoch, R.cd_epoch):
+        w = np.zeros(d)
+        w[ws[:3]] = 0.1
+        r = inst.y - X @ w
+        for _ in range(3):
+            f(X, w, r, col, 0.05 * n, ws, len(ws))
+        outs.append((w, r))
+    np.testing.assert_allclose(outs[0][0], outs[1][0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-12, atol=1e-13)
+    W = np.random.default_rng(1).standard_normal((6, 9)).cumsum(0)
+    np.testing.assert_allclose(K.anderson_weights(W), R.anderson_weights(W), rtol=1e-10)
+    assert K.anderson_weights(W).sum() == pytest.approx(1.0)
+    w = outs[0][0]
+    r = inst.y - X @ w
+    p, dual, gap, _, _ = K.duality_gap(X, inst.y, w, r, 0.05 * n, np.ones(d, dtype=bool))
+    np.testing.assert_allclose((p, dual, gap), R.duality_gap(X, inst.y, w, 0.05 * n),
+                               rtol=1e-12)
 
 
 def test_lasso_hand_solvable_orthogonal_design():
@@ -53,23 +69,42 @@ def test_lasso_hand_solvable_orthogonal_design():
     assert list(res.support) == [0, 3]  # z = Xᵀy/N = y/2 = (1, −0.15, 0.35, −2.5), λ = 0.5
 
 
-def test_lasso_kkt_and_lambda_max():
+def test_lasso_kkt_gap_and_lambda_max():
     inst = _inst(1)
     lam = 0.2 * lambda_max(inst.X, inst.y)
     res = solve_lasso(inst.X, inst.y, lam=lam, tol=1e-12)
-    assert res.converged and res.diagnostics["kkt"] < 1e-8
+    assert res.converged and res.diagnostics["kkt"] < 1e-6
+    n = inst.X.shape[0]
+    P, D, G = R.duality_gap(inst.X, inst.y, res.w, n * lam)
+    assert G <= 1e-12 * P and res.objective == pytest.approx(P / n, rel=1e-12)
     zero = solve_lasso(inst.X, inst.y, lam=1.0001 * lambda_max(inst.X, inst.y))
     assert not zero.w.any()
 
 
-def test_lasso_matches_sklearn():
+@pytest.mark.parametrize("frac", [0.5, 0.05, 0.002])
+def test_lasso_matches_sklearn(frac):
     sk = pytest.importorskip("sklearn.linear_model")
     inst = _inst(2, n=80, d=120, k=5)
-    lam = 0.05
-    ours = solve_lasso(inst.X, inst.y, lam=lam, tol=1e-12).w
-    ref = sk.Lasso(alpha=lam, fit_intercept=False, tol=1e-14, max_iter=100_000).fit(
+    lam = frac * lambda_max(inst.X, inst.y)
+    ours = solve_lasso(inst.X, inst.y, lam=lam, tol=1e-14).w
+    ref = sk.Lasso(alpha=lam, fit_intercept=False, tol=1e-16, max_iter=1_000_000).fit(
         inst.X, inst.y).coef_
-    np.testing.assert_allclose(ours, ref, atol=1e-7)
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+
+
+def test_lasso_screening_and_anderson_do_not_change_the_solution():
+    # AR(1)-like correlated design: screening on/off and the kernel without Anderson agree
+    inst = random_walk_design(60, 150, k=4, rng=7)
+    X = np.asfortranarray(np.diff(inst.X, axis=1, prepend=0.0) + 0.3 * inst.X / 10)
+    lam = 0.01 * lambda_max(X, inst.y)
+    a = solve_lasso(X, inst.y, lam=lam, tol=1e-13)
+    b = solve_lasso(X, inst.y, lam=lam, tol=1e-13, screening=False)
+    w, r = np.zeros(X.shape[1]), inst.y.copy()
+    K.lasso_ws(X, inst.y, 60 * lam, w, r, np.einsum("ij,ij->j", X, X), 1e-13, 10**6, 10,
+               True, False)
+    assert a.diagnostics["screened"] > 0
+    np.testing.assert_allclose(a.w, b.w, atol=1e-7)
+    np.testing.assert_allclose(a.w, w, atol=1e-7)
 
 
 def test_exhaustive_recovers_planted_support_noiseless():
@@ -121,7 +156,11 @@ def test_generators():
         (lambda X, y: solve_lasso(X[:, 0], y, lam=0.1), ValueError, "X must be 2-dimensional"),
         (lambda X, y: solve_iht(np.where(X > 2, np.nan, X), y, k=2), ValueError,
          "X must be finite"),
+        (lambda X, y: solve_iht(X, y, k=2, rng=0), TypeError, "unexpected keyword.*rng"),
         (lambda X, y: solve_exhaustive(X, y, k=20), ValueError, "max_subsets"),
+        (lambda X, y: solve_random_support_regression(X, y, k=2, dependency_tol=1.5),
+         ValueError, "dependency_tol must be <= 1"),
+        (lambda X, y: equicorrelated_design(10, 12, k=2, rho=1.0), ValueError, "rho must be < 1"),
         (lambda X, y: gadget_design(10, 12, k=2, support="worst"), ValueError, "support must be"),
         (lambda X, y: conditioned_design(10, 12, k=2, kappa=0.5), ValueError, "kappa must be >= 1"),
     ],
@@ -134,6 +173,81 @@ def test_bad_inputs(call, exc, match):
 
 def test_lasso_iteration_cap_warns():
     inst = _inst(6)
-    with pytest.warns(ConvergenceWarning, match="max_iter=1 epochs"):
+    with pytest.warns(ConvergenceWarning, match="max_iter=1 epochs.*relative duality gap"):
         res = solve_lasso(inst.X, inst.y, lam=1e-4, tol=1e-14, max_iter=1)
     assert res.converged is False
+
+
+def test_sparse_dependency_preconditioner_replaces_gadget_column():
+    rng = np.random.default_rng(8)
+    n = 50
+    Z = rng.standard_normal((n, 4))
+    e = rng.standard_normal(n)
+    g = (Z[:, 0] + Z[:, 1]) / np.sqrt(2) + 1e-3 * e
+    X = np.column_stack([Z, g])
+    X *= np.sqrt(n) / np.linalg.norm(X, axis=0)
+    Zp, deps = sparse_dependency_preconditioner(X, max_dependency=2, dependency_tol=0.3)
+    assert deps[4] == (0, 1, 4)                      # the gadget is made from z_0, z_1
+    assert deps[2] == (2,) and deps[3] == (3,)       # columns outside the dependency kept
+    np.testing.assert_allclose(Zp[:, 2:4], X[:, 2:4])
+    assert np.linalg.norm(Zp[:, 4]) == pytest.approx(np.sqrt(n))
+    np.testing.assert_allclose(X[:, :2].T @ Zp[:, 4], 0.0, atol=1e-9)  # residual ⟂ z_0, z_1
+    assert sparse_dependency_preconditioner(X, max_dependency=0)[1] == [(j,) for j in range(5)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_proxy_swap_search_reaches_true_support_residual_random_walk(seed):
+    # the full single-swap neighbourhood never stops above the true support's residual here
+    # (trying only the most correlated column per position stopped 1.2-2.1x above it on 3
+    # of these 5 seeds)
+    inst = random_walk_design(60, 100, k=4, noise=0.1, rng=seed)
+    res = solve_random_support_regression(inst.X, inst.y, k=4)
+    c = np.linalg.lstsq(inst.X[:, inst.support], inst.y, rcond=None)[0]
+    r = inst.y - inst.X[:, inst.support] @ c
+    assert res.objective <= (r @ r) / 60 * (1 + 1e-9)
+    assert "PROXY" in res.message and len(res.support) == 4
+
+
+PEER_FAMILIES = {
+    "gaussian": lambda s: gaussian_design(60, 100, k=4, noise=0.1, rng=s),
+    "gadget": lambda s: gadget_design(60, 100, k=4, noise=0.1, rng=s),
+    "random_walk": lambda s: random_walk_design(60, 100, k=4, noise=0.1, rng=s),
+    "equicorrelated": lambda s: equicorrelated_design(60, 100, k=4, rho=0.8, noise=0.1, rng=s),
+    "kappa_1e12": lambda s: conditioned_design(60, 100, k=4, kappa=1e12, noise=0.1, rng=s),
+}
+
+
+@pytest.mark.parametrize("family", list(PEER_FAMILIES))
+def test_proxy_no_worse_than_best_peer(family):
+    # mean prediction error over 20 random supports (N=60, d=100, k=4, σ=0.1) against
+    # scikit-learn's LassoCV and OMP, and abess when installed
+    sk = pytest.importorskip("sklearn.linear_model")
+    try:
+        import abess
+    except ImportError:
+        abess = None
+    pe = {"ours": [], "lassocv": [], "omp": [], "abess": []}
+    for seed in range(20):
+        inst = PEER_FAMILIES[family](seed)
+        X, y = inst.X, inst.y
+        fits = {"ours": solve_random_support_regression(X, y, k=4).w,
+                "omp": sk.OrthogonalMatchingPursuit(n_nonzero_coefs=4, fit_intercept=False)
+                .fit(X, y).coef_}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's convergence chatter
+            fits["lassocv"] = sk.LassoCV(cv=3, fit_intercept=False, alphas=30).fit(X, y).coef_
+            if abess is not None:
+                fits["abess"] = abess.linear.LinearRegression(
+                    support_size=4, fit_intercept=False).fit(X, y).coef_
+        for m, w in fits.items():
+            pe[m].append(prediction_error(X, w, inst.w_star))
+    mean = {m: np.mean(v) for m, v in pe.items() if v}
+    best_peer = min(v for m, v in mean.items() if m != "ours")
+    assert mean["ours"] <= best_peer, mean
+
+
+def test_proxy_fewer_samples_than_candidate_columns():
+    # N = 10 rows: mapped preconditioned supports can exceed N columns (pivoted-QR cut)
+    inst = gadget_design(10, 400, k=5, rng=0)
+    res = solve_random_support_regression(inst.X, inst.y, k=5)
+    assert len(res.support) == 5 and np.all(np.isfinite(res.w))

@@ -5,6 +5,10 @@ Paper: Chandrasekaran, Meka & Stavropoulos 2025 (abstract: any design with condi
 supports, the stand-in solver's mean prediction error stays ≤ 0.05 (signal power 1, noise
 σ = 0.1) with finite coefficients at every κ; plain Lasso is reported alongside.
 Tolerance: 0.05 is 5× the noise variance; means over 5 (smoke) / 20 (full) supports.
+Measured spread (smoke, seeds 0..19, all pass): the checked max-over-κ mean PE lies in
+0.0011–0.0067 (median 0.0021), at least 7× below 0.05. An earlier stand-in (one swap
+candidate per position) failed on some seeds in 1..3; the fix was the solver (full swap
+neighbourhood, wider starts), not the tolerance.
 """
 
 import numpy as np

@@ -9,6 +9,8 @@ N_ε(d_max) < d_max/2 (well below the O(d) of OLS, which needs N ≥ d).
 Design: gadget designs (η = 1e-3), k = 5, noise σ = 0.1, ε = 0.01 (signal power 1).
 Solver: theorylab's stand-in for the paper's method (see NOTE). Tolerance: N is read on a
 grid (ratio ≈ 1.3 between neighbours), means over 5 (smoke) / 10 (full) supports.
+Measured spread (smoke, seeds 0..19, all pass): N_ε(400)/N_ε(100) in 0.76–1.65 (median
+1.29; grid noise can put d = 400 below d = 100), N_ε(400)/400 in 0.033–0.09.
 """
 
 import numpy as np

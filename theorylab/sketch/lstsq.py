@@ -326,7 +326,13 @@ def _cgls_preconditioned(A, b, R, x, tol, max_iter):
     """CG on the preconditioned normal equations R⁻ᵀAᵀA R⁻¹ y = R⁻ᵀAᵀb (CGLS form).
 
     Each iteration needs AᵀA p only, formed blockwise with one pass over A (LSQR needs two).
-    The recurrence's residual is checked against the true one before stopping.
+    The recurrence's residual is checked against the true one before stopping. Converged
+    when the true residual r = b − Ax meets either ‖R⁻ᵀAᵀr‖ <= tol‖r‖ (the preconditioned
+    test, LSQR's on AR⁻¹) or ‖Aᵀr‖ <= tol‖A‖_F(‖A‖_F‖x‖ + ‖b‖) (‖A‖_F estimated by ‖R‖_F).
+    The right side of the second is tol times the scale at which computing Aᵀ(b − Ax)
+    rounds (|δ(Aᵀr)| <= γ_n‖A‖(‖b‖ + ‖A‖‖x‖)). The first test's floor grows like eps·κ(A)
+    (‖x‖ ~ κ‖b‖, so forming r loses eps·κ‖b‖), which puts it above tol = 1e-12 for
+    κ(A) >= 1e8 although x is then as accurate as LSQR's; the second does not grow with κ.
     """
     def rinv(v):
         return solve_triangular(R, v, check_finite=False)
@@ -335,15 +341,19 @@ def _cgls_preconditioned(A, b, R, x, tol, max_iter):
         return solve_triangular(R, v, trans="T", check_finite=False)
 
     it = 0
+    anorm = float(np.linalg.norm(R))  # ‖R‖_F = ‖SA‖_F ≈ ‖A‖_F
+    bnorm = float(np.linalg.norm(b))
     g, rnorm = _normal_residual(A, b, x)
     s = rinvt(g)
     history = [rnorm]
     s_prev = np.inf
     while True:
         s_true = float(np.linalg.norm(s))
+        done = (s_true <= tol * rnorm or float(np.linalg.norm(g))
+                <= tol * anorm * (anorm * float(np.linalg.norm(x)) + bnorm))
         # stop: converged, out of iterations, or a restart gained < 2x (rounding floor)
-        if s_true <= tol * rnorm or it >= max_iter or s_true > 0.5 * s_prev:
-            return x, it, s_true <= tol * rnorm, history
+        if done or it >= max_iter or s_true > 0.5 * s_prev:
+            return x, it, done, history
         s_prev = s_true
         p = s.copy()
         gamma = float(s @ s)

@@ -5,6 +5,7 @@ generators."""
 from theorylab.sparse.data import (
     SparseInstance,
     conditioned_design,
+    equicorrelated_design,
     gadget_design,
     gaussian_design,
     planted_response,
@@ -21,6 +22,7 @@ from theorylab.sparse.solvers import (
     solve_lasso,
     solve_omp,
     solve_random_support_regression,
+    sparse_dependency_preconditioner,
 )
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "compare_methods",
     "SparseResult",
     "conditioned_design",
+    "equicorrelated_design",
     "gadget_design",
     "gaussian_design",
     "lambda_max",
@@ -40,4 +43,5 @@ __all__ = [
     "solve_lasso",
     "solve_omp",
     "solve_random_support_regression",
+    "sparse_dependency_preconditioner",
 ]

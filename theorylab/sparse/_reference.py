@@ -1,32 +1,40 @@
-"""Plain-NumPy twin of the Lasso coordinate-descent kernel (same update order, same
-active-set schedule)."""
+"""Plain-NumPy twins of the Lasso kernels, written from the equations of
+``½‖y − Xw‖² + α‖w‖₁`` (α = Nλ): exact coordinate minimisation, Anderson extrapolation
+weights, and the duality gap at the rescaled-residual dual point."""
 
 import numpy as np
 
 
-def _update(X, r, w, j, lam, cj, n):
-    rho = X[:, j] @ r / n + cj * w[j]
-    new = np.sign(rho) * max(abs(rho) - lam, 0.0) / cj
-    if new == w[j]:
-        return 0.0
-    diff = new - w[j]
-    r -= X[:, j] * diff
-    w[j] = new
-    return abs(diff) * np.sqrt(cj)
+def soft_threshold(z, t):
+    return np.sign(z) * max(abs(z) - t, 0.0)
 
 
-def lasso_cd(X, y, lam, w, r, col_sq, tol, max_iter):
-    n, d = X.shape
-    scale = np.sqrt(y @ y / n) + 1e-300
-    delta = 0.0
-    for epoch in range(max_iter):
-        delta = max([_update(X, r, w, j, lam, col_sq[j], n) for j in range(d)
-                     if col_sq[j] != 0.0], default=0.0)
-        if delta < tol * scale:
-            return epoch + 1, delta / scale
-        active = np.flatnonzero(w)
-        for _ in range(1000):
-            da = max([_update(X, r, w, j, lam, col_sq[j], n) for j in active], default=0.0)
-            if da < tol * scale:
-                break
-    return max_iter, delta / scale
+def cd_epoch(X, w, r, col_sq, alpha, ws, n_ws):
+    """argmin over t of ½‖y − Xw + x_j(w_j − t)‖² + α|t|, for j in ws[:n_ws] in order."""
+    for j in ws[:n_ws]:
+        if col_sq[j] == 0.0:
+            continue
+        partial = r + X[:, j] * w[j]          # residual without coordinate j
+        t = soft_threshold(X[:, j] @ partial / col_sq[j], alpha / col_sq[j])
+        w[j] = t
+        r[:] = partial - X[:, j] * t
+
+
+def anderson_weights(W):
+    """c minimising ‖Σ c_t (w_{t+1} − w_t)‖² subject to Σ c_t = 1 (Lagrange: c ∝ (UUᵀ)⁻¹1),
+    with the same 1e-10 relative Tikhonov guard as the kernel."""
+    U = np.diff(W, axis=0)
+    C = U @ U.T
+    C += 1e-10 * np.max(np.diag(C)) * np.eye(len(C))
+    z = np.linalg.solve(C, np.ones(len(C)))
+    return z / z.sum()
+
+
+def duality_gap(X, y, w, alpha):
+    """Primal P(w) = ½‖y − Xw‖² + α‖w‖₁; dual D(θ) = ½‖y‖² − ½‖y − αθ‖² at the feasible
+    θ = r / max(α, ‖Xᵀr‖∞) (so ‖Xᵀθ‖∞ <= 1); returns (P, D, P − D)."""
+    r = y - X @ w
+    theta = r / max(alpha, np.max(np.abs(X.T @ r)))
+    P = 0.5 * r @ r + alpha * np.abs(w).sum()
+    D = 0.5 * y @ y - 0.5 * np.sum((y - alpha * theta) ** 2)
+    return P, D, P - D

@@ -24,7 +24,7 @@ from theorylab._validation import (
 from theorylab.results import ResultRepr
 
 __all__ = ["SparseInstance", "gaussian_design", "gadget_design", "random_walk_design",
-           "conditioned_design", "planted_response"]
+           "conditioned_design", "equicorrelated_design", "planted_response"]
 
 
 @dataclass(frozen=True)
@@ -151,3 +151,21 @@ def conditioned_design(n_samples: int, dim: int, *, k: int, kappa: float, noise:
     S = _support(d, k, rng)
     w, y = planted_response(X, S, noise=noise, rng=rng)
     return SparseInstance(X, y, w, S, noise, {"design": "conditioned", "kappa": kappa})
+
+
+def equicorrelated_design(n_samples: int, dim: int, *, k: int, rho: float = 0.8,
+                          noise: float = 0.1, rng=None) -> SparseInstance:
+    """Rows i.i.d. N(0, Σ) with Σ = (1 − ρ) I + ρ 11ᵀ (every pair of columns correlated
+    ρ), random support."""
+    n = check_int(n_samples, name="n_samples", minimum=1)
+    d = check_int(dim, name="dim", minimum=1)
+    k = check_int(k, name="k", minimum=1, maximum=d)
+    rho = check_positive(rho, name="rho", strict=False)
+    if rho >= 1:
+        raise ValueError(f"rho must be < 1, got {rho!r}")
+    rng = check_rng(rng)
+    X = np.sqrt(1 - rho) * rng.standard_normal((n, d)) + np.sqrt(rho) * rng.standard_normal(
+        (n, 1))
+    S = _support(d, k, rng)
+    w, y = planted_response(X, S, noise=noise, rng=rng)
+    return SparseInstance(X, y, w, S, noise, {"design": "equicorrelated", "rho": rho})
