@@ -6,7 +6,7 @@ Part 1 — Lasso. Four design families (Gaussian 400×1000, wide 200×2000, AR(1
 0.01, 0.001}·λ_max. "Equal duality gap": every solver is run at a ladder of its own
 ``tol`` (loosest first) and timed at the loosest setting whose output has a relative
 duality gap (P − D)/P ≤ 1e-6, P and D computed the same way for all (the dual point is the
-rescaled residual; :func:`theorylab.sparse._reference.duality_gap`). Times are the best of
+rescaled residual; :func:`theorylab.sparse.reference.duality_gap`). Times are the best of
 at least ``--repeat`` runs (more for short runs); every solver gets a Fortran-ordered X
 (no copies inside the timing).
 
@@ -35,7 +35,7 @@ from theorylab.sparse import (
     solve_lasso,
     solve_random_support_regression,
 )
-from theorylab.sparse._reference import duality_gap
+from theorylab.sparse.reference import duality_gap
 
 try:
     import skglm

@@ -295,12 +295,17 @@ def build_cases() -> dict[str, Case]:
         lambda X, support, values: sp.planted_response(X, support, values=values, rng=0),
         dict(X=X, support=IntSeq([0, 2]), values=np.array([1.0, -1.0])))
     C["sparse.prediction_error"] = Case(sp.prediction_error, dict(X=X, w_hat=ws, w_star=w4))
+    C["sparse.equicorrelated_design"] = Case(
+        lambda n_samples, dim: sp.equicorrelated_design(n_samples, dim, k=2, rng=0),
+        dict(n_samples=12, dim=4))
+    C["sparse.sparse_dependency_preconditioner"] = Case(
+        sp.sparse_dependency_preconditioner, dict(Z=X))
     C["sparse.random_walk_design"] = Case(
         lambda n_samples, dim: sp.random_walk_design(n_samples, dim, k=2, rng=0),
         dict(n_samples=12, dim=4))
     C["sparse.solve_exhaustive"] = Case(lambda X, y: sp.solve_exhaustive(X, y, k=2),
                                         dict(X=X, y=y))
-    C["sparse.solve_iht"] = Case(lambda X, y: sp.solve_iht(X, y, k=2, max_iter=5, rng=0),
+    C["sparse.solve_iht"] = Case(lambda X, y: sp.solve_iht(X, y, k=2, max_iter=5),
                                  dict(X=X, y=y), needs=("warn",))
     C["sparse.solve_lasso"] = Case(
         lambda X, y, lam, w0: sp.solve_lasso(X, y, lam=lam, w0=w0, max_iter=50),

@@ -158,7 +158,7 @@ def test_convex_relu_estimators_are_the_solver():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 3))
     y = np.abs(X[:, 0]) - 0.5 * X[:, 1]
-    reg = ConvexReLURegressor(beta=1e-2, n_patterns=10, random_state=3).fit(X, y)
+    reg = ConvexReLURegressor(beta=1e-2, n_patterns=10, solver="admm", random_state=3).fit(X, y)
     Xa = np.c_[X, np.ones(40)]
     D = sample_activation_patterns(Xa, 10, rng=3)
     ref = solve_convex_relu_admm(Xa, y, beta=1e-2, patterns=D, tol=1e-3, max_iter=20_000)
@@ -197,7 +197,7 @@ def test_predict_checks_feature_count():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: ConvexReLURegressor(beta=0.1, n_patterns=6, tol=1e-12, max_iter=20,
+    lambda: ConvexReLURegressor(beta=0.1, n_patterns=6, solver="admm", tol=1e-12, max_iter=20,
                                 random_state=0),
     lambda: RSSClassifier(loss="logistic", tol=1e-15, max_iter=2),
 ])

@@ -16,6 +16,7 @@ from .._validation import check_choice, check_rng
 from .admm import solve_convex_relu_admm
 from .cvx import solve_convex_relu_cvxpy, solve_convex_relu_robust
 from .patterns import sample_activation_patterns
+from .solve import solve_convex_relu
 
 __all__ = ["ConvexReLURegressor", "ConvexReLUClassifier"]
 
@@ -28,7 +29,7 @@ class _ConvexReLUBase(BaseEstimator):
 
     def _fit_targets(self, X, t):
         """Solve the convex program on validated ``X`` and numeric targets ``t``."""
-        check_choice(self.solver, name="solver", choices=("admm", "cvxpy"))
+        check_choice(self.solver, name="solver", choices=("auto", "admm", "cvxpy"))
         check_choice(self.loss, name="loss", choices=self._loss_choices)
         Xa = self._augment(X)
         rng = check_rng(self.random_state, name="random_state")
@@ -40,6 +41,12 @@ class _ConvexReLUBase(BaseEstimator):
                 mask[-1] = False
             res = call_solver(solve_convex_relu_robust, Xa, t, beta=self.beta, patterns=D,
                               eps_adv=eps, loss=self.loss, perturbable=mask, stacklevel=4)
+        elif self.solver == "auto":
+            # Clarabel for small programs, the certified ADMM for large ones (the result's
+            # ``method`` says which ran)
+            res = call_solver(solve_convex_relu, Xa, t, beta=self.beta, patterns=D,
+                              loss=self.loss, method="auto", tol=self.tol,
+                              max_iter=self.max_iter, stacklevel=4)
         elif self.solver == "cvxpy":
             res = call_solver(solve_convex_relu_cvxpy, Xa, t, beta=self.beta, patterns=D,
                               loss=self.loss, stacklevel=4)
@@ -66,8 +73,10 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
         Weight decay (objective is a sum of squared errors, not a mean).
     n_patterns : int
         Gaussian directions sampled for the activation patterns.
-    solver : {"admm", "cvxpy"}
-        :func:`solve_convex_relu_admm` or :func:`solve_convex_relu_cvxpy` (Clarabel).
+    solver : {"auto", "admm", "cvxpy"}
+        ``"auto"`` (default): :func:`solve_convex_relu`, which runs CVXPY + Clarabel on small
+        programs and the certified ADMM on large ones; or :func:`solve_convex_relu_admm` /
+        :func:`solve_convex_relu_cvxpy` (Clarabel) explicitly.
     loss : {"squared"}
         Kept for symmetry with the classifier.
     tol, max_iter : float, int
@@ -103,7 +112,7 @@ class ConvexReLURegressor(RegressorMixin, _ConvexReLUBase):
     True
     """
 
-    def __init__(self, beta: float = 1e-3, n_patterns: int = 50, *, solver: str = "admm",
+    def __init__(self, beta: float = 1e-3, n_patterns: int = 50, *, solver: str = "auto",
                  loss: str = "squared", tol: float = 1e-3, max_iter: int = 20_000,
                  fit_intercept: bool = True, random_state=None):
         self.beta = beta
@@ -167,7 +176,7 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
 
     _loss_choices = ("logistic", "hinge", "squared")
 
-    def __init__(self, beta: float = 1e-3, n_patterns: int = 50, *, solver: str = "admm",
+    def __init__(self, beta: float = 1e-3, n_patterns: int = 50, *, solver: str = "auto",
                  loss: str = "squared", eps_adv: float = 0.0, tol: float = 1e-3,
                  max_iter: int = 20_000, fit_intercept: bool = True, random_state=None):
         self.beta = beta

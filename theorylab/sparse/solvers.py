@@ -329,6 +329,9 @@ def sparse_dependency_preconditioner(Z, *, max_dependency: int = 2,
         ``deps[j]`` = the columns of ``Z`` that column ``j`` of ``Zp`` is made from
         (``(j,)`` for an untouched column).
     """
+    Z = check_matrix(Z, name="Z")
+    max_dependency = check_int(max_dependency, name="max_dependency", minimum=0)
+    dependency_tol = check_positive(dependency_tol, name="dependency_tol")
     n, d = Z.shape
     m = min(int(max_dependency), d - 1)
     deps = [(j,) for j in range(d)]
