@@ -35,7 +35,8 @@ import numpy as np
 
 from .._result import ConvergenceWarning, SolverResult
 from .._validation import check_choice, check_int, check_matrix, check_rng, check_scalar
-from .surrogate import LOSSES, _surrogate, check_gamma, check_labels
+from ._kernels import unlabeled_trial_kernel
+from .surrogate import _CODES, LOSSES, _surrogate, check_gamma, check_labels
 
 __all__ = ["RSSResult", "solve_rss", "solve_erm", "solve_robust_erm", "rss_objective"]
 
@@ -181,16 +182,18 @@ def _sphere_descent_many(probs: list[_Problem], starts: list[np.ndarray], *, tol
     ju = [j for j in range(K) if probs[j].use_u]
     n = Xu.shape[0] if Xu is not None else 0
 
-    def parts(p, ul, uu):
-        """Objective value, labeled gradient and the unlabeled weight vector of a point."""
+    def parts(p, ul, base, xg=None, eta=0.0, nrm=1.0):
+        """Objective value, labeled surrogate and the unlabeled scores and gradient weights
+        at the point with labeled margins ``ul`` and unlabeled scores (base - eta xg)/nrm."""
         lab = _surrogate(ul, p.gamma, p.loss, p.r)
         f = float(lab.value.mean())
-        v = None
-        if uu is not None:
-            unl = _surrogate(np.abs(uu), p.gamma_u, p.loss, p.r)
-            f += p.lam * float(unl.value.mean())
-            v = unl.grad * np.sign(uu)
-        return f, lab, v
+        uu = v = None
+        if base is not None:
+            uu, v = np.empty(n), np.empty(n)
+            tot = unlabeled_trial_kernel(base, base if xg is None else xg, eta, nrm, p.r,
+                                         p.gamma_u / p.r**2, _CODES[p.loss], uu, v)
+            f += p.lam * (tot / n)
+        return f, lab, uu, v
 
     def grads(idx, labs, vs):
         """Gradients of the problems ``idx`` (one matrix product with X' for all)."""
@@ -208,10 +211,11 @@ def _sphere_descent_many(probs: list[_Problem], starts: list[np.ndarray], *, tol
     w = [s / np.linalg.norm(s) for s in starts]
     U = Xu @ np.stack([w[j] for j in ju], axis=1) if ju else None
     ul = [p.y * (p.X @ w[j]) for j, p in enumerate(probs)]
-    uu = [U[:, ju.index(j)].copy() if probs[j].use_u else None for j in range(K)]
+    uu = [np.ascontiguousarray(U[:, ju.index(j)]) if probs[j].use_u else None
+          for j in range(K)]
     f, labs, vs = [0.0] * K, [None] * K, [None] * K
     for j in range(K):
-        f[j], labs[j], vs[j] = parts(probs[j], ul[j], uu[j])
+        f[j], labs[j], uu[j], vs[j] = parts(probs[j], ul[j], uu[j])
     g = grads(range(K), labs, vs)
     if not all(np.isfinite(f)):
         raise FloatingPointError("objective is not finite at iteration 0")
@@ -237,11 +241,11 @@ def _sphere_descent_many(probs: list[_Problem], starts: list[np.ndarray], *, tol
         if not active:
             break
         cu = [j for j in active if probs[j].use_u]
-        XuG = Xu @ np.stack([G[j] for j in cu], axis=1) if cu else None
+        XuG = (Xu @ np.stack([G[j] for j in cu], axis=1)).T.copy() if cu else None
         moved = []
         for j in active:
             p = probs[j]
-            xg = XuG[:, cu.index(j)] if p.use_u else None
+            xg = XuG[cu.index(j)] if p.use_u else None
             eta[j] = min(eta[j] * 2.0, 1e6)
             accepted = False
             for _ in range(60):
@@ -249,8 +253,7 @@ def _sphere_descent_many(probs: list[_Problem], starts: list[np.ndarray], *, tol
                 nrm = np.linalg.norm(w_new)
                 w_new /= nrm
                 ul_new = p.y * (p.X @ w_new)
-                uu_new = (uu[j] - eta[j] * xg) / nrm if p.use_u else None
-                f_new, lab_new, v_new = parts(p, ul_new, uu_new)
+                f_new, lab_new, uu_new, v_new = parts(p, ul_new, uu[j], xg, eta[j], nrm)
                 if f_new <= f[j] - 1e-4 * eta[j] * gnorm[j] ** 2:
                     accepted = True
                     break
