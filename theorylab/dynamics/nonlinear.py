@@ -126,8 +126,9 @@ def train_two_layer_student(width: int, *, n_inputs: int = 15, n_teacher: int = 
     #   ∂L/∂a_h = Σ_n r_n relu(z_nh),  ∂L/∂W_hk = a_h Σ_n r_n 1[z_nh > 0] x_nk,
     # r_n = (ŷ_n − y_n)/P (the 1/P is applied with the learning rate).
     eta = lr / n_samples
+    rec_set = {int(k) for k in rec}
     for step in range(1, steps + 1):
-        record = step in rec
+        record = step in rec_set
         for s0, s1 in blocks:
             b = s1 - s0
             Ab, pb, gWb, gab = A[:b], pred[:b], gW[:b], ga[:b]
