@@ -118,7 +118,11 @@ class _Problem:
 
 
 def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int):
-    """Riemannian gradient descent on the unit sphere with Armijo backtracking."""
+    """Riemannian gradient descent on the unit sphere with Armijo backtracking.
+
+    The plain one-problem version: :func:`solve_rss` runs :func:`_sphere_descent_many`, and the
+    tests check that the two agree.
+    """
     w = w0 / np.linalg.norm(w0)
     marg = prob.margins(w)
     f = prob.value(marg)
