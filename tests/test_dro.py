@@ -233,6 +233,60 @@ def test_cross_validation_selects_from_grid_on_labeled_data_only():
     np.testing.assert_array_equal(res.w, again.w)
 
 
+@pytest.mark.parametrize("loss", ["ramp", "hinge", "logistic"])
+def test_lockstep_descent_matches_one_at_a_time(loss):
+    # the fast path (all problems sharing X' in lockstep) == the plain per-problem descent
+    from theorylab.dro import rss
+
+    s = sample_gmm_shift(30, 16, 700, alpha=0.5, balanced=True, rng=31)
+    Xu = s.X_unlabeled
+    folds = [np.arange(0, 16, 2), np.arange(1, 16, 2)]
+    probs, starts = [], []
+    for k, (gu, lam) in enumerate([(0.3, 0.1), (0.5, 10.0), (1.0, 0.0), (0.3, 2.0)]):
+        tr = folds[k % 2]
+        probs.append(rss._Problem(s.X[tr], s.y[tr], Xu, gamma=1.0, gamma_u=gu, lam=lam,
+                                  loss=loss, r=1.0))
+        starts.append(s.X[tr].T @ s.y[tr] if k % 2 else rss._top_pc(Xu))
+    for tol, max_iter in [(1e-4, 500), (1e-8, 7)]:  # converged / stopped at max_iter
+        fast = rss._sphere_descent_many(probs, starts, tol=tol, max_iter=max_iter)
+        for p, w0, out in zip(probs, starts, fast, strict=True):
+            ref = rss._sphere_descent(p, w0, tol=tol, max_iter=max_iter)
+            np.testing.assert_allclose(out[0], ref[0], rtol=1e-9, atol=1e-12)  # w
+            assert out[1] == pytest.approx(ref[1], rel=1e-12)  # objective
+            assert out[2:4] == ref[2:4]  # iterations, converged
+            np.testing.assert_allclose(out[5], ref[5], rtol=1e-12)  # objective history
+            np.testing.assert_allclose(out[6], ref[6], rtol=1e-7, atol=1e-13)  # steps
+        assert any(not out[3] for out in fast) == (max_iter == 7)
+
+
+def test_solve_rss_lockstep_equals_sequential_fits(monkeypatch):
+    # solve_rss with the lockstep fits == solve_rss fitting each fold/start one at a time
+    from theorylab.dro import rss
+
+    def one_at_a_time(tasks, Xu, pc, *, loss, r, init, w0, tol, max_iter):
+        best = []
+        for X, y, hp in tasks:
+            prob = rss._Problem(X, y, Xu, gamma=hp["gamma"], gamma_u=hp["gamma_u"],
+                                lam=hp["lam"], loss=loss, r=r)
+            b = None
+            for name, w_0 in rss._starts(X, y, pc if prob.use_u else None, init, w0).items():
+                out = rss._sphere_descent(prob, w_0, tol=tol, max_iter=max_iter)
+                if b is None or out[1] < b[1][1]:
+                    b = (name, out)
+            best.append(b)
+        return best
+
+    s = sample_gmm_shift(40, 12, 1500, alpha=0.5, balanced=True, rng=5)
+    kw = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0], rng=3)
+    fast = solve_rss(s.X, s.y, s.X_unlabeled, **kw)
+    monkeypatch.setattr(rss, "_fit_many", one_at_a_time)
+    slow = solve_rss(s.X, s.y, s.X_unlabeled, **kw)
+    np.testing.assert_allclose(fast.cv_scores, slow.cv_scores, rtol=1e-9)
+    assert fast.hyperparameters == slow.hyperparameters and fast.init == slow.init
+    np.testing.assert_allclose(fast.w, slow.w, rtol=1e-9, atol=1e-12)
+    assert fast.n_iter == slow.n_iter
+
+
 # (5) external references ----------------------------------------------------------------
 def test_erm_direction_matches_sklearn_logistic_small_C():
     sklearn_lm = pytest.importorskip("sklearn.linear_model")

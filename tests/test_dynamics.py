@@ -201,3 +201,63 @@ def test_two_layer_batched_equals_single_seed():
         train_two_layer_student(3, snr=0.0, **kw)
     with pytest.raises(FloatingPointError, match="non-finite"):
         train_two_layer_student(50, **{**kw, "lr": 1e4, "n_steps": 200, "n_records": 200})
+    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
+        train_two_layer_student(3, dtype="float16", **kw)
+
+
+def _two_layer_autograd(width, *, n_inputs, n_teacher, n_samples, n_test, steps, lr, n_records,
+                        seed, snr=1.0, init_scale=0.05):
+    """Plain per-seed autograd transcription of the training (the fast path is checked on it)."""
+    import torch
+
+    dt = torch.float64
+    g = torch.Generator().manual_seed(seed)
+    Wt = torch.randn(n_teacher, n_inputs, generator=g, dtype=dt)
+    at = torch.randn(n_teacher, generator=g, dtype=dt)
+    X = torch.randn(n_samples + n_test, n_inputs, generator=g, dtype=dt)
+    f = torch.relu(X @ Wt.T / np.sqrt(n_inputs)) @ at / np.sqrt(n_teacher)
+    nv = float(f.var()) / snr
+    y = f + torch.randn(len(f), generator=g, dtype=dt) * np.sqrt(nv)
+    gs = torch.Generator().manual_seed(seed * 100_003 + width)
+    W = (torch.randn(width, n_inputs, generator=gs, dtype=dt) * init_scale).requires_grad_(True)
+    a = (torch.randn(width, generator=gs, dtype=dt) * init_scale).requires_grad_(True)
+    rec = np.unique(np.round(np.logspace(0, np.log10(steps), n_records)).astype(int))
+
+    def predict(Xb):
+        return torch.relu(Xb @ W.T / np.sqrt(n_inputs)) @ a
+
+    test, train = [], []
+    for step in range(1, steps + 1):
+        loss = 0.5 * torch.mean((y[:n_samples] - predict(X[:n_samples])) ** 2)
+        gW, ga = torch.autograd.grad(loss, (W, a))
+        with torch.no_grad():
+            W -= lr * gW
+            a -= lr * ga
+            if step in rec:
+                test.append(float(torch.mean((y[n_samples:] - predict(X[n_samples:])) ** 2)))
+                train.append(2 * float(loss))
+    return np.array(test), np.array(train)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 1 << 20])  # one seed per block / all seeds at once
+@pytest.mark.parametrize("width", [1, 9, 64])
+def test_two_layer_closed_form_gradients_match_autograd(width, block_bytes, monkeypatch):
+    # batched closed-form training of 3 independent students == 3 separate autograd trainings
+    pytest.importorskip("torch")
+    from theorylab.dynamics import nonlinear
+    from theorylab.dynamics.nonlinear import train_two_layer_student
+
+    monkeypatch.setattr(nonlinear, "_BLOCK_BYTES", block_bytes)
+
+    kw = dict(n_inputs=6, n_teacher=5, n_samples=50, n_test=300, steps=300, lr=0.3,
+              n_records=8)
+    kw_lib = {**{k: v for k, v in kw.items() if k != "steps"}, "n_steps": kw["steps"]}
+    fast = train_two_layer_student(width, rng=[0, 4, 11], **kw_lib)
+    for i, sd in enumerate([0, 4, 11]):
+        te, tr = _two_layer_autograd(width, seed=sd, **kw)
+        np.testing.assert_allclose(fast.test_error[i], te, rtol=1e-9)
+        np.testing.assert_allclose(fast.train_error[i], tr, rtol=1e-9)
+    f32 = train_two_layer_student(width, rng=[0, 4, 11], dtype="float32", **kw_lib)
+    assert f32.test_error.dtype == np.float64
+    np.testing.assert_allclose(f32.test_error, fast.test_error, rtol=1e-4)
+    np.testing.assert_allclose(f32.train_error, fast.train_error, rtol=1e-4)

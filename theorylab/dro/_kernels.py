@@ -112,3 +112,26 @@ def psi(v: np.ndarray, g: float, code: int) -> tuple[np.ndarray, np.ndarray, np.
     dv = np.empty_like(v)
     psi_kernel(v, float(g), int(code), val, s, dv)
     return val, s, dv
+
+
+@njit(cache=True)
+def unlabeled_trial_kernel(uu, xg, eta, nrm, r, g, code, out_u, out_v):
+    """Scores of a line-search trial and the unlabeled term there, in one pass.
+
+    ``out_u = (uu - eta * xg) / nrm`` (the scores ``X'w`` of the trial point), returns
+    ``sum_j psi_g(r |out_u_j|)`` and writes ``out_v = r psi_g'(r |out_u|) sign(out_u)`` (the
+    weights of the gradient ``X'^T out_v``).
+    """
+    total = 0.0
+    for i in range(uu.shape[0]):
+        u = (uu[i] - eta * xg[i]) / nrm
+        out_u[i] = u
+        a, _, c = _psi_scalar(r * abs(u), g, code)
+        total += a
+        if u > 0.0:
+            out_v[i] = r * c
+        elif u < 0.0:
+            out_v[i] = -r * c
+        else:
+            out_v[i] = 0.0
+    return total

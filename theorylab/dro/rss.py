@@ -35,7 +35,8 @@ import numpy as np
 
 from .._result import ConvergenceWarning, SolverResult
 from .._validation import check_choice, check_int, check_matrix, check_rng, check_scalar
-from .surrogate import LOSSES, _surrogate, check_gamma, check_labels
+from ._kernels import unlabeled_trial_kernel
+from .surrogate import _CODES, LOSSES, _surrogate, check_gamma, check_labels
 
 __all__ = ["RSSResult", "solve_rss", "solve_erm", "solve_robust_erm", "rss_objective"]
 
@@ -122,7 +123,11 @@ class _Problem:
 
 
 def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int):
-    """Riemannian gradient descent on the unit sphere with Armijo backtracking."""
+    """Riemannian gradient descent on the unit sphere with Armijo backtracking.
+
+    The plain one-problem version: :func:`solve_rss` runs :func:`_sphere_descent_many`, and the
+    tests check that the two agree.
+    """
     w = w0 / np.linalg.norm(w0)
     marg = prob.margins(w)
     f = prob.value(marg)
@@ -167,6 +172,124 @@ def _sphere_descent(prob: _Problem, w0: np.ndarray, *, tol: float, max_iter: int
     return w, f, k, converged, gnorm, np.asarray(objs), np.asarray(steps)
 
 
+def _sphere_descent_many(probs: list[_Problem], starts: list[np.ndarray], *, tol: float,
+                         max_iter: int) -> list[tuple]:
+    """:func:`_sphere_descent` for several problems at once, in lockstep.
+
+    The problems may differ in labeled data and hyperparameters but share ``X_unlabeled``:
+    each iteration costs two matrix products with ``X_unlabeled`` for all problems together
+    (the scores ``X' G`` of the descent directions, and ``X'^T v`` for the gradients) instead
+    of one matrix-vector product per line-search trial and problem. A trial point's scores
+    are ``(X'w - eta X'G) / ||w - eta G||``, so a trial costs O(n) instead of O(n d). The
+    iterates, stopping rules and outputs are those of :func:`_sphere_descent` per problem
+    (equal up to rounding; the tests check it).
+    """
+    K = len(probs)
+    Xu = next((p.Xu for p in probs if p.use_u), None)
+    if any(p.use_u and p.Xu is not Xu for p in probs):
+        raise ValueError("probs must share one X_unlabeled array")
+    ju = [j for j in range(K) if probs[j].use_u]
+    n = Xu.shape[0] if Xu is not None else 0
+
+    def parts(p, ul, base, xg=None, eta=0.0, nrm=1.0):
+        """Objective value, labeled surrogate and the unlabeled scores and gradient weights
+        at the point with labeled margins ``ul`` and unlabeled scores (base - eta xg)/nrm."""
+        lab = _surrogate(ul, p.gamma, p.loss, p.r)
+        f = float(lab.value.mean())
+        uu = v = None
+        if base is not None:
+            uu, v = np.empty(n), np.empty(n)
+            tot = unlabeled_trial_kernel(base, base if xg is None else xg, eta, nrm, p.r,
+                                         p.gamma_u / p.r**2, _CODES[p.loss], uu, v)
+            f += p.lam * (tot / n)
+        return f, lab, uu, v
+
+    def grads(idx, labs, vs):
+        """Gradients of the problems ``idx`` (one matrix product with X' for all)."""
+        cols = [j for j in idx if vs[j] is not None]
+        XuV = Xu.T @ np.stack([vs[j] for j in cols], axis=1) if cols else None
+        out = {}
+        for j in idx:
+            p = probs[j]
+            g = p.X.T @ (labs[j].grad * p.y) / p.X.shape[0]
+            if vs[j] is not None:
+                g += p.lam * (XuV[:, cols.index(j)] / n)
+            out[j] = g
+        return out
+
+    w = [s / np.linalg.norm(s) for s in starts]
+    U = Xu @ np.stack([w[j] for j in ju], axis=1) if ju else None
+    ul = [p.y * (p.X @ w[j]) for j, p in enumerate(probs)]
+    uu = [np.ascontiguousarray(U[:, ju.index(j)]) if probs[j].use_u else None
+          for j in range(K)]
+    f, labs, vs = [0.0] * K, [None] * K, [None] * K
+    for j in range(K):
+        f[j], labs[j], uu[j], vs[j] = parts(probs[j], ul[j], uu[j])
+    g = grads(range(K), labs, vs)
+    if not all(np.isfinite(f)):
+        raise FloatingPointError("objective is not finite at iteration 0")
+    eta = [1.0] * K
+    objs = [[f[j]] for j in range(K)]
+    steps: list[list[float]] = [[] for _ in range(K)]
+    gnorm = [float("nan")] * K
+    done: dict[int, tuple] = {}
+
+    def finish(j, k, converged):
+        done[j] = (w[j], f[j], k, converged, gnorm[j], np.asarray(objs[j]),
+                   np.asarray(steps[j]))
+
+    active = list(range(K))
+    for k in range(1, max_iter + 1):
+        G = {}
+        for j in active:
+            G[j] = g[j] - (w[j] @ g[j]) * w[j]
+            gnorm[j] = float(np.linalg.norm(G[j]))
+            if gnorm[j] <= tol:
+                finish(j, k, True)
+        active = [j for j in active if j not in done]
+        if not active:
+            break
+        cu = [j for j in active if probs[j].use_u]
+        XuG = (Xu @ np.stack([G[j] for j in cu], axis=1)).T.copy() if cu else None
+        moved = []
+        for j in active:
+            p = probs[j]
+            xg = XuG[cu.index(j)] if p.use_u else None
+            eta[j] = min(eta[j] * 2.0, 1e6)
+            accepted = False
+            for _ in range(60):
+                w_new = w[j] - eta[j] * G[j]
+                nrm = np.linalg.norm(w_new)
+                w_new /= nrm
+                ul_new = p.y * (p.X @ w_new)
+                f_new, lab_new, uu_new, v_new = parts(p, ul_new, uu[j], xg, eta[j], nrm)
+                if f_new <= f[j] - 1e-4 * eta[j] * gnorm[j] ** 2:
+                    accepted = True
+                    break
+                eta[j] *= 0.5
+            if not np.isfinite(f_new):
+                raise FloatingPointError(f"objective is not finite at iteration {k}")
+            if not accepted:  # no descent along -G: a (nonsmooth) stationary point
+                steps[j].append(0.0)
+                objs[j].append(f[j])
+                finish(j, k, True)
+                continue
+            step = float(np.linalg.norm(w_new - w[j]))
+            w[j], f[j], ul[j], uu[j] = w_new, f_new, ul_new, uu_new
+            labs[j], vs[j] = lab_new, v_new
+            objs[j].append(f[j])
+            steps[j].append(step)
+            if step <= tol:
+                finish(j, k, True)
+            else:
+                moved.append(j)
+        g.update(grads(moved, labs, vs))
+        active = moved
+    for j in active:  # reached max_iter
+        finish(j, max_iter, False)
+    return [done[j] for j in range(K)]
+
+
 def _as_grid(v, name: str, loss: str, r: float, *, kind: str) -> list[float]:
     vals = list(v) if isinstance(v, Sequence | np.ndarray) and not isinstance(v, str) else [v]
     if not vals:
@@ -199,13 +322,25 @@ def _starts(X, y, pc, init, w0):
 
 
 def _fit(X, y, Xu, pc, hp, *, loss, r, init, w0, tol, max_iter):
-    prob = _Problem(X, y, Xu, gamma=hp["gamma"], gamma_u=hp["gamma_u"], lam=hp["lam"],
-                    loss=loss, r=r)
-    best = None
-    for name, start in _starts(X, y, pc if prob.use_u else None, init, w0).items():
-        out = _sphere_descent(prob, start, tol=tol, max_iter=max_iter)
-        if best is None or out[1] < best[1][1]:
-            best = (name, out)
+    return _fit_many([(X, y, hp)], Xu, pc, loss=loss, r=r, init=init, w0=w0, tol=tol,
+                     max_iter=max_iter)[0]
+
+
+def _fit_many(tasks, Xu, pc, *, loss, r, init, w0, tol, max_iter):
+    """Best-start fits of several (X, y, hyperparameters) tasks sharing ``Xu``, in lockstep."""
+    probs, starts, owner = [], [], []
+    for t, (X, y, hp) in enumerate(tasks):
+        prob = _Problem(X, y, Xu, gamma=hp["gamma"], gamma_u=hp["gamma_u"], lam=hp["lam"],
+                        loss=loss, r=r)
+        for name, start in _starts(X, y, pc if prob.use_u else None, init, w0).items():
+            probs.append(prob)
+            starts.append(start)
+            owner.append((t, name))
+    outs = _sphere_descent_many(probs, starts, tol=tol, max_iter=max_iter)
+    best: list = [None] * len(tasks)
+    for (t, name), out in zip(owner, outs, strict=True):  # first start wins ties, as before
+        if best[t] is None or out[1] < best[t][1][1]:
+            best[t] = (name, out)
     return best
 
 
@@ -362,10 +497,12 @@ def solve_rss(X, y, X_unlabeled=None, *, method: Method = "rss",
         scores = np.zeros(len(grid))
         with warnings.catch_warnings():  # fold fits are approximate by design
             warnings.simplefilter("ignore", ConvergenceWarning)
-            for j, hp in enumerate(grid):
+            trs = [np.setdiff1d(np.arange(m), te) for te in folds]
+            fits = iter(_fit_many([(X[tr], y[tr], hp) for hp in grid for tr in trs], Xu, pc,
+                                  **{**kw, "tol": cv_tol}))
+            for j in range(len(grid)):
                 for te in folds:
-                    tr = np.setdiff1d(np.arange(m), te)
-                    _, out = _fit(X[tr], y[tr], Xu, pc, hp, **{**kw, "tol": cv_tol})
+                    _, out = next(fits)
                     marg = y[te] * (X[te] @ out[0])
                     if cv_score == "margin":
                         scores[j] += marg.mean() / k_folds
