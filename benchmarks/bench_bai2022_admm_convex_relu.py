@@ -155,7 +155,7 @@ def main(argv=None):
     if args.quick:
         return 0
     for n in (250, 500, 1000):
-        Xs, ys = synthetic_classification(n, n_features=20, random_state=1)
+        Xs, ys = synthetic_classification(n, n_features=20, rng=1)
         Hs = np.random.default_rng(0).standard_normal((Xs.shape[1], n // 25))
         instance_report(f"synthetic n={n}", Xs, ys, unique_patterns(Xs @ Hs >= 0), [1e-2, 1e-3],
                         reps=args.repeats)

@@ -50,7 +50,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                       statement=CLAIM, scale=scale, seed=seed)
     per_it, setup, Ps = [], [], []
     for n in cfg["ns"]:
-        X, y = synthetic_classification(n, n_features=D_FEATURES, random_state=seed + 1)
+        X, y = synthetic_classification(n, n_features=D_FEATURES, rng=seed + 1)
         D = sample_activation_patterns(X, max(2, int(n * P_PER_N)), rng=seed)
         Ps.append(D.shape[1])
         reps = [_time_per_iteration(X, y, D, cfg["iters"]) for _ in range(cfg["repeats"])]
@@ -72,7 +72,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     if cfg["clarabel_ns"]:
         cl = []
         for n in cfg["clarabel_ns"]:
-            X, y = synthetic_classification(n, n_features=D_FEATURES, random_state=seed + 1)
+            X, y = synthetic_classification(n, n_features=D_FEATURES, rng=seed + 1)
             D = sample_activation_patterns(X, max(2, int(n * P_PER_N)), rng=seed)
             r = solve_convex_relu_cvxpy(X, y, beta=1e-2, patterns=D)
             cl.append(r.solve_time / max(r.n_iter, 1))

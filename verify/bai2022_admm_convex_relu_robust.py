@@ -37,7 +37,7 @@ BETA = 1e-2
 
 def robust_vs_standard(data, n_features, n_train, P, eps_train, eps_test, seed):
     if data == "synthetic":
-        X, y = synthetic_classification(600, n_features=n_features, random_state=7)
+        X, y = synthetic_classification(600, n_features=n_features, rng=7)
     else:
         X, y = breast_cancer()
     rng = np.random.default_rng(seed)

@@ -41,7 +41,7 @@ BETA = 1e-2
 def _instances(cfg, seed):
     Xb, yb = breast_cancer(n=cfg["bc_n"], rng=seed)
     Xs, ys = synthetic_classification(cfg["syn_n"], n_features=cfg["syn_d"],
-                                      random_state=seed + 1)
+                                      rng=seed + 1)
     return {
         "breast cancer": (Xb, yb, sample_activation_patterns(Xb, cfg["bc_P"], rng=seed)),
         "synthetic": (Xs, ys, sample_activation_patterns(Xs, cfg["syn_P"], rng=seed)),

@@ -75,11 +75,14 @@ def _one(task, n_train, iters, steps, baseline_splits, seed):
     out = {"rrr": float(np.mean(net.predict(r.weights, X[te]) == Y[te]))}
     if seed % 1000 >= baseline_splits:  # split j = seed mod 1000: RRR only
         return out | {m: float("nan") for m in ("ste", "adamw", "penalized")}
-    f = train_ste_network(widths, X[tr], Y[tr], steps=steps, seed=seed)
+    f = train_ste_network(widths, X[tr], Y[tr], steps=steps,
+                          generator=torch.Generator().manual_seed(seed))
     out["ste"] = float(np.mean(f(X[te]) == Y[te]))
-    f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, seed=seed, penalty=False)
+    f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, penalty=False,
+                            generator=torch.Generator().manual_seed(seed))
     out["adamw"] = float(np.mean(f(X[te]) == Y[te]))
-    f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, seed=seed, penalty=True)
+    f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, penalty=True,
+                            generator=torch.Generator().manual_seed(seed))
     out["penalized"] = float(np.mean(f(X[te]) == Y[te]))
     return out
 

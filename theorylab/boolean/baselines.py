@@ -35,15 +35,30 @@ def _prep(widths, X, Y):
     return widths, X, Y
 
 
+def _generator(generator):
+    import torch
+
+    if generator is None:
+        g = torch.Generator()
+        g.seed()
+        return g
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got "
+                        f"{type(generator).__name__}")
+    return generator
+
+
 def train_ste_network(widths: Sequence[int], X, Y, *, steps: int = 2000, lr: float = 1e-2,
-                      seed: int = 0):
-    """Train a ±1 network by the straight-through estimator; returns ``predict(X) -> ±1``."""
+                      generator=None):
+    """Train a ±1 network by the straight-through estimator; returns ``predict(X) -> ±1``.
+
+    ``generator`` (a ``torch.Generator``; None: fresh entropy) draws the initial weights."""
     import torch
 
     widths, Xt, Yt = _prep(widths, X, Y)
     steps = check_int(steps, name="steps", minimum=1)
     lr = check_positive(lr, name="lr")
-    g = torch.Generator().manual_seed(seed)
+    g = _generator(generator)
     Ws = [torch.nn.Parameter(torch.randn(b, a + 1, generator=g) * 0.5)
           for a, b in zip(widths[:-1], widths[1:], strict=True)]
 
@@ -80,13 +95,15 @@ def train_ste_network(widths: Sequence[int], X, Y, *, steps: int = 2000, lr: flo
 
 
 def train_penalized_mlp(widths: Sequence[int], X, Y, *, steps: int = 3000, lr: float = 1e-2,
-                        seed: int = 0, penalty: bool = True):
-    """ReLU MLP with BCE-with-logits and AdamW (+ the norm/L1 penalty); returns ``predict``."""
+                        generator=None, penalty: bool = True):
+    """ReLU MLP with BCE-with-logits and AdamW (+ the norm/L1 penalty); returns ``predict``.
+
+    ``generator`` (a ``torch.Generator``; None: fresh entropy) draws the initial weights."""
     import torch
 
     widths, Xt, Yt = _prep(widths, X, Y)
     steps = check_int(steps, name="steps", minimum=1)
-    g = torch.Generator().manual_seed(seed)
+    g = _generator(generator)
     layers = []
     for a, b in zip(widths[:-1], widths[1:], strict=True):
         lin = torch.nn.Linear(a, b)

@@ -92,14 +92,15 @@ def init_state(network: Network, inputs: np.ndarray, targets: np.ndarray,
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RRRResult(SolverResult):
-    """Outcome of :func:`solve_rrr` (``x`` holds the real-valued solution weights).
+    """Outcome of :func:`solve_rrr`.
 
     Attributes
     ----------
+    x : ndarray (n_edges,)
+        Concur weights at the stop (or at the smallest gap if not solved); ``weights`` is a
+        read-only alias.
     solved : bool
         The gap fell below ``gap_stop``.
-    weights : ndarray (n_edges,)
-        Concur weights at the stop (or at the smallest gap if not solved).
     train_accuracy : float
         Fraction of output bits the sign network gets right on the training items.
     min_gap : float
@@ -108,11 +109,15 @@ class RRRResult(SolverResult):
     """
 
     solved: bool
-    weights: np.ndarray
     train_accuracy: float
     min_gap: float
     sigma: float
     network: Network
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The concur weights: the same array as ``x``."""
+        return self.x
 
     def ternary(self, threshold: float = 0.1) -> np.ndarray:
         """Weights as −1/0/+1: the sign where ``|w| > threshold``, else 0."""
@@ -219,7 +224,7 @@ class RRRResult(SolverResult):
             w_out[a:b] = amp * cand
             s = src @ w_out[a:b]
             vals[:, n] = np.where(s >= 0, 1.0, -1.0)
-        gates = RRRResult(x=w_out, weights=w_out, solved=self.solved, train_accuracy=np.nan,
+        gates = RRRResult(x=w_out, solved=self.solved, train_accuracy=np.nan,
                           min_gap=self.min_gap, sigma=self.sigma, network=net).to_logic(
                               threshold=0.5 * np.sqrt(1.0 / self.sigma))
         return w_out, gates
@@ -312,7 +317,7 @@ def solve_rrr(network: Network, inputs, targets, *, beta: float = 0.2, sigma: fl
         msg = (f"max_iter={max_iter} reached: min gap {min_gap:.3g} > gap_stop {gap_stop:g} "
                f"(train bit accuracy {acc:.3f})")
         warnings.warn(f"solve_rrr: {msg}", ConvergenceWarning, stacklevel=2)
-    return RRRResult(x=best_w, weights=best_w, n_iter=int(n_iter), converged=bool(stopped),
+    return RRRResult(x=best_w, n_iter=int(n_iter), converged=bool(stopped),
                      solved=bool(stopped), message=msg,
                      history={"gap": gaps, "min_gap": np.minimum.accumulate(gaps)},
                      train_accuracy=acc, min_gap=min_gap, sigma=sigma, network=network)

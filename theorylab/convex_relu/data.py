@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .._validation import check_int, check_positive, check_rng
@@ -28,15 +30,23 @@ def breast_cancer(*, n: int | None = None, rng=None) -> tuple[np.ndarray, np.nda
 
 
 def synthetic_classification(n: int = 1000, *, n_features: int = 20,
-                             random_state: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                             rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``make_classification(n, n_features, n_informative=n_features//2)``, standardised,
-    bias column appended, labels in {-1, +1}."""
+    bias column appended, labels in {-1, +1}.
+
+    ``rng``: an int is passed to scikit-learn as its ``random_state`` (so ``rng=1`` gives
+    the data set earlier versions produced by default); a ``Generator`` draws that seed;
+    None gives fresh entropy."""
     from sklearn.datasets import make_classification
 
     n = check_int(n, name="n", minimum=2)
     n_features = check_int(n_features, name="n_features", minimum=2)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        seed = check_int(rng, name="rng", minimum=0)
+    else:
+        seed = int(check_rng(rng).integers(0, 2**31 - 1))
     X, y = make_classification(n_samples=n, n_features=n_features,
-                               n_informative=n_features // 2, random_state=random_state)
+                               n_informative=n_features // 2, random_state=seed)
     return np.c_[_standardise(X), np.ones(n)], 2.0 * y - 1.0
 
 

@@ -47,15 +47,20 @@ __all__ = ["SparseResult", "solve_lasso", "solve_omp", "solve_iht", "solve_exhau
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SparseResult(SolverResult):
-    """Estimate ``w`` (also ``x``), its ``support`` (sorted indices of nonzeros), the
-    ``method`` and, for the random-support solver, the column ``preconditioner`` used."""
+    """Estimate ``x`` (``w`` is a read-only alias), its ``support`` (sorted indices of
+    nonzeros), the ``method`` and, for the random-support solver, the column
+    ``preconditioner`` used."""
 
-    w: np.ndarray
     support: np.ndarray
     method: str
     objective: float = float("nan")
     preconditioner: np.ndarray | None = None
     diagnostics: dict | None = None
+
+    @property
+    def w(self) -> np.ndarray:
+        """The estimate: the same array as ``x``."""
+        return self.x
 
 
 def _data(X, y):
@@ -81,7 +86,7 @@ def _check_k(k, d):
 
 def _result(w, method, **kw):
     supp = np.flatnonzero(w)
-    return SparseResult(x=w, w=w, support=supp, method=method, **kw)
+    return SparseResult(x=w, support=supp, method=method, **kw)
 
 
 def prediction_error(X, w_hat, w_star) -> float:
