@@ -794,6 +794,11 @@ def verify_claims(
                 js = _write_record(o.record, o.png, out)
                 where = f"; wrote {js.with_suffix('')}.png/.json"
             print(o.summary + f"\n  ({o.runtime_s:.1f} s{where})", file=stream, flush=True)
+        if len(seed_list) > 1 and not dry_run and all(
+                (o.name, s) in outcomes for s in seed_list):
+            # every seed of this claim is in: its summary is written now, so an interrupted
+            # multi-seed run keeps what it finished
+            _write_seeds_summary(o.name, scale, [outcomes[(o.name, s)] for s in seed_list], out)
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(o.name)
@@ -831,8 +836,6 @@ def verify_claims(
             bad = [o.seed for o in per if not o.passed]
             print(f"{n}: {n_pass}/{len(per)} seeds pass"
                   + (f"; failing seeds: {', '.join(map(str, bad))}" if bad else ""), file=stream)
-            if not dry_run:
-                _write_seeds_summary(n, scale, per, out)
     if all_claims and not dry_run and len(seed_list) == 1:
         suite = {"scale": scale, "seed": seed_list[0], "jobs": jobs,
                  "backend": "dask" if use_dask else ("local" if jobs > 1 else "serial"),
