@@ -646,6 +646,7 @@ def _run_task(name: str, scale: str, seed: int, device_name: str, dry: bool,
     """Run one (claim, seed) and return its record; used in-process, in pool workers and
     on Dask workers (then ``source`` carries the script's text)."""
     t0 = time.perf_counter()
+    c0 = time.process_time()
     try:
         with claim_context(device=device_name, dry_run=dry):
             if source is not None:
@@ -655,6 +656,9 @@ def _run_task(name: str, scale: str, seed: int, device_name: str, dry: bool,
             res = _run_module(mod, name, scale, seed)
             dt = time.perf_counter() - t0
             record, png = _record(res, dt, info, device_name)
+            # CPU time of this process (sweeps run in it unless --workers/--dask): unlike the
+            # wall time it does not grow with other jobs on the machine
+            record["cpu_s"] = round(time.process_time() - c0, 3)
         if res.figure is not None:
             res.figure.clear()
         return _Outcome(name, seed, record, png, res.summary(), dt)

@@ -9,6 +9,9 @@ only Monte-Carlo error), and equals 2·MMSE(α) + δ within 0.06 (= 2 × the 0.0
 tolerance of GAMP-RIE at d = 100 vs theory, see the gamp_vs_theory claim) for α ≥ 0.2;
 at α = 0.1, where the published d = 100 runs themselves sit up to 0.06 above theory, the
 comparison is with 2 × the published finite-d mean + δ, within 2 × 3 published std.
+Smoke averages 3 instances, as full does: with one instance, α = 0.3 (near α_PR = 0.375,
+where single-instance errors at d = 100 fluctuate most) failed on seed 9 of 0–19 (test error
+0.335 vs 2·MMSE = 0.256, i.e. an MSE 0.04 above theory).
 """
 
 import warnings
@@ -25,7 +28,7 @@ CLAIM = ("The test error of the GAMP-RIE estimate on fresh samples equals 2 x it
 KAPPA = 0.5
 PUBLISHED_D100 = {(0.1, 0.0): (0.732, 0.025), (0.1, 0.25): (0.831, 0.030)}  # mean, std
 SIZES = {
-    "smoke": dict(d=100, points=[(0.3, 0.0), (0.5, 0.25)], seeds=1, n_test=20000),
+    "smoke": dict(d=100, points=[(0.3, 0.0), (0.5, 0.25)], seeds=3, n_test=20000),
     "full": dict(d=100, points=[(a, dl) for dl in (0.0, 0.25) for a in (0.1, 0.2, 0.3, 0.4, 0.5)],
                  seeds=3, n_test=100000),
 }
