@@ -419,6 +419,23 @@ class ClaimInfo:
                       ) -> dict[str, Any] | None:
         return _read_json(seeds_summary_path(self.id, scale, out_dir))
 
+    def code_digest(self) -> str:
+        """Hash of the script and the theorylab code it imports (:mod:`theorylab._codedigest`)."""
+        from theorylab._codedigest import code_digest
+
+        return code_digest(self.path)
+
+    def freshness(self, record: dict[str, Any] | None) -> str | None:
+        """``"current"`` when ``record`` was made by the code as it is now, ``"stale"`` when
+        that code has changed since, ``"untracked"`` for a record without a code digest
+        (made before digests were recorded); None without a record."""
+        if not record:
+            return None
+        d = record.get("code_digest")
+        if not d:
+            return "untracked"
+        return "current" if d == self.code_digest() else "stale"
+
     def last_result(self, scale: str | None = None) -> dict[str, Any] | None:
         """The seed-0 record at ``scale``; without it, the full-scale one if it exists,
         else the smoke one (a smoke pass never hides a full-scale failure)."""
@@ -788,8 +805,17 @@ def verify_claims(
 
         bar = tqdm(total=len(tasks), desc=f"verify ({scale})", unit="claim", file=sys.stderr)
 
+    # the code each claim runs, hashed before and after it runs (an edit during the run
+    # leaves its record without a digest: it cannot say which code it came from)
+    from theorylab._codedigest import code_digest
+
+    digests = {n: code_digest(infos[n].path) for n in names}
+
     def finish(o: _Outcome) -> None:
         outcomes[(o.name, o.seed)] = o
+        if o.record is not None:
+            same = code_digest(infos[o.name].path) == digests[o.name]
+            o.record["code_digest"] = digests[o.name] if same else None
         if o.error is not None:
             print(f"[ERROR] {o.name} (seed {o.seed}): the claim raised\n{o.error}", file=stream)
         else:
@@ -802,7 +828,8 @@ def verify_claims(
                 (o.name, s) in outcomes for s in seed_list):
             # every seed of this claim is in: its summary is written now, so an interrupted
             # multi-seed run keeps what it finished
-            _write_seeds_summary(o.name, scale, [outcomes[(o.name, s)] for s in seed_list], out)
+            _write_seeds_summary(o.name, scale, [outcomes[(o.name, s)] for s in seed_list], out,
+                                 digests[o.name])
         if bar is not None:
             bar.update(1)
             bar.set_postfix_str(o.name)
@@ -859,7 +886,8 @@ def verify_claims(
     return 1 if failed else 0
 
 
-def _write_seeds_summary(name: str, scale: str, per: list[_Outcome], out: Path) -> None:
+def _write_seeds_summary(name: str, scale: str, per: list[_Outcome], out: Path,
+                         digest: str | None = None) -> None:
     checks: dict[str, list[Any]] = {}
     for o in per:
         for c in (o.record or {}).get("checks", []):
@@ -867,6 +895,9 @@ def _write_seeds_summary(name: str, scale: str, per: list[_Outcome], out: Path) 
     summary = {"claim": name, "scale": scale, "seeds": [o.seed for o in per],
                "passed": [o.passed for o in per], "n_pass": sum(o.passed for o in per),
                "n_seeds": len(per), "measured": checks,
+               "code_digest": digest if all(o.record is None
+                                            or o.record.get("code_digest") == digest
+                                            for o in per) else None,
                "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     _atomic_write(seeds_summary_path(name, scale, out),
                   (json.dumps(_jsonable(summary), indent=1) + "\n").encode())

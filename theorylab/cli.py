@@ -35,9 +35,11 @@ def claim_rows(fig_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]
     for c in _claims.discover_claims():
         recs = {s: c.record(s, out_dir=fig) for s in _claims.SCALES}
         seeds = {s: c.seeds_summary(s, out_dir=fig) for s in ("smoke", "full")}
+        fresh = {s: c.freshness(recs[s]) for s in _claims.SCALES}
+        fresh.update({f"seeds_{s}": c.freshness(seeds[s]) for s in ("smoke", "full")})
         rows.append({"claim": c.id, "paper": c.paper, "statement": c.statement,
                      "label": c.label, "label_reason": c.label_reason, "scales": c.scales,
-                     "records": recs, "seeds": seeds})
+                     "records": recs, "seeds": seeds, "fresh": fresh})
 
     def rank(r: dict[str, Any]) -> tuple:
         full, smoke = _verdict(r["records"]["full"]), _verdict(r["records"]["smoke"])
@@ -46,10 +48,19 @@ def claim_rows(fig_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]
     return sorted(rows, key=rank)
 
 
-def _seeds_text(summary: dict[str, Any] | None) -> str:
+_MARK = {"stale": "*", "untracked": "?"}
+MARK_NOTE = ("* = stale: the code this record ran has changed since (rerun it); "
+             "? = untracked: recorded before code digests were kept")
+
+
+def _mark(r: dict[str, Any], key: str) -> str:
+    return _MARK.get(r.get("fresh", {}).get(key) or "", "")
+
+
+def _seeds_text(summary: dict[str, Any] | None, mark: str = "") -> str:
     if not summary:
         return "-"
-    return f"{summary['n_pass']}/{summary['n_seeds']}"
+    return f"{summary['n_pass']}/{summary['n_seeds']}{mark}"
 
 
 def _cell(r: dict[str, Any], scale: str) -> str:
@@ -57,6 +68,16 @@ def _cell(r: dict[str, Any], scale: str) -> str:
     if scale not in r["scales"]:
         return "n/a"
     return _verdict(rec)
+
+
+def _mcell(r: dict[str, Any], scale: str) -> str:
+    """The verdict with its freshness mark (``pass*`` stale, ``pass?`` untracked)."""
+    return _cell(r, scale) + _mark(r, scale)
+
+
+def _stale(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"{r['claim']} ({s})" for r in rows for s in _claims.SCALES
+            if r.get("fresh", {}).get(s) == "stale"]
 
 
 # --------------------------------------------------------------------------- list
@@ -69,12 +90,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
     w = max(len(r["claim"]) for r in rows)
     print(f"{'claim'.ljust(w)}  {'full':<8} {'smoke':<8} {'seeds':<6} {'label':<9} claim")
     for r in rows:
-        print(f"{r['claim'].ljust(w)}  {_cell(r, 'full'):<8} {_cell(r, 'smoke'):<8} "
-              f"{_seeds_text(r['seeds']['smoke']):<6} {r['label'] or '':<9} {r['statement']}")
+        print(f"{r['claim'].ljust(w)}  {_mcell(r, 'full'):<8} {_mcell(r, 'smoke'):<8} "
+              f"{_seeds_text(r['seeds']['smoke'], _mark(r, 'seeds_smoke')):<6} "
+              f"{r['label'] or '':<9} {r['statement']}")
     n_full_fail = sum(_cell(r, "full") == "fail" for r in rows)
     n_smoke_fail = sum(_cell(r, "smoke") == "fail" for r in rows)
+    stale = _stale(rows)
     print(f"\n{len(rows)} claims; failing: {n_full_fail} at full scale, {n_smoke_fail} at smoke "
           "scale (failures listed first; 'seeds' = smoke seeds passing in the last --seeds run)")
+    print(MARK_NOTE)
+    if stale:
+        print(f"{len(stale)} stale record(s): " + ", ".join(stale))
     return 0
 
 
@@ -200,7 +226,11 @@ def _headline(rows: list[dict[str, Any]]) -> tuple[str, list[str], list[str]]:
                      f"{cells.count('not run')} not run")
     full_fail = [r["claim"] for r in rows if _cell(r, "full") == "fail"]
     smoke_fail = [r["claim"] for r in rows if _cell(r, "smoke") == "fail"]
-    return f"{n} claims — " + "; ".join(parts) + ".", full_fail, smoke_fail
+    stale = _stale(rows)
+    tail = (f" {len(stale)} record(s) stale (code changed since they ran): "
+            + ", ".join(stale) + "." if stale else "")
+    return f"{n} claims — " + "; ".join(parts) + "." + tail + " " + MARK_NOTE + ".", \
+        full_fail, smoke_fail
 
 
 def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: bool = True,
@@ -235,8 +265,8 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
     for r in rows:
         rf, rs = r["records"]["full"], r["records"]["smoke"]
         md.append(f"| [{r['claim']}](#{_anchor(r['claim'])}) | {r['paper']} | "
-                  f"{r['label'] or ''} | **{_cell(r, 'full')}** | **{_cell(r, 'smoke')}** | "
-                  f"{_seeds_text(r['seeds']['smoke'])} | "
+                  f"{r['label'] or ''} | **{_mcell(r, 'full')}** | **{_mcell(r, 'smoke')}** | "
+                  f"{_seeds_text(r['seeds']['smoke'], _mark(r, 'seeds_smoke'))} | "
                   f"{_secs(rf.get('runtime_s')) if rf else '-'} | "
                   f"{_secs(rs.get('runtime_s')) if rs else '-'} |")
     md.append("")
@@ -264,8 +294,8 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
         rf, rs = r["records"]["full"], r["records"]["smoke"]
         cells = [f"<a href='#{_anchor(r['claim'])}'>{html.escape(r['claim'])}</a>",
                  html.escape(r["paper"]), html.escape(r["label"] or ""),
-                 _badge(_cell(r, "full")), _badge(_cell(r, "smoke")),
-                 _seeds_text(r["seeds"]["smoke"]),
+                 _badge(_mcell(r, "full")), _badge(_mcell(r, "smoke")),
+                 _seeds_text(r["seeds"]["smoke"], _mark(r, "seeds_smoke")),
                  _secs(rf.get("runtime_s")) if rf else "-",
                  _secs(rs.get("runtime_s")) if rs else "-"]
         trs.append("<tr class='claim-row'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -304,8 +334,11 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
 
 
 def _badge(v: str) -> str:
-    cls = {"pass": "pass", "fail": "fail", "not run": "notrun", "n/a": "na"}.get(v, "")
-    return f"<span class='{cls}'>{html.escape(v)}</span>"
+    cls = {"pass": "pass", "fail": "fail", "not run": "notrun", "n/a": "na"}.get(
+        v.rstrip("*?"), "")
+    title = {"*": " title='stale: the code changed after this run'",
+             "?": " title='untracked: recorded before code digests were kept'"}.get(v[-1:], "")
+    return f"<span class='{cls}'{title}>{html.escape(v)}</span>"
 
 
 def _claim_section(r: dict[str, Any], fig: Path) -> tuple[list[str], str]:
@@ -313,14 +346,14 @@ def _claim_section(r: dict[str, Any], fig: Path) -> tuple[list[str], str]:
     label = f" — {r['label']}" if r["label"] else ""
     md = [f"### {cid}", "", f"<a id='{_anchor(cid)}'></a>", "",
           f"*Claim:* {r['statement']}  ",
-          f"*Verdicts:* full **{_cell(r, 'full')}**, smoke **{_cell(r, 'smoke')}**"
-          + (f", smoke seeds {_seeds_text(r['seeds']['smoke'])}"
+          f"*Verdicts:* full **{_mcell(r, 'full')}**, smoke **{_mcell(r, 'smoke')}**"
+          + (f", smoke seeds {_seeds_text(r['seeds']['smoke'], _mark(r, 'seeds_smoke'))}"
              if r["seeds"]["smoke"] else "") + label + "  "]
     if r["label"]:
         md.append(f"*{r['label'].capitalize()}:* {r['label_reason']}  ")
     md.append("")
     h = [f"<section id='{_anchor(cid)}'><h3>{html.escape(cid)} "
-         f"<small>full {_badge(_cell(r, 'full'))} · smoke {_badge(_cell(r, 'smoke'))}"
+         f"<small>full {_badge(_mcell(r, 'full'))} · smoke {_badge(_mcell(r, 'smoke'))}"
          f"{html.escape(label)}</small></h3>",
          f"<p><b>Claim:</b> {html.escape(r['statement'])}</p>"]
     if r["label"]:
@@ -399,8 +432,9 @@ def update_readme_table(rows: list[dict[str, Any]],
              "|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r["claim"]):
         stmt = r["statement"].replace("|", "\\|")
-        lines.append(f"| `{r['claim']}` | {r['paper']} | {stmt} | **{_cell(r, 'full')}** | "
-                     f"**{_cell(r, 'smoke')}** | {r['label'] or ''} |")
+        lines.append(f"| `{r['claim']}` | {r['paper']} | {stmt} | **{_mcell(r, 'full')}** | "
+                     f"**{_mcell(r, 'smoke')}** | {r['label'] or ''} |")
+    lines += ["", MARK_NOTE + "."]
     text = _replace_between(text, _START, _END, lines)
     rt = ["| claim | smoke | full |", "|---|---|---|"]
     tot = {"smoke": 0.0, "full": 0.0}

@@ -1,0 +1,170 @@
+"""A record says whether the code it ran is still the code in the checkout: ``code_digest``
+in every record, ``*`` (stale) and ``?`` (untracked) marks in ``list``, the report and the
+README table."""
+
+import io
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from theorylab import _codedigest as cd
+from theorylab import claims
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------- which files
+
+def test_real_script_reaches_its_subpackage_and_not_the_harness():
+    files = {str(p.relative_to(ROOT)) for p in
+             cd.code_files(ROOT / "verify" / "bai2022_admm_convex_relu_sgd_bound.py")}
+    assert "verify/bai2022_admm_convex_relu_sgd_bound.py" in files
+    assert "theorylab/convex_relu/admm.py" in files  # lazily loaded: the whole subpackage
+    assert "theorylab/convex_relu/_certificate.py" in files
+    for h in ("claims.py", "cli.py", "sweep.py", "figspec.py", "plotting.py", "__init__.py"):
+        assert f"theorylab/{h}" not in files
+    assert not any(f.startswith("theorylab/gamp/") for f in files)  # another paper's code
+
+
+@pytest.fixture
+def fake_pkg(tmp_path, monkeypatch):
+    """A stand-in theorylab package: a subpackage, a top-level module, harness files."""
+    pkg = tmp_path / "theorylab"
+    (pkg / "toy").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "claims.py").write_text("X = 1\n")
+    (pkg / "other.py").write_text("Y = 1\n")
+    (pkg / "unused.py").write_text("Z = 1\n")
+    (pkg / "toy" / "__init__.py").write_text("from .core import f\n")
+    (pkg / "toy" / "core.py").write_text("from ..other import Y\ndef f():\n    return Y\n")
+    ver = tmp_path / "verify"
+    ver.mkdir()
+    (ver / "_helper.py").write_text("H = 1\n")
+    (ver / "demo.py").write_text(textwrap.dedent("""
+        from theorylab.claims import Check
+        from theorylab.toy import (
+            f,
+        )
+        from _helper import H
+    """))
+    monkeypatch.setattr(cd, "_PKG", pkg)
+    return tmp_path
+
+
+@pytest.mark.parametrize("edit, changes", [
+    ("theorylab/toy/core.py", True),        # the subpackage it imports
+    ("theorylab/other.py", True),           # reached through a relative import
+    ("verify/_helper.py", True),            # a helper module next to the script
+    ("verify/demo.py", True),               # the script itself
+    ("theorylab/claims.py", False),         # harness: how claims run, not what they compute
+    ("theorylab/unused.py", False),         # code the claim never imports
+])
+def test_digest_changes_exactly_when_reached_code_changes(fake_pkg, edit, changes):
+    script = fake_pkg / "verify" / "demo.py"
+    before = cd.code_digest(script)
+    p = fake_pkg / edit
+    p.write_text(p.read_text() + "\n# edited\n")
+    assert (cd.code_digest(script) != before) is changes
+
+
+def test_new_file_in_subpackage_changes_digest(fake_pkg):
+    script = fake_pkg / "verify" / "demo.py"
+    before = cd.code_digest(script)
+    (fake_pkg / "theorylab" / "toy" / "extra.py").write_text("W = 2\n")
+    assert cd.code_digest(script) != before
+
+
+def test_digest_does_not_depend_on_checkout_location(fake_pkg, tmp_path, monkeypatch):
+    import shutil
+
+    script = fake_pkg / "verify" / "demo.py"
+    d1 = cd.code_digest(script)
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(fake_pkg / "theorylab", moved / "theorylab")
+    shutil.copytree(fake_pkg / "verify", moved / "verify")
+    monkeypatch.setattr(cd, "_PKG", moved / "theorylab")
+    assert cd.code_digest(moved / "verify" / "demo.py") == d1
+
+
+# --------------------------------------------------------------------------- records and marks
+
+_CLAIM = '''
+from theorylab.claims import Check, ClaimResult
+PAPER = "demo2000_paper"
+CLAIM = "two is two."
+SIZES = {"smoke": {}, "full": {}}
+VALUE = 2.0
+def run(scale="smoke", seed=0):
+    r = ClaimResult(claim="demo2000_paper_two", paper=PAPER, statement=CLAIM,
+                    scale=scale, seed=seed)
+    r.add(Check.close("two", VALUE, 2.0, 1e-12))
+    return r
+'''
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "verify").mkdir()
+    (tmp_path / "verify" / "demo2000_paper_two.py").write_text(_CLAIM)
+    monkeypatch.setenv("THEORYLAB_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def _list_line(capsys):
+    from theorylab.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    return next(ln for ln in out.splitlines() if ln.startswith("demo2000_paper_two")), out
+
+
+def test_record_carries_digest_and_list_marks_stale_after_an_edit(project, capsys):
+    rc = claims.verify_claims(["demo2000_paper_two"], scale="smoke", progress=False,
+                              stream=io.StringIO())
+    assert rc == 0
+    rec = json.loads((project / "figures" / "demo2000_paper_two_smoke.json").read_text())
+    script = project / "verify" / "demo2000_paper_two.py"
+    assert rec["code_digest"] == cd.code_digest(script)
+    line, _ = _list_line(capsys)
+    assert " pass " in line and "pass*" not in line and "pass?" not in line
+
+    script.write_text(script.read_text().replace("VALUE = 2.0", "VALUE = 2.0  # same value"))
+    line, out = _list_line(capsys)
+    assert "pass*" in line
+    assert "1 stale record(s): demo2000_paper_two (smoke)" in out
+
+
+def test_record_without_digest_is_untracked(project, capsys):
+    claims.verify_claims(["demo2000_paper_two"], scale="smoke", progress=False,
+                         stream=io.StringIO())
+    p = project / "figures" / "demo2000_paper_two_smoke.json"
+    rec = json.loads(p.read_text())
+    del rec["code_digest"]
+    p.write_text(json.dumps(rec))
+    line, _ = _list_line(capsys)
+    assert "pass?" in line
+
+
+def test_report_and_readme_show_the_marks(project):
+    from theorylab.cli import write_report
+
+    (project / "README.md").write_text(
+        "x\n<!-- claims-table:start -->\n<!-- claims-table:end -->\n")
+    claims.verify_claims(["demo2000_paper_two"], scale="smoke", progress=False,
+                         stream=io.StringIO())
+    script = project / "verify" / "demo2000_paper_two.py"
+    script.write_text(script.read_text() + "\n# edited\n")
+    md, page = write_report(project / "figures")
+    text = page.read_text()
+    assert "pass*" in text and "stale" in text
+    assert "**pass***" in (project / "README.md").read_text()
+    assert "stale (code changed since they ran): demo2000_paper_two (smoke)" in md.read_text()
+
+
+def test_seed_summary_carries_digest(project):
+    claims.verify_claims(["demo2000_paper_two"], scale="smoke", seeds=[0, 1], progress=False,
+                         stream=io.StringIO())
+    s = json.loads((project / "figures" / "demo2000_paper_two_smoke_seeds.json").read_text())
+    assert s["code_digest"] == cd.code_digest(project / "verify" / "demo2000_paper_two.py")
