@@ -11,7 +11,8 @@ layers (≈ 2.3 × and ≈ 9 × SVFit's parameters, standing in for the paper's 
 Expected: SVFit ≥ LoRA at equal parameters (paper direction); a prototype found LoRA with ≥ 5 ×
 SVFit's parameters better everywhere, i.e. the 16 × claim not reproduced at small scale.
 Tolerance: paired over seeds (same pretrained net, same data order); check mean − 2 s.e. of
-acc(SVFit) − acc(LoRA, equal parameters) ≥ 0 on each task.
+acc(SVFit) − acc(LoRA, equal parameters) ≥ 0 on each task. Smoke pairs 6 seeds (3 failed on
+seeds 7, 9, 19 of 0-19: an s.e. from 3 differences is itself too noisy).
 Outcome: smoke passes (permutation, +0.17). Full passes on permutation (+0.32) and sign flip
 (+0.23) but fails on the easy gain task, a tie at 0.967 near the ceiling; LoRA r = 4 beats
 SVFit on every task (paper_notes/sun2024_svfit.md).
@@ -31,7 +32,9 @@ CLAIM = ("Training only the singular values (SVFit) beats LoRA at equal trainabl
          "every input shift of a pretrained digits MLP.")
 ARMS = ("svfit", "lora_equal", "lora_r1", "lora_r4")
 SIZES = {
-    "smoke": dict(hidden=128, pre_steps=400, steps=300, seeds=3, tasks=("permute",),
+    # 6 paired seeds: with 3, the s.e. estimate itself was so noisy that seeds 7, 9 and 19 of
+    # 0-19 failed although SVFit led LoRA by ≈ +0.1 accuracy on average in each of them
+    "smoke": dict(hidden=128, pre_steps=400, steps=300, seeds=6, tasks=("permute",),
                   arms=("svfit", "lora_equal", "lora_r4")),
     "full": dict(hidden=256, pre_steps=1500, steps=1500, seeds=5,
                  tasks=("gain", "permute", "signflip"), arms=ARMS),
