@@ -256,3 +256,18 @@ def test_iteration_cap_warns():
         r = solve_rrr(layered_network([3, 1]), X, Y, rng=0, max_iter=20)
     assert r.solved is False and r.converged is False and r.n_iter == 20
     assert r.history["gap"].shape == (20,)
+
+
+def test_gradient_baselines_device():
+    torch = pytest.importorskip("torch")
+    from theorylab.boolean.baselines import train_penalized_mlp, train_ste_network
+
+    X = np.array([[1.0, -1.0], [-1.0, 1.0], [1.0, 1.0], [-1.0, -1.0]])
+    Y = X[:, :1] * X[:, 1:]
+    for train in (train_ste_network, train_penalized_mlp):
+        f0 = train((2, 2, 1), X, Y, steps=5, generator=torch.Generator().manual_seed(0))
+        f1 = train((2, 2, 1), X, Y, steps=5, generator=torch.Generator().manual_seed(0),
+                   device="cpu")
+        np.testing.assert_array_equal(f0(X), f1(X))
+        with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:k'"):
+            train((2, 2, 1), X, Y, steps=5, device="gpu0")

@@ -171,11 +171,14 @@ def test_jobs_schedule_claims_in_parallel_and_record_the_suite(project):
 
 
 def test_claims_on_a_dask_cluster(project):
+    # the one test that starts a Dask LocalCluster through the CLI (each start costs seconds):
+    # two claims, each with an inner sweep, scheduled on the cluster
     pytest.importorskip("distributed")
     r = _cli("verify", "demo2000_paper_square", "demo2000_paper_flaky", "--dask", "local",
              "--no-progress", project=project)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("[PASS]") == 2
+    assert "[PASS] demo2000_paper_square" in r.stdout
 
 
 def test_no_progress_bar_control_codes_in_logs(project):

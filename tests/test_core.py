@@ -196,10 +196,3 @@ def test_script_main_runs_one_claim(project):
 def test_unknown_claim_error(project):
     with pytest.raises(ValueError, match="unknown claim 'nope'"):
         claims.load_claim("nope")
-
-
-def test_cli_verify_on_dask_local_cluster(project):
-    pytest.importorskip("distributed")
-    r = _cli("verify", "demo2000_paper_square", "--dask", "local", "--no-progress")
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "[PASS] demo2000_paper_square" in r.stdout

@@ -395,3 +395,48 @@ def test_robust_erm_interface():
     r = solve_robust_erm(s.X, s.y, gamma=[0.5, 2.0], rng=0)
     assert r.method == "robust_erm" and r.hyperparameters["lam"] == 0.0
     assert r.hyperparameters["gamma"] in (0.5, 2.0)
+
+
+def test_torch_trainer_device():
+    torch = pytest.importorskip("torch")
+    from theorylab.dro import train_rss_torch
+
+    def fit(device):
+        g = torch.Generator().manual_seed(1)
+        X = torch.randn(24, 3, generator=g)
+        y = (X[:, 0] > 0).long()
+        torch.manual_seed(1)
+        net = torch.nn.Linear(3, 2)
+        res = train_rss_torch(net, X, y, X + 0.2, epochs=5, lr=0.1, batch_size=8,
+                              generator=torch.Generator().manual_seed(2), device=device)
+        return res.history["objective"], net.weight.detach().cpu()
+
+    h0, w0 = fit(None)
+    h1, w1 = fit("cpu")  # an explicit CPU is the same run, batch for batch
+    np.testing.assert_array_equal(h0, h1)
+    assert torch.equal(w0, w1)
+    net = torch.nn.Linear(3, 2)
+    X, y = torch.zeros(4, 3), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:k', got 'tpu'"):
+        train_rss_torch(net, X, y, method="erm", device="tpu")
+    with pytest.raises(TypeError, match="device must be a str or torch.device, got int"):
+        train_rss_torch(net, X, y, method="erm", device=0)
+
+
+@pytest.mark.gpu
+def test_torch_trainer_on_cuda_matches_cpu():
+    torch = pytest.importorskip("torch")
+    from theorylab.dro import train_rss_torch
+
+    out = []
+    for device in ("cpu", "cuda"):
+        g = torch.Generator().manual_seed(1)
+        X = torch.randn(24, 3, generator=g, dtype=torch.float64)
+        y = (X[:, 0] > 0).long()
+        torch.manual_seed(1)
+        net = torch.nn.Linear(3, 2).double()
+        res = train_rss_torch(net, X, y, X + 0.2, epochs=5, lr=0.1, batch_size=8,
+                              generator=torch.Generator().manual_seed(2), device=device)
+        assert next(net.parameters()).device.type == device
+        out.append(res.history["objective"])
+    np.testing.assert_allclose(out[1], out[0], rtol=1e-9)

@@ -21,6 +21,7 @@ the largest student is no worse than any smaller one by more than 2 s.e. + 0.01)
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.dynamics.nonlinear import train_two_layer_student
 from theorylab.plotting import color, finish, new_figure, plot_seeds
@@ -40,14 +41,14 @@ SIZES = {
 }
 
 
-def _train(width, n_inputs, n_teacher, n_samples, steps, lr, n_seeds, seed):
+def _train(width, n_inputs, n_teacher, n_samples, steps, lr, n_seeds, device, seed):
     import torch
 
     torch.set_num_threads(1)
     seeds = [seed * 1000 + k for k in range(n_seeds)]  # trained together as one batch
     r = train_two_layer_student(width, n_inputs=n_inputs, n_teacher=n_teacher,
                                 n_samples=n_samples, snr=1.0, init_scale=0.05, lr=lr,
-                                n_steps=steps, rng=seeds, dtype="float32")
+                                n_steps=steps, rng=seeds, dtype="float32", device=device)
     return {"final": r.test_error[:, -1], "best": r.test_error.min(axis=1),
             "train": r.train_error[:, -1], "noise": np.full(n_seeds, r.noise_var)}
 
@@ -57,8 +58,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     widths, n_seeds = cfg.pop("widths"), cfg.pop("seeds")
     res = ClaimResult(claim="advani2017_dynamics_nonlinear_width", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    sw = sweep(_train, [{"width": h, "n_seeds": n_seeds, **cfg} for h in widths], seeds=[seed],
-               desc="two-layer students")
+    dev = claims.device()  # --device: a point of the sweep, so cpu and cuda values never mix
+    sw = sweep(_train, [{"width": h, "n_seeds": n_seeds, "device": dev, **cfg} for h in widths],
+               seeds=[seed], desc="two-layer students")
     final, best, train = (sw.array(k)[:, 0] for k in ("final", "best", "train"))  # (W, S)
     k_peak = int(np.argmax(final.mean(1)[:-1]))
     d = final[k_peak] - final[-1]  # paired: > 0 means the largest is better than the peak

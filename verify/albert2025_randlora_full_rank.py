@@ -178,8 +178,11 @@ def _pretrained_digits(seed):
     return _PRETRAINED[seed]
 
 
-def _digits(kind, rank, steps, seed):
-    """Adapt the first layer of the frozen digits MLP to pixel-permuted digits."""
+def _digits(kind, rank, steps, device, seed):
+    """Adapt the first layer of the frozen digits MLP to pixel-permuted digits on ``device``.
+
+    The frozen MLP is pretrained on the CPU (memoised per seed) and the adapters are built
+    there from CPU generators, then moved, so a seed gives the same start on every device."""
     import copy
 
     import torch
@@ -203,30 +206,35 @@ def _digits(kind, rank, steps, seed):
         net[0] = LoRALinear(net[0], rank, generator=g)
     else:  # full first-layer fine-tuning
         net[0].weight.requires_grad_(True)
+    with torch.no_grad():
+        frozen = float((net0(Pte).argmax(1) == yte).float().mean())
+    dev = torch.device(device)
+    net = net.to(dev)
+    Ptr, Pte, ytr, yte = Ptr.to(dev), Pte.to(dev), ytr.to(dev), yte.to(dev)
 
     def loss_fn(m, _s):
-        i = torch.randint(0, len(Ptr), (64,), generator=g)
+        i = torch.randint(0, len(Ptr), (64,), generator=g).to(dev)
         return nn.functional.cross_entropy(m(Ptr[i]), ytr[i])
 
     train_steps(net, loss_fn, steps=steps, lr=3e-3)
     with torch.no_grad():
         acc = float((net(Pte).argmax(1) == yte).float().mean())
-        frozen = float((net0(Pte).argmax(1) == yte).float().mean())
         if kind == "full":  # float32 difference, float32 tolerance
-            rk = int(torch.linalg.matrix_rank(net[0].weight - net0[0].weight).item())
+            rk = int(torch.linalg.matrix_rank(net[0].weight - net0[0].weight.to(dev)).item())
         else:  # the learned update evaluated in float64 (see _fit)
             rk = int(torch.linalg.matrix_rank(copy.deepcopy(net[0]).double().delta_weight()))
     return {"acc": acc, "frozen_acc": frozen, "rank": rk, "params": count_parameters(net)}
 
 
 def _digits_part(res, dcfg, seed, ax):
-    """Full scale only: the nonlinear experiment (b)."""
-    points = [{"kind": "full", "rank": 0, "steps": dcfg["steps"]}]
+    """Full scale only: the nonlinear experiment (b), on ``--device``."""
+    dev = claims.device()
+    points = [{"kind": "full", "rank": 0, "steps": dcfg["steps"], "device": dev}]
     for rb in dcfg["base_ranks"]:
         p_rand = math.ceil(64 / rb) * (rb + 64)
-        points.append({"kind": "randlora", "rank": rb, "steps": dcfg["steps"]})
+        points.append({"kind": "randlora", "rank": rb, "steps": dcfg["steps"], "device": dev})
         points.append({"kind": "lora", "rank": math.ceil(p_rand / (64 + DIGITS_HIDDEN)),
-                       "steps": dcfg["steps"]})
+                       "steps": dcfg["steps"], "device": dev})
     sw = sweep(_digits, points, seeds=[1000 * seed + k for k in range(dcfg["seeds"])],
                desc="permuted digits")
     acc, params, rank = sw.array("acc"), sw.array("params"), sw.array("rank")

@@ -12,6 +12,7 @@ Tolerance: (a) solver accuracy; (b) the bound is exact, the slack only covers Cl
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.convex_relu import (
     enumerate_activation_patterns,
@@ -32,16 +33,21 @@ SIZES = {"smoke": dict(n=12, seeds=2, steps=300, admm_tol=1e-4),
 BETA = 1e-2
 
 
-def train_relu_net(n, width, steps, optimizer, seed):
-    """Full-batch training in float64; returns the objective along the trajectory."""
+def train_relu_net(n, width, steps, optimizer, device, seed):
+    """Full-batch training in float64 on ``device``; returns the objective along the trajectory.
+
+    The initial weights are drawn on the CPU and then moved, so one seed starts from the same
+    network on every device."""
     import torch
 
+    dev = torch.device(device)
     X, y = one_d_regression(n, rng=12345)
     g = torch.Generator().manual_seed(seed)
-    Xt, yt = torch.tensor(X), torch.tensor(y)
+    Xt, yt = torch.tensor(X, device=dev), torch.tensor(y, device=dev)
     U = (torch.randn(X.shape[1], width, generator=g, dtype=torch.float64)
-         / np.sqrt(X.shape[1])).requires_grad_()
-    a = (torch.randn(width, generator=g, dtype=torch.float64) / np.sqrt(width)).requires_grad_()
+         / np.sqrt(X.shape[1])).to(dev).requires_grad_()
+    a = (torch.randn(width, generator=g, dtype=torch.float64)
+         / np.sqrt(width)).to(dev).requires_grad_()
     opt = (torch.optim.Adam([U, a], lr=1e-2) if optimizer == "adam"
            else torch.optim.SGD([U, a], lr=1e-2))
     traj = np.empty(steps)
@@ -52,7 +58,8 @@ def train_relu_net(n, width, steps, optimizer, seed):
         obj.backward()
         opt.step()
         traj[k] = obj.item()
-    final = nonconvex_objective(X, y, U.detach().numpy(), a.detach().numpy(), beta=BETA)
+    final = nonconvex_objective(X, y, U.detach().cpu().numpy(), a.detach().cpu().numpy(),
+                                beta=BETA)
     return {"final": final, "min": float(min(traj.min(), final)), "traj": traj}
 
 
@@ -63,6 +70,11 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     X, y = one_d_regression(cfg["n"], rng=12345)
     D = enumerate_activation_patterns(X)
     P = D.shape[1]
+    # the training runs first: they need only P, and the solvers below only the data
+    seeds = [seed * 1000 + k for k in range(cfg["seeds"])]
+    sw = sweep(train_relu_net, {"n": [cfg["n"]], "width": [2 * P], "steps": [cfg["steps"]],
+                                "optimizer": ["adam", "gd"], "device": [claims.device()]},
+               seeds=seeds)
     ref = solve_convex_relu_cvxpy(X, y, beta=BETA, patterns=D)
     U, alpha = ref.relu_weights(drop_zero=False)
     rec = nonconvex_objective(X, y, U, alpha, beta=BETA)
@@ -74,9 +86,6 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     rec_a = nonconvex_objective(X, y, Ua, aa, beta=BETA)
     res.add(Check.rel("recovered network objective / convex optimum (ADMM)", rec_a / ref.objective,
                       1.0, 1e-3, detail=f"ADMM tol {cfg['admm_tol']:g}, {adm.n_iter} iterations"))
-    seeds = [seed * 1000 + k for k in range(cfg["seeds"])]
-    sw = sweep(train_relu_net, {"n": [cfg["n"]], "width": [2 * P], "steps": [cfg["steps"]],
-                                "optimizer": ["adam", "gd"]}, seeds=seeds)
     fig, axes = new_figure(2)
     steps = np.arange(1, cfg["steps"] + 1)
     for i, pt in enumerate(sw.points):

@@ -44,8 +44,11 @@ SIZES = {
 }
 
 
-def _projection_errors(n, seed):
-    """Relative projection errors of Monarch vs equal-parameter SVD on three targets."""
+def _projection_errors(n, device, seed):
+    """Relative projection errors of Monarch vs equal-parameter SVD on three targets.
+
+    The targets are drawn on the CPU and then moved to ``device``, so a seed gives the same
+    matrices everywhere."""
     import torch
 
     from theorylab.nn.monarch import monarch_dense, project_to_monarch
@@ -59,6 +62,7 @@ def _projection_errors(n, seed):
         "kronecker": torch.kron(torch.randn(m, m, **kw), torch.randn(m, m, **kw)),
         "gaussian": torch.randn(n, n, **kw),
     }
+    targets = {name: W.to(device) for name, W in targets.items()}
     k = (2 * m ** 3) // (2 * n)  # SVD rank with the same parameter count 2 n k = 2 m³
     out = {"svd_rank": float(k)}
     for name, W in targets.items():
@@ -184,7 +188,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     n = cfg["n"]
     res = ClaimResult(claim="dao2022_monarch_projection", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    sw = sweep(_projection_errors, {"n": [n]}, seeds=[1000 * seed + k for k in
+    sw = sweep(_projection_errors, {"n": [n], "device": [dev]}, seeds=[1000 * seed + k for k in
                                                       range(cfg["seeds"])],
                backend="serial" if scale == "smoke" else None, desc="projections")
     get = lambda key: sw.array(key)[0]  # (n_seeds,)

@@ -23,6 +23,7 @@ seen), so smoke averages 8 splits; seeds 0–19 all pass (measured).
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.boolean import (
     cellular_automaton_task,
     layered_network,
@@ -56,7 +57,7 @@ def _task(task):
     return X, Y, (8, 16, 16, 8)
 
 
-def _one(task, n_train, iters, steps, baseline_splits, seed):
+def _one(task, n_train, iters, steps, baseline_splits, device, seed):
     import warnings
 
     import torch
@@ -76,13 +77,13 @@ def _one(task, n_train, iters, steps, baseline_splits, seed):
     if seed % 1000 >= baseline_splits:  # split j = seed mod 1000: RRR only
         return out | {m: float("nan") for m in ("ste", "adamw", "penalized")}
     f = train_ste_network(widths, X[tr], Y[tr], steps=steps,
-                          generator=torch.Generator().manual_seed(seed))
+                          generator=torch.Generator().manual_seed(seed), device=device)
     out["ste"] = float(np.mean(f(X[te]) == Y[te]))
     f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, penalty=False,
-                            generator=torch.Generator().manual_seed(seed))
+                            generator=torch.Generator().manual_seed(seed), device=device)
     out["adamw"] = float(np.mean(f(X[te]) == Y[te]))
     f = train_penalized_mlp(widths, X[tr], Y[tr], steps=steps, penalty=True,
-                            generator=torch.Generator().manual_seed(seed))
+                            generator=torch.Generator().manual_seed(seed), device=device)
     out["penalized"] = float(np.mean(f(X[te]) == Y[te]))
     return out
 
@@ -94,7 +95,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     fig, axes = new_figure(len(cfg["tasks"]), title="Test bit accuracy vs training items")
     for k, task in enumerate(cfg["tasks"]):
         sw = sweep(_one, {"task": [task], "n_train": list(cfg["ns"]), "iters": [cfg["iters"]],
-                          "steps": [cfg["steps"]], "baseline_splits": [cfg["baseline_splits"]]},
+                          "steps": [cfg["steps"]], "baseline_splits": [cfg["baseline_splits"]],
+                          "device": [claims.device()]},
                    seeds=[1000 * seed + j for j in range(cfg["splits"])], desc=f"{task}")
         nb = cfg["baseline_splits"]
         acc = {m: sw.array(m)[:, :(None if m == "rrr" else nb)] for m in METHODS}  # (n_N, splits)

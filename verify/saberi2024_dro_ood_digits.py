@@ -18,6 +18,7 @@ Hyperparameters (theorylab's): gamma = gamma' = 1, lambda = 0.3, Adam lr 1e-2, w
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
@@ -32,7 +33,7 @@ SIZES = {"smoke": dict(m=50, ns=[0, 600], shifts=[0.3], seeds=3, epochs=60),
 HP = dict(gamma=1.0, lam=0.3, lr=1e-2, weight_decay=1e-4, inner_steps=3)
 
 
-def _trial(m, n, shift, epochs, seed):
+def _trial(m, n, shift, epochs, device, seed):
     import torch
 
     from theorylab.dro.data import load_digits_shift
@@ -48,12 +49,13 @@ def _trial(m, n, shift, epochs, seed):
     if n > 0:
         Xu = torch.tensor(sp.X_unlabeled[:n], dtype=torch.float32)
         train_rss_torch(net, X, y, Xu, method="rss", epochs=epochs, warmup_epochs=epochs // 2,
-                        generator=gen, **HP)
+                        generator=gen, device=device, **HP)
     else:
         train_rss_torch(net, X, y, method="robust_erm", epochs=epochs, generator=gen,
-                        **{k: v for k, v in HP.items() if k != "lam"})
+                        device=device, **{k: v for k, v in HP.items() if k != "lam"})
     with torch.no_grad():
-        pred = net(torch.tensor(sp.X_test, dtype=torch.float32)).argmax(1).numpy()
+        Xt = torch.tensor(sp.X_test, dtype=torch.float32, device=device)
+        pred = net(Xt).argmax(1).cpu().numpy()
     return float(np.mean(pred == sp.y_test))
 
 
@@ -64,7 +66,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     ns, shifts, S = cfg["ns"], cfg["shifts"], cfg["seeds"]
     seeds = [seed * 1000 + k for k in range(S)]
     # smoke runs in-process: worker start-up (importing torch) would cost more than the fits
-    sw = sweep(_trial, {"shift": shifts, "n": ns, "m": [cfg["m"]], "epochs": [cfg["epochs"]]},
+    sw = sweep(_trial, {"shift": shifts, "n": ns, "m": [cfg["m"]], "epochs": [cfg["epochs"]],
+                        "device": [claims.device()]},
                seeds=seeds, backend="serial" if scale == "smoke" else None)
     acc = sw.array().reshape(len(shifts), len(ns), S)
     res.data.update({"shifts": shifts, "ns": ns, "acc_mean": acc.mean(2),

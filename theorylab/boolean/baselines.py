@@ -19,20 +19,23 @@ from theorylab._validation import check_int, check_matrix, check_positive
 __all__ = ["train_ste_network", "train_penalized_mlp"]
 
 
-def _prep(widths, X, Y):
+def _prep(widths, X, Y, device):
     import torch
+
+    from theorylab.nn._checks import check_device
 
     widths = [check_int(w, name="widths", minimum=1) for w in widths]
     if len(widths) < 2:
         raise ValueError(f"widths must list at least an input and an output layer, got {widths}")
     X = check_matrix(X, name="X")
     Y = check_matrix(Y, name="Y", shape=(X.shape[0], None))
-    X = torch.as_tensor(X.astype(np.float32))
-    Y = torch.as_tensor(Y.astype(np.float32))
+    dev = check_device(device) or torch.device("cpu")
+    X = torch.as_tensor(X.astype(np.float32), device=dev)
+    Y = torch.as_tensor(Y.astype(np.float32), device=dev)
     if X.shape[1] != widths[0] or Y.shape[1] != widths[-1]:
         raise ValueError(f"widths must match the data: inputs {X.shape[1]}, outputs "
                          f"{Y.shape[1]}, got widths {widths}")
-    return widths, X, Y
+    return widths, X, Y, dev
 
 
 def _generator(generator):
@@ -49,17 +52,19 @@ def _generator(generator):
 
 
 def train_ste_network(widths: Sequence[int], X, Y, *, steps: int = 2000, lr: float = 1e-2,
-                      generator=None):
+                      generator=None, device=None):
     """Train a ±1 network by the straight-through estimator; returns ``predict(X) -> ±1``.
 
-    ``generator`` (a ``torch.Generator``; None: fresh entropy) draws the initial weights."""
+    ``generator`` (a CPU ``torch.Generator``; None: fresh entropy) draws the initial weights,
+    which then move to ``device`` ("cpu", "cuda[:k]"; None: CPU), so a seed gives the same
+    start on every device."""
     import torch
 
-    widths, Xt, Yt = _prep(widths, X, Y)
+    widths, Xt, Yt, dev = _prep(widths, X, Y, device)
     steps = check_int(steps, name="steps", minimum=1)
     lr = check_positive(lr, name="lr")
     g = _generator(generator)
-    Ws = [torch.nn.Parameter(torch.randn(b, a + 1, generator=g) * 0.5)
+    Ws = [torch.nn.Parameter((torch.randn(b, a + 1, generator=g) * 0.5).to(dev))
           for a, b in zip(widths[:-1], widths[1:], strict=True)]
 
     def ste_sign(v):  # forward sign, backward clipped identity
@@ -68,7 +73,7 @@ def train_ste_network(widths: Sequence[int], X, Y, *, steps: int = 2000, lr: flo
     def forward(Xb, hard):
         h = Xb
         for k, W in enumerate(Ws):
-            hb = torch.cat([h, -torch.ones(h.shape[0], 1)], dim=1)  # bias input −1
+            hb = torch.cat([h, -torch.ones(h.shape[0], 1, device=dev)], dim=1)  # bias input −1
             Wb = ste_sign(W)
             s = hb @ Wb.T / np.sqrt(W.shape[1])
             if k < len(Ws) - 1:
@@ -89,19 +94,22 @@ def train_ste_network(widths: Sequence[int], X, Y, *, steps: int = 2000, lr: flo
 
     def predict(Xn):
         with torch.no_grad():
-            return forward(torch.as_tensor(np.asarray(Xn, dtype=np.float32)), True).numpy()
+            Xb = torch.as_tensor(np.asarray(Xn, dtype=np.float32), device=dev)
+            return forward(Xb, True).cpu().numpy()
 
     return predict
 
 
 def train_penalized_mlp(widths: Sequence[int], X, Y, *, steps: int = 3000, lr: float = 1e-2,
-                        generator=None, penalty: bool = True):
+                        generator=None, penalty: bool = True, device=None):
     """ReLU MLP with BCE-with-logits and AdamW (+ the norm/L1 penalty); returns ``predict``.
 
-    ``generator`` (a ``torch.Generator``; None: fresh entropy) draws the initial weights."""
+    ``generator`` (a CPU ``torch.Generator``; None: fresh entropy) draws the initial weights,
+    which then move to ``device`` ("cpu", "cuda[:k]"; None: CPU), so a seed gives the same
+    start on every device."""
     import torch
 
-    widths, Xt, Yt = _prep(widths, X, Y)
+    widths, Xt, Yt, dev = _prep(widths, X, Y, device)
     steps = check_int(steps, name="steps", minimum=1)
     g = _generator(generator)
     layers = []
@@ -111,7 +119,7 @@ def train_penalized_mlp(widths: Sequence[int], X, Y, *, steps: int = 3000, lr: f
             lin.weight.copy_(torch.randn(b, a, generator=g) / np.sqrt(a))
             lin.bias.zero_()
         layers += [lin, torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
+    model = torch.nn.Sequential(*layers[:-1]).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     target01 = (Yt > 0).float()
     for _ in range(steps):
@@ -128,7 +136,8 @@ def train_penalized_mlp(widths: Sequence[int], X, Y, *, steps: int = 3000, lr: f
 
     def predict(Xn):
         with torch.no_grad():
-            out = model(torch.as_tensor(np.asarray(Xn, dtype=np.float32))).numpy()
+            Xb = torch.as_tensor(np.asarray(Xn, dtype=np.float32), device=dev)
+            out = model(Xb).cpu().numpy()
         return np.where(out >= 0, 1.0, -1.0)
 
     return predict

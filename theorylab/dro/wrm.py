@@ -27,6 +27,7 @@ from torch import nn
 
 from .._result import ConvergenceWarning, SolverResult
 from .._validation import check_choice, check_int, check_scalar
+from ..nn._checks import check_device
 
 __all__ = ["wrm_perturb", "train_rss_torch", "TorchRSSResult"]
 
@@ -130,7 +131,8 @@ def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
                     gamma_u: float | None = None, lam: float = 1.0, epochs: int = 100,
                     lr: float = 1e-2, weight_decay: float = 0.0, batch_size: int | None = None,
                     inner_steps: int = 5, warmup_epochs: int = 0, tol: float = 0.0,
-                    generator: torch.Generator | None = None) -> TorchRSSResult:
+                    generator: torch.Generator | None = None,
+                    device: str | torch.device | None = None) -> TorchRSSResult:
     """Train ``model`` with the RSS objective (or robust ERM / ERM) by Adam and WRM.
 
     Parameters
@@ -163,7 +165,11 @@ def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     tol : float
         Stop when the epoch objective changes by <= tol (0: run all epochs, converged=True).
     generator : torch.Generator, optional
-        Randomness of the mini-batch order.
+        Randomness of the mini-batch order (a CPU generator; the indices it draws are moved
+        to the data's device, so a seed gives the same batches on every device).
+    device : {"cpu", "cuda", "cuda:k"} or torch.device, optional
+        Where to train: ``model`` (in place), ``X``, ``y`` and ``X_unlabeled`` are moved
+        there first. None (default): train where the model and the tensors already are.
 
     Returns
     -------
@@ -172,7 +178,10 @@ def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     Raises
     ------
     ValueError
-        On bad sizes or hyperparameters, or ``method="rss"`` without unlabeled data.
+        On bad sizes or hyperparameters, on a malformed or unavailable ``device``, or
+        ``method="rss"`` without unlabeled data.
+    TypeError
+        When ``device`` is neither a str nor a ``torch.device``.
     FloatingPointError
         When the objective becomes NaN/inf (naming the epoch).
 
@@ -206,12 +215,18 @@ def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     warmup_epochs = check_int(warmup_epochs, name="warmup_epochs", minimum=0)
     tol = check_scalar(tol, name="tol", lower=0.0)
     bs = m if batch_size is None else check_int(batch_size, name="batch_size", minimum=1)
+    dev = check_device(device)
     if method == "rss":
         if X_unlabeled is None or X_unlabeled.shape[0] == 0:
             raise ValueError("X_unlabeled must be given (non-empty) for method='rss', got none")
         if X_unlabeled.shape[1:] != X.shape[1:]:
             raise ValueError(f"X_unlabeled must have rows of shape {tuple(X.shape[1:])}, got "
                              f"{tuple(X_unlabeled.shape[1:])}")
+    if dev is not None:
+        model.to(dev)
+        X, y = X.to(dev), y.to(dev)
+        if X_unlabeled is not None:
+            X_unlabeled = X_unlabeled.to(dev)
     use_u = method == "rss" and lam > 0
     robust = method != "erm"
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -219,10 +234,10 @@ def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     objs: list[float] = []
     converged = tol == 0
     for ep in range(epochs):
-        perm = torch.randperm(m, generator=generator)
+        perm = torch.randperm(m, generator=generator).to(X.device)
         if use_u:
             n = int(X_unlabeled.shape[0])
-            perm_u = torch.randperm(n, generator=generator)
+            perm_u = torch.randperm(n, generator=generator).to(X.device)
             bs_u = math.ceil(n / n_batches)
         total = 0.0
         for b in range(n_batches):
