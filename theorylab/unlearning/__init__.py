@@ -93,6 +93,8 @@ _LAZY: dict[str, str] = {
     "list_methods": "methods",
     "apply_method": "methods",
     "SSDConfig": "ssd",
+    "BlindspotConfig": "regression",
+    "GaussianFTConfig": "regression",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
