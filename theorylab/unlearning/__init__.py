@@ -95,6 +95,7 @@ _LAZY: dict[str, str] = {
     "SSDConfig": "ssd",
     "BlindspotConfig": "regression",
     "GaussianFTConfig": "regression",
+    "ModHiFiConfig": "modhifi",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
