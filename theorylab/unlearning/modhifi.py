@@ -188,9 +188,9 @@ def singleton_fidelity(cons: Consumer, Xin: torch.Tensor) -> torch.Tensor:
     """SF({c}) = mean_n ‖W_c x_{n,c}‖² / mean_n ‖W x_n‖² for every component c →
     ``(n_components,)``; ``Xin`` is the consumer's input ``(N, in_features)``."""
     W = cons.linear.weight.detach()  # (d_out, d_in)
-    parts = torch.stack([Xin[:, cons.columns(c)] @ W[:, cons.columns(c)].T
-                         for c in range(cons.n_components)])  # (C, N, d_out)
-    energy = parts.pow(2).sum(-1).mean(-1)  # (C,)
+    C, g = cons.n_components, cons.group
+    parts = torch.einsum("ncg,ocg->nco", Xin.reshape(-1, C, g), W.reshape(-1, C, g))
+    energy = parts.pow(2).sum(-1).mean(0)  # (C,)
     total = (Xin @ W.T).pow(2).sum(-1).mean()
     return energy / total.clamp_min(torch.finfo(energy.dtype).tiny)
 
