@@ -172,3 +172,40 @@ def test_declarations_and_bad_inputs(digits):
                            ({"lr": 0.0}, ValueError, "lr must be > 0, got 0.0")]:
         with pytest.raises(err, match=match):
             ModHiFiConfig(**kw)
+
+
+def test_pruning_keeps_the_best_subset_when_components_are_uncorrelated():
+    # orthogonal hidden features (also orthogonal to the constant, so the re-fitted bias does
+    # not interact): the top singletons by fidelity are the best subset of their size for the
+    # re-fitted reconstruction error (checked against all C(6, 3) subsets)
+    from itertools import combinations
+
+    from theorylab.unlearning.modhifi import prune_consumer
+
+    n = 60
+    rng = np.random.default_rng(1)
+    Q = np.linalg.qr(np.c_[np.ones(n), rng.normal(size=(n, 6))])[0][:, 1:]
+    X = torch.tensor(Q * n ** 0.5 * np.array([3.0, 0.2, 1.0, 2.0, 0.5, 1.5]))
+    m = torch.nn.Sequential(torch.nn.Linear(6, 6), torch.nn.Linear(6, 2)).double()
+    with torch.no_grad():
+        m[0].weight.copy_(torch.eye(6))
+        m[0].bias.zero_()
+        m[1].weight.copy_(torch.tensor(rng.normal(size=(2, 6))))
+        Y = m(X)
+
+    def err(S):
+        A = torch.cat([X[:, list(S)], torch.ones(n, 1, dtype=torch.float64)], 1)
+        sol = torch.linalg.lstsq(A, Y).solution
+        return float((A @ sol - Y).pow(2).sum(1).mean())
+
+    out, removed = prune_consumer(m, X, consumer=0, n_remove=3, ridge=0.0)
+    kept = tuple(sorted(set(range(6)) - set(removed)))
+    errs = {S: err(S) for S in combinations(range(6), 3)}
+    assert kept == min(errs, key=errs.get)
+    with torch.no_grad():
+        assert errs[kept] == pytest.approx(float((out(X) - Y).pow(2).sum(1).mean()), rel=1e-8)
+    # weight-norm pruning ignores the feature scales and picks a worse subset here
+    _, rem_l2 = prune_consumer(m, X, consumer=0, n_remove=3, selection="l2", ridge=0.0)
+    assert errs[tuple(sorted(set(range(6)) - set(rem_l2)))] > 1.2 * errs[kept]
+    with pytest.raises(ValueError, match="n_remove must be <= 5, got 6"):
+        prune_consumer(m, X, consumer=0, n_remove=6)

@@ -43,7 +43,7 @@ from theorylab.unlearning.methods import register_method
 
 __all__ = ["ModHiFiConfig", "Consumer", "consumers", "invert_classes", "consumer_inputs",
            "singleton_fidelity", "forget_specificity", "remove_components", "refit_consumers",
-           "modhifi_u"]
+           "modhifi_u", "prune_consumer"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,3 +291,36 @@ def modhifi_u(model, forget, retain=None, *, config, generator, train_set=None, 
     model.eval()
     model.modhifi_removed = removed  # type: ignore[attr-defined]
     return model
+
+
+def prune_consumer(model: nn.Module, X: torch.Tensor, *, consumer: int, n_remove: int,
+                   selection: Literal["fidelity", "l2"] = "fidelity", refit: bool = True,
+                   ridge: float = 1e-3) -> tuple[nn.Module, list[int]]:
+    """ModHiFi-P on one layer: cut the ``n_remove`` components of consumer number
+    ``consumer`` with the *lowest* singleton fidelity on the inputs ``X`` (``"l2"``: the lowest
+    weight norm ‖W_c‖_F), then (``refit``) re-solve the kept columns and the bias by ridge least
+    squares to reproduce the original pre-activation on ``X``. Returns a modified copy and the
+    removed component indices; ``model`` is not changed.
+
+    With uncorrelated components (E[X_c X_c'ᵀ] = 0 for c ≠ c') the kept set is the best subset
+    of its size for the reconstruction error e(S) = min_W' E‖Y − Σ_{c∈S} W'_c X_c‖²."""
+    import copy
+
+    check_choice(selection, name="selection", choices=("fidelity", "l2"))
+    out = copy.deepcopy(model).eval()
+    cons = consumers(out)
+    i = check_int(consumer, name="consumer", minimum=0, maximum=len(cons) - 1)
+    cn = cons[i]
+    n_remove = check_int(n_remove, name="n_remove", minimum=0, maximum=cn.n_components - 1)
+    if selection == "fidelity":
+        score = singleton_fidelity(cn, consumer_inputs(out, cons, X)[i])
+    else:
+        W = cn.linear.weight.detach()
+        score = W.reshape(W.shape[0], cn.n_components, cn.group).pow(2).sum((0, 2)).sqrt()
+    removed = sorted(torch.argsort(score.cpu(), stable=True)[:n_remove].tolist())
+    remove_components(cn, removed)
+    if refit:
+        plan: list[list[int]] = [[] for _ in cons]
+        plan[i] = removed
+        refit_consumers(out, model, plan, X, ridge=ridge)
+    return out, removed
