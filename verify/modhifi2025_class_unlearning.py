@@ -40,8 +40,8 @@ CLAIM = ("ModHiFi-U forgets a class from synthetic data with no weight gradient:
          "accuracy <= 5 %, retain accuracy kept, a few percent of retraining time; random or "
          "weight-norm cuts of the same size do not forget.")
 LABEL = "partial"
-LABEL_REASON = ("method reconstructed from the abstract (authors' code not available); digits "
-                "MLP/CNN stand-in for CIFAR-10")
+LABEL_REASON = ("reconstructed from the abstract (authors' code unavailable); "
+                "digits MLP/CNN, not CIFAR-10")
 SIZES = {
     "smoke": dict(arch="mlp", epochs=25, lr=2e-3, k=16, ks=(16,), seeds=1,
                   forget_bound=0.15, drop_bound=0.05, time_bound=0.10),
