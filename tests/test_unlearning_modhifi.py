@@ -209,3 +209,24 @@ def test_pruning_keeps_the_best_subset_when_components_are_uncorrelated():
     assert errs[tuple(sorted(set(range(6)) - set(rem_l2)))] > 1.2 * errs[kept]
     with pytest.raises(ValueError, match="n_remove must be <= 5, got 6"):
         prune_consumer(m, X, consumer=0, n_remove=6)
+
+
+def test_gaussian_synthetic_data_matches_the_class_moments_and_is_declared(digits):
+    from theorylab.unlearning.modhifi import gaussian_classes
+
+    rng = np.random.default_rng(0)
+    X = torch.tensor(np.r_[rng.uniform(0.2, 0.4, (50, 2)), rng.uniform(0.6, 0.8, (50, 2))])
+    y = torch.tensor([0] * 50 + [1] * 50)
+    Xs, ys = gaussian_classes(Subset(X, y), [1, 0], n_per_class=4000, generator=G(0))
+    assert ys.tolist() == [1] * 4000 + [0] * 4000
+    assert float(Xs.min()) >= 0.0 and float(Xs.max()) <= 1.0
+    for k, sl in ((1, slice(0, 4000)), (0, slice(4000, 8000))):
+        np.testing.assert_allclose(Xs[sl].mean(0).numpy(), X[y == k].mean(0).numpy(), atol=0.01)
+        np.testing.assert_allclose(torch.cov(Xs[sl].T).numpy(), torch.cov(X[y == k].T).numpy(),
+                                   atol=2e-3)
+    with pytest.raises(ValueError, match="at least 2 rows of class 1, got 1"):
+        gaussian_classes(Subset(X[:51], y[:51]), [1], n_per_class=2, generator=G(0))
+    m, forget, Xt, yt = digits
+    assert get_method("modhifi_gaussian").needs_train_set
+    with pytest.raises(ValueError, match="training_set must be given"):
+        apply_method("modhifi_gaussian", m, forget, generator=G(0))

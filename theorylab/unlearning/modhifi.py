@@ -43,7 +43,7 @@ from theorylab.unlearning.methods import register_method
 
 __all__ = ["ModHiFiConfig", "Consumer", "consumers", "invert_classes", "consumer_inputs",
            "singleton_fidelity", "forget_specificity", "remove_components", "refit_consumers",
-           "modhifi_u", "prune_consumer"]
+           "gaussian_classes", "modhifi_u", "modhifi_u_gaussian", "prune_consumer"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -246,11 +246,7 @@ def refit_consumers(model: nn.Module, original: nn.Module, removed: list[list[in
         cm.linear.bias[rows] = sol[-1, rows].to(W)
 
 
-@register_method("modhifi", config=ModHiFiConfig)
-def modhifi_u(model, forget, retain=None, *, config, generator, train_set=None, oracles=None):
-    """ModHiFi-U: synthetic inputs by inversion, singleton-fidelity scores per class, cut the
-    ``k`` most forget-specific components of every consumer, re-fit on retain-class synthetic
-    inputs. Reads only the labels of the forget set; no weight gradient."""
+def _modhifi_core(model, forget, config, generator, synth) -> nn.Module:
     import copy
 
     original = copy.deepcopy(model).eval()
@@ -261,10 +257,7 @@ def modhifi_u(model, forget, retain=None, *, config, generator, train_set=None, 
     if not retain_classes:
         raise ValueError(f"forget must leave at least one class, got labels {forget_classes} "
                          f"of a {n_out}-class model")
-    in_dim = int(forget.X.shape[1])
-    Xs, ys = invert_classes(original, range(n_out), n_per_class=config.n_per_class,
-                            in_dim=in_dim, steps=config.steps, lr=config.lr, tv=config.tv,
-                            l2=config.l2, generator=generator)
+    Xs, ys = synth(original, n_out, int(forget.X.shape[1]))
     cons = consumers(model)
     inputs = consumer_inputs(model, cons, Xs)
     removed: list[list[int]] = []
@@ -292,6 +285,49 @@ def modhifi_u(model, forget, retain=None, *, config, generator, train_set=None, 
     model.modhifi_removed = removed  # type: ignore[attr-defined]
     return model
 
+
+@register_method("modhifi", config=ModHiFiConfig)
+def modhifi_u(model, forget, retain=None, *, config, generator, train_set=None, oracles=None):
+    """ModHiFi-U: synthetic inputs by inversion, singleton-fidelity scores per class, cut the
+    ``k`` most forget-specific components of every consumer, re-fit on retain-class synthetic
+    inputs. Reads only the labels of the forget set; no weight gradient."""
+    return _modhifi_core(model, forget, config, generator, lambda orig, n_out, in_dim:
+                         invert_classes(orig, range(n_out), n_per_class=config.n_per_class,
+                                        in_dim=in_dim, steps=config.steps, lr=config.lr,
+                                        tv=config.tv, l2=config.l2, generator=generator))
+
+
+def gaussian_classes(data, classes, *, n_per_class: int, generator: torch.Generator,
+                     jitter: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n_per_class`` draws per class from N(μ_k, Σ_k + jitter·I), the class-conditional
+    input mean and covariance of ``data`` (a "distributional access" generator), clipped to
+    [0, 1]. Raises ``ValueError`` naming a class with fewer than two rows."""
+    X, y = data.X, torch.as_tensor(data.y)
+    xs, ys = [], []
+    for k in classes:
+        Xk = X[y == k].double()
+        if Xk.shape[0] < 2:
+            raise ValueError(f"train_set must hold at least 2 rows of class {k}, got "
+                             f"{Xk.shape[0]}")
+        mu = Xk.mean(0)
+        cov = torch.cov(Xk.T) + jitter * torch.eye(Xk.shape[1], dtype=Xk.dtype,
+                                                       device=Xk.device)
+        L = torch.linalg.cholesky(cov)
+        z = torch.randn(n_per_class, Xk.shape[1], generator=generator, dtype=torch.float64)
+        xs.append((mu + z.to(Xk.device) @ L.T).clamp(0.0, 1.0).to(X.dtype))
+        ys.append(torch.full((n_per_class,), int(k), dtype=torch.long, device=X.device))
+    return torch.cat(xs), torch.cat(ys)
+
+
+@register_method("modhifi_gaussian", config=ModHiFiConfig, needs_train_set=True)
+def modhifi_u_gaussian(model, forget, retain=None, *, config, generator, train_set=None,
+                       oracles=None):
+    """ModHiFi-U with class-conditional Gaussian synthetic inputs (per-class means and
+    covariances of the training set) instead of model inversion; no weight gradient."""
+    return _modhifi_core(model, forget, config, generator, lambda orig, n_out, in_dim:
+                         gaussian_classes(train_set, range(n_out),
+                                          n_per_class=config.n_per_class,
+                                          generator=generator))
 
 def prune_consumer(model: nn.Module, X: torch.Tensor, *, consumer: int, n_remove: int,
                    selection: Literal["fidelity", "l2"] = "fidelity", refit: bool = True,
