@@ -230,3 +230,19 @@ def test_gaussian_synthetic_data_matches_the_class_moments_and_is_declared(digit
     assert get_method("modhifi_gaussian").needs_train_set
     with pytest.raises(ValueError, match="training_set must be given"):
         apply_method("modhifi_gaussian", m, forget, generator=G(0))
+
+
+def test_layers_all_cuts_in_every_consumer(digits):
+    m, forget, _, _ = digits
+    out, _ = apply_method("modhifi", m, forget, config=ModHiFiConfig(k=3, layers="all",
+                                                                     refit=False),
+                          generator=G(1))
+    removed = out.modhifi_removed
+    cons = consumers(out)
+    assert [len(r) for r in removed] == [3] * len(cons) == [3, 3]
+    for cn, r in zip(cons, removed, strict=True):
+        assert torch.all(cn.linear.weight[:, r] == 0)
+        kept = [c for c in range(cn.n_components) if c not in r]
+        assert torch.all(cn.linear.weight[:, kept].abs().sum(0) > 0)
+    last, _ = apply_method("modhifi", m, forget, config=ModHiFiConfig(k=3), generator=G(1))
+    assert [len(r) for r in last.modhifi_removed] == [0, 3]

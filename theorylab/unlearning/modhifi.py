@@ -28,6 +28,10 @@ Synthetic data: model inversion — ``n_per_class`` inputs per class, started fr
 noise, optimised with Adam on the *inputs* to minimise cross-entropy to their class plus
 total-variation and L2 priors, clipped to [0, 1]. The model's weights never receive a gradient
 and no real training input is read: the forget set contributes only its class label(s).
+``"modhifi_gaussian"`` replaces the inversion by draws from the class-conditional Gaussian
+of the training inputs (declares ``needs_train_set``). :func:`prune_consumer` is the
+ModHiFi-P entry point for one layer (cut the lowest-fidelity components, re-fit). The indices
+cut per consumer are left on the returned model as ``model.modhifi_removed``.
 """
 
 from __future__ import annotations
