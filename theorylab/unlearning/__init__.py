@@ -93,6 +93,9 @@ _LAZY: dict[str, str] = {
     "list_methods": "methods",
     "apply_method": "methods",
     "SSDConfig": "ssd",
+    "BlindspotConfig": "regression",
+    "GaussianFTConfig": "regression",
+    "ModHiFiConfig": "modhifi",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
