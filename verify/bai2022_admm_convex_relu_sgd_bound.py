@@ -29,7 +29,9 @@ CLAIM = ("The recovered ReLU network attains the convex objective, and full-batc
          "of the same-width network never goes below the exact convex optimum (1-D data, every "
          "pattern enumerated).")
 SIZES = {"smoke": dict(n=12, seeds=2, steps=300, admm_tol=1e-4),
-         "full": dict(n=30, seeds=5, steps=5000, admm_tol=1e-6)}
+         # ADMM's certificate: 1e-4 relative suboptimality (a run at 1e-6 stopped at its 300 000
+         # iteration cap with 3.6e-5 certified; the recovery check below needs only 1e-3)
+         "full": dict(n=30, seeds=5, steps=5000, admm_tol=1e-4)}
 BETA = 1e-2
 
 
@@ -84,6 +86,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                                  max_iter=300_000)
     Ua, aa = adm.relu_weights()
     rec_a = nonconvex_objective(X, y, Ua, aa, beta=BETA)
+    res.add(Check.at_most("ADMM certified relative suboptimality (dual certificate)",
+                          float(adm.gap_bound), cfg["admm_tol"],
+                          detail=f"{adm.n_iter} iterations, converged={adm.converged}"))
     res.add(Check.rel("recovered network objective / convex optimum (ADMM)", rec_a / ref.objective,
                       1.0, 1e-3, detail=f"ADMM tol {cfg['admm_tol']:g}, {adm.n_iter} iterations"))
     fig, axes = new_figure(2)
