@@ -93,6 +93,12 @@ _LAZY: dict[str, str] = {
     "list_methods": "methods",
     "apply_method": "methods",
     "SSDConfig": "ssd",
+    # datamodel matching (georgiev2024_dmm)
+    "Datamodels": "attribution",
+    "fit_datamodels": "attribution",
+    "datamodel_attribution": "attribution",
+    "DMMConfig": "dmm",
+    "OMConfig": "dmm",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
