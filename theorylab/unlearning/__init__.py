@@ -99,6 +99,8 @@ _LAZY: dict[str, str] = {
     "datamodel_attribution": "attribution",
     "DMMConfig": "dmm",
     "OMConfig": "dmm",
+    # influence approximation (liu2025_iau)
+    "IAUConfig": "iau",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
