@@ -13,7 +13,11 @@ from theorylab.unlearning.iau import (  # noqa: E402
     gr_loss,
     train_model_gr,
 )
-from theorylab.unlearning.influence import softmax_objective  # noqa: E402
+from theorylab.unlearning.influence import (  # noqa: E402
+    InfluenceConfig,
+    softmax_hvp,
+    softmax_objective,
+)
 from theorylab.unlearning.methods import Subset, apply_method  # noqa: E402
 from theorylab.unlearning.models import Recipe, build_model, train_model  # noqa: E402
 
@@ -113,3 +117,21 @@ def test_bad_config_values():
     with pytest.raises(ValueError, match="alpha must be >= 0"):
         train_model_gr(torch.nn.Linear(2, 2), torch.zeros(2, 2), torch.zeros(2, dtype=torch.long),
                        recipe=Recipe(), alpha=-1.0, generator=torch.Generator())
+
+
+def test_influence_method_equals_a_damped_newton_step_by_hand(data):
+    X, y, lin = data
+    F, R = np.arange(5), np.arange(5, 30)
+    out, _ = apply_method("influence", lin, Subset(X[F], y[F]), Subset(X[R], y[R]),
+                          config=InfluenceConfig(damping=0.05, cg_iters=200, cg_tol=1e-12),
+                          generator=torch.Generator())
+    W = lin.weight.detach().numpy().T  # (d, K)
+    Xn, yn = X.numpy()[R], y.numpy()[R]
+    g = softmax_objective(W, Xn, yn, l2=0.0)[1]
+    # dense (H_r + δI) from Hessian-vector products on the unit vectors
+    H = np.stack([softmax_hvp(W, Xn, e.reshape(W.shape), l2=0.05).ravel()
+                  for e in np.eye(W.size)], axis=1)
+    want = W - np.linalg.solve(H, g.ravel()).reshape(W.shape)
+    np.testing.assert_allclose(out.weight.detach().numpy().T, want, rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="damping must be > 0"):
+        InfluenceConfig(damping=0.0)

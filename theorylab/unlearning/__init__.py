@@ -101,6 +101,7 @@ _LAZY: dict[str, str] = {
     "OMConfig": "dmm",
     # influence approximation (liu2025_iau)
     "IAUConfig": "iau",
+    "InfluenceConfig": "influence",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",

@@ -16,19 +16,27 @@ W_IF = W* − H_r(W*)⁻¹ ∇L_r(W*), with L_r the objective on D_r (normalised
 exact for a quadratic objective and accurate to second order in the size of the change
 otherwise (standard; Koh & Liang 2017, arXiv:1703.04730). H_r⁻¹ is applied by conjugate
 gradients on Hessian-vector products, so no d·K × d·K matrix is formed.
+
+For networks, the method ``"influence"`` (:func:`influence_unlearn`) takes the same Newton step
+on the retain objective with a damping δ (H_r + δI), via exact Hessian-vector products (torch
+double back-propagation) and conjugate gradients.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import nn
 
 from theorylab._result import ConvergenceWarning
 from theorylab._validation import check_int, check_positive, check_rng
+from theorylab.unlearning.methods import register_method
 
 __all__ = ["softmax_objective", "softmax_hvp", "fit_softmax_regression", "newton_removal_step",
-           "hessian_max_eig", "random_relu_features"]
+           "hessian_max_eig", "random_relu_features", "InfluenceConfig", "influence_unlearn"]
 
 
 def _check(Phi, y, n_classes):
@@ -145,3 +153,65 @@ def random_relu_features(X, *, n_features: int, rng=None, bias: bool = True) -> 
     b = g.standard_normal(n_features)
     F = np.maximum(X @ G + b, 0.0)
     return np.hstack([F, np.ones((X.shape[0], 1))]) if bias else F
+
+
+
+# ---------------------------------------------------------------------------- networks
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InfluenceConfig:
+    """``damping`` δ added to the Hessian (networks are not convex); ``cg_iters`` and
+    ``cg_tol``: conjugate-gradient budget and relative residual; ``scale`` multiplies the
+    step (1 = the full Newton step)."""
+
+    damping: float = 1e-3
+    cg_iters: int = 100
+    cg_tol: float = 1e-6
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_positive(self.damping, name="damping")
+        check_int(self.cg_iters, name="cg_iters", minimum=1)
+        check_positive(self.cg_tol, name="cg_tol")
+        check_positive(self.scale, name="scale")
+
+
+@register_method("influence", config=InfluenceConfig, needs_retain=True)
+def influence_unlearn(model, forget, retain=None, *, config, generator, train_set=None,
+                      oracles=None):
+    """One damped Newton step on the retain objective L_r = mean_{D_r} CE:
+    θ ← θ − scale · (H_r + δI)⁻¹ ∇L_r(θ), with (H_r + δI)⁻¹ applied by conjugate gradients on
+    exact Hessian-vector products (double back-propagation, full batch). At the optimum of the
+    full objective this is influence-function removal of D_f (D_f enters through ∇L_r ≠ 0)."""
+    model.eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss = nn.functional.cross_entropy(model(retain.X), retain.y)
+    flat_g = torch.cat([g.reshape(-1) for g in
+                        torch.autograd.grad(loss, params, create_graph=True)])
+    b = flat_g.detach()
+
+    def hvp(v):
+        hv = torch.autograd.grad(flat_g @ v, params, retain_graph=True)
+        return torch.cat([h.reshape(-1) for h in hv]) + config.damping * v
+
+    x = torch.zeros_like(b)
+    r, p = b.clone(), b.clone()
+    rs = r @ r
+    stop = (config.cg_tol * torch.linalg.vector_norm(b)) ** 2
+    for _ in range(config.cg_iters):
+        if rs <= stop:
+            break
+        Ap = hvp(p)
+        a = rs / (p @ Ap)
+        x = x + a * p
+        r = r - a * Ap
+        rs_new = r @ r
+        p = r + (rs_new / rs) * p
+        rs = rs_new
+    with torch.no_grad():
+        start = 0
+        for q in params:
+            q.sub_(config.scale * x[start:start + q.numel()].view_as(q))
+            start += q.numel()
+    return model

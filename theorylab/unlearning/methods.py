@@ -116,6 +116,7 @@ def _load_builtin() -> None:
     import theorylab.unlearning.baselines  # noqa: F401  (registers the baselines)
     import theorylab.unlearning.dmm  # noqa: F401
     import theorylab.unlearning.iau  # noqa: F401
+    import theorylab.unlearning.influence  # noqa: F401
     import theorylab.unlearning.ssd  # noqa: F401
 
 
