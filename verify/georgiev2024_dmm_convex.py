@@ -36,8 +36,7 @@ CLAIM = ("Convex side check: matching simulated-oracle outputs (exact influence)
          "retrained model faster than gradient descent on the retain set, then plateaus at the "
          "attribution error.")
 LABEL = "partial"
-LABEL_REASON = ("own convex design (the paper's theorem not retrieved); plain GD steps of "
-                "size 1/L for both methods instead of Adam")
+LABEL_REASON = "own convex design (paper's theorem not retrieved); 1/L gradient steps, not Adam"
 SIZES = {
     "smoke": dict(n_train=700, n_features=64, target_size=25, steps=2500, l2=1e-3),
     "full": dict(n_train=None, n_features=256, target_size=45, steps=6000, l2=1e-3),
