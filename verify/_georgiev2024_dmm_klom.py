@@ -49,6 +49,8 @@ LABEL_REASON = ("digits MLP ensembles instead of CIFAR-10 ResNet-9; own grid; N 
 SIZES = {
     "smoke": dict(n_train=400, n_val=200, hidden=(32,), epochs=20, batch=32, n_models=24,
                   n_dm=600, target_size=20, acc_tol=0.02),
+    "mid": dict(n_train=400, n_val=200, hidden=(32,), epochs=20, batch=32, n_models=60,
+                n_dm=1500, target_size=20, acc_tol=0.02),
     "full": dict(n_train=None, n_val=None, hidden=(64, 64), epochs=30, batch=64, n_models=60,
                  n_dm=2000, target_size=45, acc_tol=0.01),
 }
