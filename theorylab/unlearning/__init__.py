@@ -96,6 +96,15 @@ _LAZY: dict[str, str] = {
     "BlindspotConfig": "regression",
     "GaussianFTConfig": "regression",
     "ModHiFiConfig": "modhifi",
+    # datamodel matching (georgiev2024_dmm)
+    "Datamodels": "attribution",
+    "fit_datamodels": "attribution",
+    "datamodel_attribution": "attribution",
+    "DMMConfig": "dmm",
+    "OMConfig": "dmm",
+    # influence approximation (liu2025_iau)
+    "IAUConfig": "iau",
+    "InfluenceConfig": "influence",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",

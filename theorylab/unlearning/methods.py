@@ -114,6 +114,9 @@ def register_method(name: str, *, config: type, needs_retain: bool = False,
 
 def _load_builtin() -> None:
     import theorylab.unlearning.baselines  # noqa: F401  (registers the baselines)
+    import theorylab.unlearning.dmm  # noqa: F401
+    import theorylab.unlearning.iau  # noqa: F401
+    import theorylab.unlearning.influence  # noqa: F401
     import theorylab.unlearning.modhifi  # noqa: F401
     import theorylab.unlearning.regression  # noqa: F401
     import theorylab.unlearning.ssd  # noqa: F401
