@@ -108,6 +108,11 @@ def _register(names: dict[str, str]) -> None:
     __all__[:] = sorted(_LAZY)
 
 
+# identity unlearning (MUFAC-style pseudo-identity benchmark)
+_register({"IdentityData": "mufac", "make_identity_data": "mufac", "score_identity": "mufac",
+           "identity_benchmark": "mufac", "CFKConfig": "mufac", "AdvNegGradConfig": "mufac"})
+
+
 def __getattr__(name: str) -> Any:
     try:
         mod = _LAZY[name]
