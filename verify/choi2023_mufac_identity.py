@@ -1,0 +1,144 @@
+"""The identity-unlearning benchmark is sensitive and fair: the simple loss-MIA separates the
+forgotten identities from unseen ones for the original model but not for the retrained
+oracle, so NoMUS ranks retraining above no unlearning.
+
+Paper: Choi & Na 2023 (arXiv:2311.02240), MUFAC benchmark and NoMUS; numbers from the public
+reference code's README (MUFAC, ResNet-18 from scratch): Original test accuracy 0.5951,
+forgetting score 0.2136, NoMUS 0.5839; Retrained 0.4880, 0.0445, 0.6995; fine-tuning 0.6055,
+0.2129, 0.5898; NegGrad 0.4048, 0.0485, 0.6539; SCRUB 0.5984, 0.1415, 0.6577; Advanced NegGrad
+0.5633, 0.0953, 0.6863; CF-3 0.5900, 0.2126, 0.5824.
+
+Small faithful experiment (no face data on CPU): 120 pseudo-identities built from scikit-learn
+digits, each owning one image of every digit (the task label does not depend on the person)
+and stamping it with a private style (a random pattern of amplitude 0.15 and a fixed one-pixel
+shift); identities split 70 train-retain / 10 train-forget / 20 test / 20 unseen. MLP
+64-128-64-10, Adam 1e-3, batches of 64, trained to memorise (forget-set accuracy ≈ 1).
+Forgetting score = |acc − 0.5| of the simple MIA (logistic regression on the per-sample
+cross-entropy, forget images = members vs unseen-identity images = non-members, equal sizes,
+mean accuracy over 10 stratified shuffle splits); NoMUS = 0.5·TA + 0.5·(1 − 2·score).
+
+Conditions checked (project acceptance, the paper states no threshold): the original's
+forgetting score >= 0.10 and the retrained oracles' <= 0.05 (means over seeds and oracles),
+NoMUS(retrained, oracle mean) > NoMUS(original) in every seed. The other side: fine-tuning on
+D_r alone (the reference table's FT, 0.2129 vs the original's 0.2136) keeps a forgetting score
+>= 0.10, i.e. the benchmark does not reward a method that never touches D_f. The baselines of
+the table (CF-k, NegGrad, Advanced NegGrad, SCRUB) run at full scale and are reported as gaps
+to the oracle mean with the oracles' spread; their ranking is not checked (the reference
+hyperparameters are for ResNet-18 and are retuned here, see ``SIZES``).
+
+Tolerance: with 100 forget images the attack's accuracy has a sampling spread of about 0.03
+per model (measured, oracle std over 5 oracles 0.02–0.03), so one smoke seed cannot resolve
+0.10 vs 0.05; the smoke bounds come from 20 trial seeds (see the note): original >= 0.06,
+oracle mean <= 0.08, NoMUS difference > 0.
+"""
+
+import numpy as np
+
+from theorylab import claims
+from theorylab.claims import Check, ClaimResult, script_main
+from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theory
+from theorylab.sweep import sweep
+
+PAPER = "choi2023_mufac"
+CLAIM = ("On task-agnostic identity forgetting the simple loss-MIA detects the forgotten "
+         "identities in the original model (forgetting score >= 0.10) but not in retrained "
+         "models (<= 0.05), so NoMUS ranks retraining above no unlearning; fine-tuning on "
+         "the retain set alone does not forget.")
+LABEL = "partial"
+LABEL_REASON = "pseudo-identities on digits with an MLP, not MUFAC faces with ResNet-18"
+_METHOD_CONFIGS = {
+    "ft": {"lr": 1e-2, "epochs": 5, "momentum": 0.9},
+    "cf_k": {"k": 2, "lr": 1e-2, "epochs": 5, "momentum": 0.9},
+    "ga": {"lr": 1e-2, "epochs": 5, "momentum": 0.9},
+    "adv_neggrad": {"lr": 5e-3, "epochs": 5},
+    "scrub": {},
+}
+SIZES = {
+    "smoke": dict(epochs=30, n_oracles=3, seeds=1, methods=("ft",), orig_bound=0.06,
+                  oracle_bound=0.08, ft_bound=0.04),
+    "full": dict(epochs=60, n_oracles=5, seeds=5,
+                 methods=("ft", "cf_k", "ga", "adv_neggrad", "scrub"), orig_bound=0.10,
+                 oracle_bound=0.05, ft_bound=0.10),
+}
+_KEYS = ("TA", "forgetting_score", "NoMUS", "forget_acc", "MIA_svc")
+
+
+def _trial(epochs, n_oracles, methods, device, seed):
+    import torch
+
+    from theorylab.unlearning.models import Recipe
+    from theorylab.unlearning.mufac import identity_benchmark, make_identity_data
+
+    torch.set_num_threads(1)
+    data = make_identity_data(source="digits", n_identities=120, n_forget=10, n_test=20,
+                              n_unseen=20, amplitude=0.15, rng=seed)
+    res = identity_benchmark(data, list(methods), recipe=Recipe(arch="mlp", hidden=(128, 64),
+                                                                epochs=epochs),
+                             n_oracles=n_oracles, seed=seed, device=device,
+                             method_configs={m: _METHOD_CONFIGS[m] for m in methods})
+    out = {}
+    for k in _KEYS:
+        out[f"orig_{k}"] = res["original"][k]
+        out[f"oracle_{k}"] = res["oracle_mean"][k]
+        out[f"oracle_std_{k}"] = res["oracle_std"][k]
+        for m in methods:
+            out[f"{m}_{k}"] = res["methods"][m][k]
+    for m in methods:
+        out[f"{m}_RTE"] = res["methods"][m]["RTE"]
+    out["train_time_s"] = res["train_time_s"]
+    out["oracle_time_s"] = res["oracle_time_s"]
+    return out
+
+
+def run(scale="smoke", seed=0) -> ClaimResult:
+    cfg = SIZES[scale]
+    res = ClaimResult(claim="choi2023_mufac_identity", paper=PAPER, statement=CLAIM,
+                      scale=scale, seed=seed)
+    point = dict(epochs=cfg["epochs"], n_oracles=cfg["n_oracles"], methods=cfg["methods"],
+                 device=claims.device())
+    sw = sweep(_trial, [point], seeds=[100 * seed + k for k in range(cfg["seeds"])],
+               backend="serial" if scale == "smoke" else None, desc="MUFAC identity")
+    a = {k: sw.array(k)[0] for k in sw.values[0][0]}
+    fs_o, fs_r = a["orig_forgetting_score"], a["oracle_forgetting_score"]
+    spread = f"oracle std over {cfg['n_oracles']} oracles {a['oracle_std_forgetting_score'].mean():.3f}"
+    res.add(Check.at_least("original forgetting score (mean over seeds)", float(fs_o.mean()),
+                           cfg["orig_bound"], detail=f"per seed {np.round(fs_o, 3).tolist()}"))
+    res.add(Check.at_most("retrained forgetting score (mean over seeds and oracles)",
+                          float(fs_r.mean()), cfg["oracle_bound"], detail=spread))
+    gap = a["oracle_NoMUS"] - a["orig_NoMUS"]
+    res.add(Check.at_least("NoMUS(retrained) − NoMUS(original) (min over seeds)",
+                           float(gap.min()), 1e-12,
+                           detail=f"retrained {a['oracle_NoMUS'].mean():.3f}, original "
+                           f"{a['orig_NoMUS'].mean():.3f}"))
+    res.add(Check.at_least("fine-tuning on D_r: forgetting score (mean over seeds)",
+                           float(a["ft_forgetting_score"].mean()), cfg["ft_bound"],
+                           detail=f"gap to oracle {abs(a['ft_forgetting_score'] - fs_r).mean():.3f}"))
+    res.data.update({k: v for k, v in a.items()})
+    res.data["config"] = {**cfg, "method_configs": {m: _METHOD_CONFIGS[m]
+                                                    for m in cfg["methods"]}}
+
+    names = ["original", "retrained", *cfg["methods"]]
+    fig, axes = new_figure(2, title="identity unlearning on pseudo-identity digits")
+    x = np.arange(len(names), dtype=float)
+    for ax, key, title in ((axes[0], "forgetting_score", "forgetting score |acc − 0.5|"),
+                           (axes[1], "NoMUS", "NoMUS")):
+        samples = np.stack([a[f"orig_{key}"], a[f"oracle_{key}"],
+                            *[a[f"{m}_{key}"] for m in cfg["methods"]]])
+        plot_seeds(ax, x, samples, color=color(0))
+        if key == "forgetting_score":
+            plot_theory(ax, x, np.full(x.size, cfg["oracle_bound"]),
+                        label=f"oracle bound {cfg['oracle_bound']}", color=color(1))
+            plot_theory(ax, x, np.full(x.size, cfg["orig_bound"]),
+                        label=f"original bound {cfg['orig_bound']}", color=color(2))
+        ax.set_xticks(x, names, rotation=30, fontsize=7)
+        finish(ax, ylabel=key, title=title)
+    res.figure = fig
+    res.caveats.append(
+        "Stand-in for MUFAC (faces, ResNet-18): pseudo-identities on digits, small MLP; "
+        "method hyperparameters retuned for the small model; thresholds are project "
+        "acceptance values.")
+    return res
+
+
+if __name__ == "__main__":
+    raise SystemExit(script_main(__file__))
