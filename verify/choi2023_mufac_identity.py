@@ -26,10 +26,18 @@ the table (CF-k, NegGrad, Advanced NegGrad, SCRUB) run at full scale and are rep
 to the oracle mean with the oracles' spread; their ranking is not checked (the reference
 hyperparameters are for ResNet-18 and are retuned here, see ``SIZES``).
 
-Tolerance: with 100 forget images the attack's accuracy has a sampling spread of about 0.03
-per model (measured, oracle std over 5 oracles 0.02–0.03), so one smoke seed cannot resolve
-0.10 vs 0.05; the smoke bounds come from 20 trial seeds (see the note): original >= 0.06,
-oracle mean <= 0.08, NoMUS difference > 0.
+Scales: full follows the design above (120 identities, 10 forget, 5 seeds, 5 oracles, 60
+epochs, Adam 1e-3) with the project acceptance bounds. Smoke (one seed, 3 oracles, 30 epochs,
+Adam 3e-3) uses every digit image it can: 170 identities split 70 retain / 40 forget / 20 test
+/ 40 unseen, because the attack's spread is set by the number of identities, not images: with
+10 forget identities a single seed's retrained score reached 0.10 and the original's fell to
+0.02 (identity-level effects: some styles are harder for every model).
+Tolerance (smoke), measured over trial seeds 0-19 on 2026-12-03: original forgetting score
+0.083-0.139 (mean 0.109), retrained (mean of 3 oracles) 0.005-0.048 (mean 0.020), NoMUS
+difference 0.015-0.11 (mean 0.063), fine-tuning 0.069-0.135 (mean 0.104). Smoke bounds:
+original >= 0.06, retrained <= 0.07, NoMUS difference > 0, fine-tuning >= 0.05 — each beyond
+the 20-seed extreme, so any seed passes while a benchmark that cannot tell members from
+non-members (score ~0.02 for both) fails.
 """
 
 import numpy as np
@@ -54,26 +62,27 @@ _METHOD_CONFIGS = {
     "scrub": {},
 }
 SIZES = {
-    "smoke": dict(epochs=30, n_oracles=3, seeds=1, methods=("ft",), orig_bound=0.06,
-                  oracle_bound=0.08, ft_bound=0.04),
-    "full": dict(epochs=60, n_oracles=5, seeds=5,
+    "smoke": dict(ids=(170, 40, 20, 40), epochs=30, lr=3e-3, n_oracles=3, seeds=1,
+                  methods=("ft",), orig_bound=0.06, oracle_bound=0.07, ft_bound=0.05),
+    "full": dict(ids=(120, 10, 20, 20), epochs=60, lr=1e-3, n_oracles=5, seeds=5,
                  methods=("ft", "cf_k", "ga", "adv_neggrad", "scrub"), orig_bound=0.10,
                  oracle_bound=0.05, ft_bound=0.10),
 }
 _KEYS = ("TA", "forgetting_score", "NoMUS", "forget_acc", "MIA_svc")
 
 
-def _trial(epochs, n_oracles, methods, device, seed):
+def _trial(ids, epochs, lr, n_oracles, methods, device, seed):
     import torch
 
     from theorylab.unlearning.models import Recipe
     from theorylab.unlearning.mufac import identity_benchmark, make_identity_data
 
     torch.set_num_threads(1)
-    data = make_identity_data(source="digits", n_identities=120, n_forget=10, n_test=20,
-                              n_unseen=20, amplitude=0.15, rng=seed)
+    n_id, n_forget, n_test, n_unseen = ids
+    data = make_identity_data(source="digits", n_identities=n_id, n_forget=n_forget,
+                              n_test=n_test, n_unseen=n_unseen, amplitude=0.15, rng=seed)
     res = identity_benchmark(data, list(methods), recipe=Recipe(arch="mlp", hidden=(128, 64),
-                                                                epochs=epochs),
+                                                                epochs=epochs, lr=lr),
                              n_oracles=n_oracles, seed=seed, device=device,
                              method_configs={m: _METHOD_CONFIGS[m] for m in methods})
     out = {}
@@ -94,13 +103,14 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="choi2023_mufac_identity", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    point = dict(epochs=cfg["epochs"], n_oracles=cfg["n_oracles"], methods=cfg["methods"],
-                 device=claims.device())
+    point = dict(ids=cfg["ids"], epochs=cfg["epochs"], lr=cfg["lr"],
+                 n_oracles=cfg["n_oracles"], methods=cfg["methods"], device=claims.device())
     sw = sweep(_trial, [point], seeds=[100 * seed + k for k in range(cfg["seeds"])],
                backend="serial" if scale == "smoke" else None, desc="MUFAC identity")
     a = {k: sw.array(k)[0] for k in sw.values[0][0]}
     fs_o, fs_r = a["orig_forgetting_score"], a["oracle_forgetting_score"]
-    spread = f"oracle std over {cfg['n_oracles']} oracles {a['oracle_std_forgetting_score'].mean():.3f}"
+    spread = (f"oracle std over {cfg['n_oracles']} oracles "
+              f"{a['oracle_std_forgetting_score'].mean():.3f}")
     res.add(Check.at_least("original forgetting score (mean over seeds)", float(fs_o.mean()),
                            cfg["orig_bound"], detail=f"per seed {np.round(fs_o, 3).tolist()}"))
     res.add(Check.at_most("retrained forgetting score (mean over seeds and oracles)",
@@ -112,7 +122,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                            f"{a['orig_NoMUS'].mean():.3f}"))
     res.add(Check.at_least("fine-tuning on D_r: forgetting score (mean over seeds)",
                            float(a["ft_forgetting_score"].mean()), cfg["ft_bound"],
-                           detail=f"gap to oracle {abs(a['ft_forgetting_score'] - fs_r).mean():.3f}"))
+                           detail="gap to the oracle mean "
+                           f"{abs(a['ft_forgetting_score'] - fs_r).mean():.3f}"))
     res.data.update({k: v for k, v in a.items()})
     res.data["config"] = {**cfg, "method_configs": {m: _METHOD_CONFIGS[m]
                                                     for m in cfg["methods"]}}
