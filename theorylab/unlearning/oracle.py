@@ -3,7 +3,8 @@ ensemble.
 
 :func:`train_ensemble` trains ``M`` models of one architecture at once: their parameters are
 stacked with ``torch.func.stack_module_state``, the forward pass is ``vmap`` over
-``functional_call``, and one backward pass of the summed per-model losses gives every member's
+``functional_call`` (MLPs: explicit batched matrix products, which skip vmap's per-op
+dispatch), and one backward pass of the summed per-model losses gives every member's
 gradient (members share no parameter); Adam over stacked tensors is elementwise. Each member
 keeps its own init generator and its own data-order generator, so the result equals a Python
 loop of :func:`train_model` over the same generators (up to floating-point reassociation in
@@ -123,6 +124,13 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
     if isinstance(models[0], MLP):
         params = _train_stacked_mlp(recipe, X, y, ens.params, _linear_names(models[0]), orders)
         return Ensemble(skeleton=ens.skeleton, params=params, buffers=ens.buffers)
+    return _train_vmap(recipe, X, y, ens, orders)
+
+
+def _train_vmap(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, ens: Ensemble,
+                orders: Sequence[torch.Generator]) -> Ensemble:
+    """The vectorised recipe for any architecture: ``vmap`` over ``functional_call`` on the
+    stacked parameters, one fused Adam over them."""
     skeleton, buffers = ens.skeleton, ens.buffers
     params = {k: p.clone().requires_grad_(True) for k, p in ens.params.items()}
     opt = make_adam(list(params.values()), recipe)
