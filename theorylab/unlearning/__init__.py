@@ -110,7 +110,8 @@ def _register(names: dict[str, str]) -> None:
 
 # identity unlearning (MUFAC-style pseudo-identity benchmark)
 _register({"IdentityData": "mufac", "make_identity_data": "mufac", "score_identity": "mufac",
-           "identity_benchmark": "mufac", "CFKConfig": "mufac", "AdvNegGradConfig": "mufac"})
+           "identity_benchmark": "mufac", "CFKConfig": "mufac", "AdvNegGradConfig": "mufac",
+           "lira_scores": "metrics", "lira_roc": "metrics"})
 
 
 def __getattr__(name: str) -> Any:
