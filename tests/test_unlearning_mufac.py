@@ -13,6 +13,7 @@ from theorylab.unlearning.models import Recipe, as_tensors, build_model  # noqa:
 from theorylab.unlearning.mufac import (  # noqa: E402
     AdvNegGradConfig,
     CFKConfig,
+    class_forget_variant,
     identity_benchmark,
     last_layers,
     make_identity_data,
@@ -70,6 +71,18 @@ def test_identity_data_is_task_agnostic_and_split_by_identity():
     again = make_identity_data(rng=0)
     assert np.array_equal(again.dataset.X_train, ds.X_train)
     assert not np.array_equal(make_identity_data(rng=1).dataset.X_train, ds.X_train)
+
+
+def test_class_forget_variant_forgets_a_class_across_identities():
+    d = make_identity_data(rng=0)
+    c = class_forget_variant(d, cls=3)
+    ds = c.dataset
+    assert np.array_equal(c.split.forget, np.flatnonzero(ds.y_train == 3))
+    assert len(np.unique(ds.identities[c.split.forget])) == 80  # every training identity
+    assert np.all(c.y_unseen == 3) and len(c.y_unseen) == 20
+    assert ds is d.dataset  # same images, same test set (with class 3 in it)
+    with pytest.raises(ValueError, match="cls must be a class present"):
+        class_forget_variant(d, cls=11)
 
 
 def test_identity_data_bad_inputs():

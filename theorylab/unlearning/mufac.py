@@ -41,9 +41,9 @@ from .data import Dataset
 from .methods import register_method
 from .scenarios import ForgetSplit, identity_forget
 
-__all__ = ["IdentityData", "make_identity_data", "style_images", "CFKConfig",
-           "AdvNegGradConfig", "last_layers", "catastrophic_forgetting_k", "advanced_neggrad",
-           "score_identity", "identity_benchmark"]
+__all__ = ["IdentityData", "make_identity_data", "class_forget_variant", "style_images",
+           "CFKConfig", "AdvNegGradConfig", "last_layers", "catastrophic_forgetting_k",
+           "advanced_neggrad", "score_identity", "identity_benchmark"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +165,22 @@ def make_identity_data(*, source: Literal["digits", "fashion_mnist"] = "digits",
                         retain_ids=retain_ids, forget_ids=forget_ids, test_ids=test_ids,
                         unseen_ids=unseen_ids)
 
+
+
+def class_forget_variant(data: IdentityData, *, cls: int) -> IdentityData:
+    """The same images with a *class* deletion request instead of an identity one: D_f = every
+    training image of class ``cls`` (all identities), and the attack's non-members = the
+    unseen identities' images of that class. Test images keep every class, so a model that
+    forgot the class loses its test accuracy on it — the contrast the paper draws between
+    class and identity unlearning."""
+    from .scenarios import class_forget
+
+    ds = data.dataset
+    split = class_forget(ds.y_train, cls=cls)
+    keep = data.y_unseen == int(cls)
+    return IdentityData(dataset=ds, X_unseen=data.X_unseen[keep], y_unseen=data.y_unseen[keep],
+                        split=split, retain_ids=data.retain_ids, forget_ids=data.forget_ids,
+                        test_ids=data.test_ids, unseen_ids=data.unseen_ids)
 
 # --------------------------------------------------------------------------- baselines
 
