@@ -163,3 +163,40 @@ def test_identity_benchmark_records_and_gaps():
     assert len(res["oracles"]) == 2 and res["oracle_std"]["TA"] >= 0
     with pytest.raises(ValueError, match="method_configs must only name methods being run"):
         identity_benchmark(d, ["none"], recipe=Recipe(epochs=1), method_configs={"ft": {}})
+
+
+@pytest.fixture
+def retrain_method():
+    """A test-only method that retrains from scratch on D_r: its U-LiRA AUC must be ~0.5."""
+    from dataclasses import dataclass
+
+    from theorylab.unlearning.methods import METHODS, register_method
+    from theorylab.unlearning.models import train_model
+
+    @dataclass(frozen=True)
+    class Cfg:
+        pass
+
+    recipe = Recipe(hidden=(64,), epochs=40, lr=3e-3)
+
+    def retrain(model, forget, retain=None, *, config, generator, train_set=None,
+                oracles=None):
+        fresh = build_model(recipe, 64, 10, generator=generator)
+        return train_model(fresh, retain.X, retain.y, recipe=recipe, generator=generator)
+
+    register_method("_test_retrain", config=Cfg, needs_retain=True)(retrain)
+    yield recipe
+    del METHODS["_test_retrain"]
+
+
+def test_identity_ulira_detects_no_unlearning_and_not_retraining(retrain_method):
+    from theorylab.unlearning.mufac import identity_ulira
+
+    d = make_identity_data(n_identities=60, n_forget=8, n_test=6, n_unseen=6, rng=0)
+    kw = dict(recipe=retrain_method, n_shadows=4, n_targets=2, seed=0)
+    none = identity_ulira(d, "none", **kw)
+    retrained = identity_ulira(d, "_test_retrain", **kw)
+    assert none["AUC"] > 0.8  # the original still carries the forgotten identities
+    assert abs(retrained["AUC"] - 0.5) < 0.15  # retraining is what the oracles are
+    with pytest.raises(ValueError, match="n_shadows must be >= 2"):
+        identity_ulira(d, "none", recipe=retrain_method, n_shadows=1)

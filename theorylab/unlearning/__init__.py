@@ -111,6 +111,7 @@ def _register(names: dict[str, str]) -> None:
 # identity unlearning (MUFAC-style pseudo-identity benchmark)
 _register({"IdentityData": "mufac", "make_identity_data": "mufac", "score_identity": "mufac",
            "identity_benchmark": "mufac", "CFKConfig": "mufac", "AdvNegGradConfig": "mufac",
+           "identity_ulira": "mufac", "class_forget_variant": "mufac",
            "lira_scores": "metrics", "lira_roc": "metrics"})
 
 

@@ -43,7 +43,7 @@ from .scenarios import ForgetSplit, identity_forget
 
 __all__ = ["IdentityData", "make_identity_data", "class_forget_variant", "style_images",
            "CFKConfig", "AdvNegGradConfig", "last_layers", "catastrophic_forgetting_k",
-           "advanced_neggrad", "score_identity", "identity_benchmark"]
+           "advanced_neggrad", "score_identity", "identity_benchmark", "identity_ulira"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -362,3 +362,59 @@ def identity_benchmark(data: IdentityData, methods: Sequence[str], *, recipe,
         res["methods"][m] = met
     return res
 
+
+
+def identity_ulira(data: IdentityData, method: str, *, recipe, n_shadows: int = 8,
+                   n_targets: int = 2, seed: int = 0,
+                   method_config: Mapping[str, Any] | None = None,
+                   device=None) -> dict[str, float]:
+    """U-LiRA on the forgotten images (Hayes et al. 2024, arXiv:2403.01218).
+
+    ``n_shadows + n_targets`` originals are trained on D (one ensemble, init and data order
+    varying per member) and each is unlearned by ``method``; as many oracles are trained on
+    D_r. Per forget image, Gaussians are fitted to the logit-scaled confidence
+    φ = log(p_y / (1 − p_y)) of the first ``n_shadows`` unlearned models ("in": saw the image,
+    then unlearned it) and of the first ``n_shadows`` oracles ("out": never saw it); each
+    remaining unlearned model (label 1) and oracle (label 0) is scored with
+    :func:`~theorylab.unlearning.metrics.lira_scores` on every forget image. Returns the
+    ``AUC`` and ``TPR@1%`` / ``TPR@0.1%`` of those scores (:func:`lira_roc`).
+    **AUC 0.5 = the unlearned model is indistinguishable from retraining (ideal).**
+    """
+    from .methods import Subset, apply_method, get_method
+    from .metrics import lira_roc, lira_scores, margins
+    from .models import as_tensors
+    from .oracle import ensemble_seeds, retrain_oracles
+
+    n_shadows = check_int(n_shadows, name="n_shadows", minimum=2)
+    n_targets = check_int(n_targets, name="n_targets", minimum=1)
+    seed = check_int(seed, name="seed", minimum=0)
+    spec = get_method(method)
+    cfg = spec.default_config(**dict(method_config or {}))
+    ds, sp = data.dataset, data.split
+    X, y = as_tensors(ds.X_train, ds.y_train, device=device)
+    n = n_shadows + n_targets
+    kw = dict(n_out=int(ds.n_classes), image_shape=ds.image_shape)
+    originals = retrain_oracles(recipe, X, y, np.arange(ds.n_train), **kw,
+                                seeds=ensemble_seeds(n, base=20_000_000 + 1000 * seed))
+    oracles = retrain_oracles(recipe, X, y, sp.retain, **kw,
+                              seeds=ensemble_seeds(n, base=30_000_000 + 1000 * seed))
+    ix = lambda a: torch.as_tensor(a, device=X.device)
+    forget = Subset(X[ix(sp.forget)], y[ix(sp.forget)])
+    retain = Subset(X[ix(sp.retain)], y[ix(sp.retain)])
+    yf = ds.y_train[sp.forget]
+    phi_u = []
+    for k in range(n):
+        out, _ = apply_method(spec, originals.member(k), forget, retain, config=cfg,
+                              generator=torch.Generator().manual_seed(1000 * seed + 4 + k),
+                              train_set=Subset(X, y), device=device)
+        with torch.no_grad():
+            z = out.eval()(forget.X).double().cpu().numpy()
+        phi_u.append(margins(z, yf))
+    phi_u = np.stack(phi_u)  # (n, |D_f|)
+    phi_o = margins(oracles.logits(forget.X).double().cpu().numpy(), yf)  # (n, |D_f|)
+    if not (np.isfinite(phi_u).all() and np.isfinite(phi_o).all()):
+        return {"AUC": float("nan"), "TPR@1%": float("nan"), "TPR@0.1%": float("nan")}
+    lam = lira_scores(np.concatenate([phi_u[n_shadows:], phi_o[n_shadows:]]),
+                      phi_u[:n_shadows], phi_o[:n_shadows])
+    labels = np.r_[np.ones(n_targets * yf.size), np.zeros(n_targets * yf.size)]
+    return lira_roc(lam.ravel(), labels)
