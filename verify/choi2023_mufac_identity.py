@@ -64,10 +64,10 @@ _METHOD_CONFIGS = {
 SIZES = {
     "smoke": dict(ids=(170, 40, 20, 40), epochs=30, lr=3e-3, n_oracles=3, seeds=1,
                   methods=("ft",), orig_bound=0.06, oracle_bound=0.07, ft_bound=0.05,
-                  contrast=False),
+                  contrast=False, ulira_shadows=0),
     "full": dict(ids=(120, 10, 20, 20), epochs=60, lr=1e-3, n_oracles=5, seeds=5,
                  methods=("ft", "cf_k", "ga", "adv_neggrad", "scrub"), orig_bound=0.10,
-                 oracle_bound=0.05, ft_bound=0.10, contrast=True),
+                 oracle_bound=0.05, ft_bound=0.10, contrast=True, ulira_shadows=8),
 }
 _KEYS = ("TA", "forgetting_score", "NoMUS", "forget_acc", "MIA_svc")
 
@@ -112,6 +112,26 @@ def _trial(ids, epochs, lr, n_oracles, methods, contrast, device, seed):
     return out
 
 
+def _ulira(ids, epochs, lr, methods, n_shadows, device, seed):
+    import torch
+
+    from theorylab.unlearning.models import Recipe
+    from theorylab.unlearning.mufac import identity_ulira, make_identity_data
+
+    torch.set_num_threads(1)
+    n_id, n_forget, n_test, n_unseen = ids
+    data = make_identity_data(source="digits", n_identities=n_id, n_forget=n_forget,
+                              n_test=n_test, n_unseen=n_unseen, amplitude=0.15, rng=seed)
+    recipe = Recipe(arch="mlp", hidden=(128, 64), epochs=epochs, lr=lr)
+    out = {}
+    for m in ("none", *methods):
+        r = identity_ulira(data, m, recipe=recipe, n_shadows=n_shadows, n_targets=2,
+                           seed=seed, method_config=_METHOD_CONFIGS.get(m, {}),
+                           device=device)
+        out.update({f"ulira_{m}_{k}": v for k, v in r.items()})
+    return out
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="choi2023_mufac_identity", paper=PAPER, statement=CLAIM,
@@ -139,6 +159,18 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                            detail="gap to the oracle mean "
                            f"{abs(a['ft_forgetting_score'] - fs_r).mean():.3f}"))
     res.data.update({k: v for k, v in a.items()})
+    if cfg["ulira_shadows"]:  # per-image U-LiRA on the first trial seed only (cost)
+        sw2 = sweep(_ulira, [dict(ids=cfg["ids"], epochs=cfg["epochs"], lr=cfg["lr"],
+                                  methods=cfg["methods"], n_shadows=cfg["ulira_shadows"],
+                                  device=claims.device())],
+                    seeds=[100 * seed], backend="serial", desc="U-LiRA")
+        u = sw2.values[0][0]
+        res.data.update(u)
+        res.caveats.append(
+            f"U-LiRA AUC on the forget images ({cfg['ulira_shadows']} + "
+            f"{cfg['ulira_shadows']} shadows, 2 + 2 targets, seed {100 * seed}; 0.5 = "
+            "indistinguishable from retraining): " + ", ".join(
+                f"{m} {u[f'ulira_{m}_AUC']:.3f}" for m in ("none", *cfg["methods"])))
     res.data["config"] = {**cfg, "method_configs": {m: _METHOD_CONFIGS[m]
                                                     for m in cfg["methods"]}}
 
