@@ -13,6 +13,8 @@ Facial Recognition Systems" (arXiv:2311.02240). Paper object ↔ code:
 - simple MIA, forgetting score |acc − 0.5| and NoMUS = λ·TA + (1 − λ)(1 − 2·|acc − 0.5|),
   λ = 0.5 ↔ :func:`theorylab.unlearning.metrics.loss_mia_accuracy` and
   :func:`theorylab.unlearning.metrics.nomus`, applied by :func:`score_identity`;
+- the class-unlearning contrast ↔ :func:`class_forget_variant` (same images, D_f = one
+  class); a per-image U-LiRA audit of a method ↔ :func:`identity_ulira`;
 - baselines: FT (``ft``), CF-k (``cf_k``: fine-tune only the last k layers on D_r),
   NegGrad (``ga``), Advanced NegGrad (``adv_neggrad``: CE(D_r) − CE(D_f) on paired batches,
   equal weights), SCRUB (``scrub``).
