@@ -18,6 +18,7 @@ from theorylab.unlearning.models import (  # noqa: E402
 )
 from theorylab.unlearning.oracle import (  # noqa: E402
     Ensemble,
+    _train_vmap,
     ensemble_seeds,
     retrain_oracles,
     train_ensemble,
@@ -97,6 +98,28 @@ def test_vmap_ensemble_equals_python_loop(digits, arch):
     assert not torch.allclose(ens.params["net.0.weight" if arch == "mlp" else "head.1.weight"][0],
                               ens.params["net.0.weight" if arch == "mlp" else "head.1.weight"][1])
     torch.testing.assert_close(ens.logits(X)[2], predict_logits(ens.member(2), X))
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_mlp_batched_products_equal_the_generic_vmap_path(digits, task):
+    # MLP ensembles skip vmap; the generic vmap(functional_call) path is the reference,
+    # with two hidden layers, weight decay, and a last batch smaller than the others
+    _, X, y = digits
+    yy = y if task == "classification" else y.double() / 9.0
+    n_out = 10 if task == "classification" else 1
+    r = Recipe(hidden=(16, 8), epochs=2, batch_size=70, weight_decay=1e-3, task=task)
+    seeds = ensemble_seeds(3)
+    fast = train_ensemble(r, X, yy, n_out=n_out, init_generators=_gens(seeds, "init"),
+                          order_generators=_gens(seeds, "order"))
+    models = [build_model(r, 64, n_out, generator=g, dtype=torch.float64)
+              for g in _gens(seeds, "init")]
+    ref = _train_vmap(r, X, yy, Ensemble.from_models(models), _gens(seeds, "order"))
+    assert set(fast.params) == set(ref.params)
+    for name in ref.params:
+        assert fast.params[name].shape == ref.params[name].shape
+        torch.testing.assert_close(fast.params[name], ref.params[name], rtol=1e-9, atol=1e-10)
+    with torch.no_grad():  # and training moved the weights away from the init
+        assert not torch.allclose(fast.params["net.0.weight"][0], models[0].net[0].weight)
 
 
 def test_ensemble_member_equals_single_train_model(digits):

@@ -120,6 +120,13 @@ def _register(names: dict[str, str]) -> None:
     __all__[:] = sorted(_LAZY)
 
 
+# identity unlearning (MUFAC-style pseudo-identity benchmark)
+_register({"IdentityData": "mufac", "make_identity_data": "mufac", "score_identity": "mufac",
+           "identity_benchmark": "mufac", "CFKConfig": "mufac", "AdvNegGradConfig": "mufac",
+           "identity_ulira": "mufac", "class_forget_variant": "mufac",
+           "lira_scores": "metrics", "lira_roc": "metrics"})
+
+
 def __getattr__(name: str) -> Any:
     try:
         mod = _LAZY[name]

@@ -518,3 +518,97 @@ def relearn_curve(model, X, y, X_held, y_held, *, target_accuracy: float, genera
             if steps >= max_steps:
                 break
     return {"steps": steps, "censored": not done, "curve": np.asarray(curve)}
+
+
+# --------------------------------------------------------------------------- LiRA / U-LiRA
+def lira_scores(target, shadow_in, shadow_out, *, location: str = "mean",
+                fix_variance: bool = False, min_std: float = 1e-6) -> np.ndarray:
+    """Per-example LiRA log-likelihood ratio (Carlini et al. 2022, arXiv:2112.03570).
+
+    For each example x, Gaussians are fitted to the statistic φ(x) of the shadow models that
+    saw x (``shadow_in``) and of those that did not (``shadow_out``), and the target model's
+    φ is scored by Λ(x) = log N(φ; μ_in, σ_in²) − log N(φ; μ_out, σ_out²). Higher Λ = more
+    likely a member. U-LiRA (Hayes et al. 2024, arXiv:2403.01218) uses the same score with
+    "in" shadows that trained on x and then unlearned it, and "out" shadows retrained without
+    it; the statistic is the logit-scaled confidence φ = log(p_y / (1 − p_y)) =
+    :func:`margins`.
+
+    Parameters
+    ----------
+    target : array ``(P,)`` or ``(T, P)``
+        φ of the attacked model(s) on the P examples.
+    shadow_in, shadow_out : arrays ``(N_in, P)``, ``(N_out, P)``
+        φ of the shadow models per example (N >= 2 each).
+    location : {"mean", "median"}
+        Location estimate of each Gaussian; "mean" is the maximum-likelihood fit, "median"
+        what the public LiRA code uses (robust for small N).
+    fix_variance : bool
+        Use one σ for every example and both sides — the std of all shadow statistics after
+        removing each example's in/out locations (the "fixed variance" variant for few
+        shadows).
+    min_std : float
+        Floor on σ (a constant statistic would otherwise divide by zero).
+
+    Returns
+    -------
+    ndarray of the target's shape: Λ per example (and per target model).
+
+    Examples
+    --------
+    >>> float(lira_scores([2.0], [[1.0], [3.0]], [[-2.0], [0.0]])[0])  # μ 2 vs −1, σ 1 both
+    4.5
+    """
+    from scipy.stats import norm
+
+    if location not in ("mean", "median"):
+        raise ValueError(f"location must be 'mean' or 'median', got {location!r}")
+    if not min_std > 0:
+        raise ValueError(f"min_std must be > 0, got {min_std!r}")
+    t = np.asarray(target, dtype=np.float64)
+    s_in = np.asarray(shadow_in, dtype=np.float64)
+    s_out = np.asarray(shadow_out, dtype=np.float64)
+    for name, a in (("shadow_in", s_in), ("shadow_out", s_out)):
+        if a.ndim != 2 or a.shape[0] < 2:
+            raise ValueError(f"{name} must have shape (N, P) with N >= 2, got {a.shape}")
+    P = s_in.shape[1]
+    if s_out.shape[1] != P or t.shape[-1] != P or t.ndim > 2:
+        raise ValueError(f"target, shadow_in and shadow_out must share P = {P} examples on "
+                         f"their last axis, got {t.shape}, {s_in.shape}, {s_out.shape}")
+    if not (np.isfinite(t).all() and np.isfinite(s_in).all() and np.isfinite(s_out).all()):
+        raise ValueError("target, shadow_in and shadow_out must be finite")
+    loc = np.mean if location == "mean" else np.median
+    mu_in, mu_out = loc(s_in, axis=0), loc(s_out, axis=0)
+    if fix_variance:
+        pooled = np.concatenate([(s_in - mu_in).ravel(), (s_out - mu_out).ravel()])
+        sd_in = sd_out = np.full(P, max(float(np.std(pooled)), min_std))
+    else:
+        sd_in = np.maximum(np.std(s_in, axis=0), min_std)
+        sd_out = np.maximum(np.std(s_out, axis=0), min_std)
+    return norm.logpdf(t, mu_in, sd_in) - norm.logpdf(t, mu_out, sd_out)
+
+
+def lira_roc(scores, is_member, *, fprs: Sequence[float] = (0.01, 0.001)) -> dict[str, float]:
+    """AUC and TPR at low FPR of membership scores (higher = member) against the truth.
+
+    ``TPR@FPR<=α`` is the largest true-positive rate whose false-positive rate does not
+    exceed α (0 when no threshold achieves it). Returns ``{"AUC": ..., "TPR@1%": ...,
+    "TPR@0.1%": ...}`` for the default ``fprs``. **AUC 0.5 = indistinguishable (ideal after
+    unlearning: forgotten points look never-seen); TPR@low FPR ≈ α at chance.**
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    s = np.ravel(np.asarray(scores, dtype=np.float64))
+    m = np.ravel(np.asarray(is_member)).astype(bool)
+    if s.shape != m.shape:
+        raise ValueError(f"is_member must have shape {s.shape}, got {m.shape}")
+    if m.all() or not m.any():
+        raise ValueError("is_member must hold both members and non-members")
+    fpr, tpr, _ = roc_curve(m, s)
+    out = {"AUC": float(roc_auc_score(m, s))}
+    for a in fprs:
+        ok = fpr <= float(a)
+        out[f"TPR@{100 * float(a):g}%"] = float(tpr[ok].max()) if ok.any() else 0.0
+    return out
+
+
+__all__ += ["lira_scores", "lira_roc"]

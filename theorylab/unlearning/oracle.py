@@ -3,7 +3,8 @@ ensemble.
 
 :func:`train_ensemble` trains ``M`` models of one architecture at once: their parameters are
 stacked with ``torch.func.stack_module_state``, the forward pass is ``vmap`` over
-``functional_call``, and one backward pass of the summed per-model losses gives every member's
+``functional_call`` (MLPs: explicit batched matrix products, which skip vmap's per-op
+dispatch), and one backward pass of the summed per-model losses gives every member's
 gradient (members share no parameter); Adam over stacked tensors is elementwise. Each member
 keeps its own init generator and its own data-order generator, so the result equals a Python
 loop of :func:`train_model` over the same generators (up to floating-point reassociation in
@@ -24,6 +25,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from theorylab._validation import check_int
 from theorylab.unlearning.models import (
+    MLP,
     Recipe,
     Seeds,
     build_model,
@@ -119,6 +121,16 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
         return Ensemble.from_models(models)
 
     ens = Ensemble.from_models(models)
+    if isinstance(models[0], MLP):
+        params = _train_stacked_mlp(recipe, X, y, ens.params, _linear_names(models[0]), orders)
+        return Ensemble(skeleton=ens.skeleton, params=params, buffers=ens.buffers)
+    return _train_vmap(recipe, X, y, ens, orders)
+
+
+def _train_vmap(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, ens: Ensemble,
+                orders: Sequence[torch.Generator]) -> Ensemble:
+    """The vectorised recipe for any architecture: ``vmap`` over ``functional_call`` on the
+    stacked parameters, one fused Adam over them."""
     skeleton, buffers = ens.skeleton, ens.buffers
     params = {k: p.clone().requires_grad_(True) for k, p in ens.params.items()}
     opt = make_adam(list(params.values()), recipe)
@@ -126,24 +138,74 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
     n = X.shape[0]
     B = recipe.batch_size
     for _ in range(recipe.epochs):
-        # the same permutations epoch_batches draws, one row per member
-        perms = torch.stack([epoch_batches(n, n, g)[0] for g in orders]).to(device)  # (M, n)
+        perms = _permutations(n, orders, X.device)  # (M, n)
         for start in range(0, n, B):
             idx = perms[:, start:start + B]  # (M, b)
             out = forward(params, buffers, X[idx])  # (M, b, n_out)
-            yb = y[idx]
-            # members are independent: the gradient of the sum of their mean losses w.r.t.
-            # the stacked parameters is each member's own gradient
-            if recipe.task == "classification":
-                loss = nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]),
-                                                   yb.reshape(-1), reduction="sum")
-            else:
-                loss = ((out[..., 0] - yb) ** 2).sum()
             opt.zero_grad(set_to_none=True)
-            (loss / idx.shape[1]).backward()
+            (_summed_loss(out, y[idx], recipe.task) / idx.shape[1]).backward()
             opt.step()
     return Ensemble(skeleton=skeleton, params={k: p.detach() for k, p in params.items()},
                     buffers=buffers)
+
+
+def _permutations(n: int, orders: Sequence[torch.Generator], device) -> torch.Tensor:
+    """The permutations :func:`epoch_batches` draws, one row per member: ``(M, n)``."""
+    return torch.stack([epoch_batches(n, n, g)[0] for g in orders]).to(device)
+
+
+def _summed_loss(out: torch.Tensor, yb: torch.Tensor, task: str) -> torch.Tensor:
+    """Sum over members of each member's *summed* batch loss. Members are independent, so
+    the gradient of the sum w.r.t. the stacked parameters is each member's own gradient."""
+    if task == "classification":
+        return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1),
+                                           reduction="sum")
+    return ((out[..., 0] - yb) ** 2).sum()
+
+
+def _linear_names(mlp: MLP) -> list[str]:
+    """Parameter-name prefixes of an :class:`MLP`'s Linear layers, input to output."""
+    return [f"net.{i}" for i, m in enumerate(mlp.net) if isinstance(m, nn.Linear)]
+
+
+def _train_stacked_mlp(recipe: Recipe, X: torch.Tensor, y: torch.Tensor,
+                       params: dict[str, torch.Tensor], layers: list[str],
+                       orders: Sequence[torch.Generator]) -> dict[str, torch.Tensor]:
+    """The vectorised recipe for an ensemble of MLPs, written out with batched matrix
+    products instead of ``vmap(functional_call)``: per step one ``baddbmm`` (+ ReLU) per
+    layer on weights kept transposed, ``(M, in, out)`` and contiguous, so that neither the
+    forward product nor the two backward products read a strided view; one fused Adam call
+    over the 2·L stacked tensors (Adam is elementwise, so the layout does not change its
+    arithmetic); the batch gathered into one preallocated buffer. Same permutations, same
+    per-member arithmetic as :func:`train_model` up to the summation order inside the
+    products."""
+    WT = [params[f"{p}.weight"].transpose(1, 2).contiguous().requires_grad_(True)
+          for p in layers]  # (M, in, out)
+    bs = [params[f"{p}.bias"].unsqueeze(1).clone().requires_grad_(True)
+          for p in layers]  # (M, 1, out)
+    opt = make_adam(WT + bs, recipe)
+    M, n, d = WT[0].shape[0], X.shape[0], X.shape[1]
+    B = recipe.batch_size
+    last = len(layers) - 1
+    buf = torch.empty((M * min(B, n), d), dtype=X.dtype, device=X.device)
+    for _ in range(recipe.epochs):
+        perms = _permutations(n, orders, X.device)  # (M, n)
+        for start in range(0, n, B):
+            idx = perms[:, start:start + B]  # (M, b)
+            b = idx.shape[1]
+            h = torch.index_select(X, 0, idx.reshape(-1), out=buf[:M * b]).view(M, b, d)
+            for k in range(last + 1):
+                h = torch.baddbmm(bs[k], h, WT[k])  # (M, b, out_k)
+                if k < last:
+                    h = torch.relu(h)
+            opt.zero_grad(set_to_none=True)
+            (_summed_loss(h, y[idx], recipe.task) / b).backward()
+            opt.step()
+    out = {}
+    for p, w, bias in zip(layers, WT, bs, strict=True):
+        out[f"{p}.weight"] = w.detach().transpose(1, 2).contiguous()
+        out[f"{p}.bias"] = bias.detach().squeeze(1)
+    return out
 
 
 def retrain_oracles(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, retain: np.ndarray, *,
