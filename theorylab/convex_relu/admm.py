@@ -403,15 +403,19 @@ def solve_convex_relu_admm(
     On the iterations without a residual check (squared loss), everything between two
     u-solves runs as one compiled numba call with BLAS products.
 
-    Stopping: when the Boyd-style relative residuals fall below a threshold (first 10 tol,
-    capped at 1e-2), the iterate is certified (``_certificate.py``): the active set it
-    identifies (non-zero groups, cone rows with a non-zero cone dual) defines a smooth
-    restricted problem solved by Newton's method ("polishing", squared and logistic losses),
-    the result is projected onto the cones, and lambda = grad l(yhat), made dual feasible
-    by non-negative least squares and scaling, gives a lower bound g <= p*. The run stops
-    when (objective - g) / g <= tol; after a failed attempt the residual threshold drops
-    by 10x. The residuals alone do not bound the suboptimality: on a two-moons set
-    (beta = 1) the residual rule at 1e-3 stopped 1-1.5 % below p* at an infeasible point.
+    Stopping: when the active set has settled (the sign pattern of the cone duals changed
+    in <= 1 % of its active entries over the last 10 checks), or the Boyd-style relative
+    residuals fall below a threshold (first 10 tol, capped at 1e-2) while < 3 % changed,
+    the iterate is certified (``_certificate.py``): the active set it identifies (non-zero
+    groups, cone rows with a non-zero cone dual) defines a smooth restricted problem solved
+    by Newton's method ("polishing", squared and logistic losses), refined by active-set
+    steps (rows with a negative multiplier released, violated rows bound), the result is
+    projected onto the cones, and lambda = grad l(yhat), made dual feasible by non-negative
+    least squares and scaling, gives a lower bound g <= p*. The run stops when
+    (objective - g) / g <= tol; after a failed attempt the residual threshold drops by 10x
+    and the settled rule waits twice as long. The residuals alone do not bound the
+    suboptimality: on a two-moons set (beta = 1) the residual rule at 1e-3 stopped
+    1-1.5 % below p* at an infeasible point.
     Scaling the cone block by 1/c is a theorylab deviation: it equals a separate penalty
     rho/c^2 on G u = s and leaves the optimum unchanged.
 
@@ -448,15 +452,15 @@ def solve_convex_relu_admm(
     cert = None
     # a certificate is attempted when the residuals reach eps_res (10x lower after each
     # failure), and in any case once 2 certificate costs of iterations have passed since
-    # the last attempt (so certificates take at most ~1/3 of the time)
+    # the last attempt
     eps_res = min(10.0 * opt.tol, 1e-2)
     cert_cost = _certificate_cost(st)
     next_cert = 2 * cert_cost
     # ... and when the active set has settled: the sign pattern of the cone duals changed
-    # in at most 1 % of its active entries over the last 10 checks (the polish identifies
-    # the rest), at most once per certificate cost of iterations
+    # in at most 1 % of its active entries over the last 10 checks (the polish's
+    # active-set steps fix the rest), at most once per certificate cost of iterations
     settle = _SettleMonitor(st)
-    last_cert = 0
+    last_cert, settle_wait = 0, cert_cost
     last_adapt, adapt_until = 0, int(0.6 * opt.max_iter)
     k = 0
     for k in range(1, opt.max_iter + 1):
@@ -469,7 +473,7 @@ def solve_convex_relu_admm(
             raise FloatingPointError(f"ADMM iterate became NaN/inf at iteration {k}")
         elapsed = time.perf_counter() - t0  # before any certificate: histories time the ADMM
         gap_bound = np.nan
-        settled = settle.update(st) and k - last_cert >= cert_cost
+        settled = settle.update(st) and k - last_cert >= settle_wait
         # the residual rule waits while the active set is still in flux (> 3 % of its
         # entries flipped over the window): a certificate cannot succeed before (measured)
         residual_met = (r_pri <= eps_res * norm_pri and r_dual <= eps_res * norm_dual
@@ -481,6 +485,9 @@ def solve_convex_relu_admm(
             if residual_met:
                 eps_res *= 0.1
             cert_cost = _certificate_cost(st)
+            # after a failed attempt on a settled active set the next such attempt waits
+            # twice as long (a tol below the certificate's floor costs little)
+            settle_wait = 2 * settle_wait if settled else max(settle_wait, cert_cost)
             next_cert = k + 2 * cert_cost
             last_cert = k
         for key, val in zip(rows, (k, obj, viol, r_pri, r_dual, st.rho, elapsed, gap_bound),
