@@ -416,7 +416,7 @@ def solve_convex_relu_admm(
     projected onto the cones, and lambda = grad l(yhat), made dual feasible by non-negative
     least squares and scaling, gives a lower bound g <= p*. The run stops when
     (objective - g) / g <= tol; after a failed attempt the residual threshold drops by 10x
-    and the settled rule waits twice as long. The residuals alone do not bound the
+    and the settled rule waits longer. The residuals alone do not bound the
     suboptimality: on a two-moons set (beta = 1) the residual rule at 1e-3 stopped
     1-1.5 % below p* at an infeasible point.
     Scaling the cone block by 1/c is a theorylab deviation: it equals a separate penalty
@@ -461,9 +461,12 @@ def solve_convex_relu_admm(
     next_cert = 2 * cert_cost
     # ... and when the active set has settled: the sign pattern of the cone duals changed
     # in at most 1 % of its active entries over the last 10 checks (the polish's
-    # active-set steps fix the rest), at most once per certificate cost of iterations
+    # active-set steps fix the rest); such attempts are a certificate cost of iterations
+    # apart at least (doubling from the second failure on: a tol below the certificate's
+    # floor costs little), and a quarter of one after an attempt by the other rules
     settle = _SettleMonitor(st)
-    last_cert, settle_wait = 0, cert_cost
+    last_cert = last_settled = n_settled = 0
+    settle_wait = cert_cost
     last_adapt, adapt_until = 0, int(0.6 * opt.max_iter)
     k = 0
     for k in range(1, opt.max_iter + 1):
@@ -476,7 +479,8 @@ def solve_convex_relu_admm(
             raise FloatingPointError(f"ADMM iterate became NaN/inf at iteration {k}")
         elapsed = time.perf_counter() - t0  # before any certificate: histories time the ADMM
         gap_bound = np.nan
-        settled = settle.update(st) and k - last_cert >= settle_wait
+        settled = (settle.update(st) and k - last_settled >= settle_wait
+                   and k - last_cert >= cert_cost // 4)
         # the residual rule waits while the active set is still in flux (> 3 % of its
         # entries flipped over the window): a certificate cannot succeed before (measured)
         residual_met = (r_pri <= eps_res * norm_pri and r_dual <= eps_res * norm_dual
@@ -488,9 +492,12 @@ def solve_convex_relu_admm(
             if residual_met:
                 eps_res *= 0.1
             cert_cost = _certificate_cost(st)
-            # after a failed attempt on a settled active set the next such attempt waits
-            # twice as long (a tol below the certificate's floor costs little)
-            settle_wait = 2 * settle_wait if settled else max(settle_wait, cert_cost)
+            # attempts by the other rules do not delay the settled rule (the active set may
+            # settle right after them)
+            if settled:
+                n_settled += 1
+                last_settled = k
+                settle_wait = cert_cost * (2 ** (n_settled - 1))
             next_cert = k + 2 * cert_cost
             last_cert = k
         for key, val in zip(rows, (k, obj, viol, r_pri, r_dual, st.rho, elapsed, gap_bound),
