@@ -57,6 +57,28 @@ def test_kernel_equals_reference():
                                rtol=1e-12)
 
 
+@pytest.mark.skipif(not hasattr(K.cd_epoch, "py_func"), reason="numba JIT disabled")
+@pytest.mark.parametrize("name", ["cd_epoch", "duality_gap"])
+def test_column_dot_products_are_simd_sums(name):
+    # load-independent guard of the Lasso's speed: a strict left-to-right sum cannot be
+    # vectorised, and the scalar dot x_j^T r made a coordinate-descent epoch ~4x slower
+    # (0.34 vs 0.08 ms on 400 x 1000); the kernels' dot products must compile to SIMD sums
+    # with reassociation (inspected on a fresh, uncached compile: the cached one has no IR)
+    import re
+
+    import numba
+
+    fresh = numba.njit(getattr(K, name).py_func)
+    X = np.asfortranarray(np.ones((8, 3)))
+    r = np.ones(8)
+    if name == "cd_epoch":
+        fresh(X, np.zeros(3), r, np.full(3, 8.0), 0.1, np.arange(3), 3)
+    else:
+        fresh(X, r, np.zeros(3), r, 0.1, np.ones(3, dtype=np.bool_))
+    ir = "\n".join(fresh.inspect_llvm().values())
+    assert re.search(r"fadd reassoc contract <\d+ x double>", ir)
+
+
 def test_lasso_hand_solvable_orthogonal_design():
     # X with orthogonal columns of squared norm N: the solution is soft-thresholding of Xᵀy/N
     n = 4

@@ -28,6 +28,7 @@ violated rows (``project_to_cones``).
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize_scalar, nnls
 
 from ._common import convex_objective
@@ -166,40 +167,46 @@ def _binding_rows(X, D, VW, nu):
     return out
 
 
-def certify_point(X, y, D, VW, nu, beta, loss, lam=None):
-    """Certificate of an approximate solution ``VW`` (d, 2P) = [V | W].
-
-    ``nu`` (n, 2P) <= 0: the solver's (scaled) cone duals (zeros when unknown). The point
-    is polished on its active set (when that gives a better feasible point) and projected
-    onto the cones; a dual point lambda (``lam``, or grad l at the returned point) gives a
-    lower bound g <= p*. Returns (V, W, P, g, (P - g) / |g|) with (V, W) feasible and P
-    their objective.
-    """
+def _certify_candidate(X, y, D, C, lam, support_active, beta, loss):
+    """Project a candidate (d, 2P) onto the cones; its objective, dual bound and gap."""
     P_ = D.shape[1]
-    cands = [VW]
-    active = nu < 0.0
-    pol = polish(X, y, D, VW, _binding_rows(X, D, VW, nu), beta, loss)
-    if pol is not None:
-        cands.append(pol)
-    best = None
-    for C in cands:
-        Vf, Wf = project_to_cones(X, D, C[:, :P_]), project_to_cones(X, D, C[:, P_:])
-        obj = convex_objective(X, y, D, Vf, Wf, beta, loss)
-        if best is None or obj < best[2]:
-            best = (Vf, Wf, obj)
-    Vf, Wf, P_obj = best
+    Vf, Wf = project_to_cones(X, D, C[:, :P_]), project_to_cones(X, D, C[:, P_:])
+    P_obj = convex_objective(X, y, D, Vf, Wf, beta, loss)
     VWf = np.concatenate([Vf, Wf], axis=1)
-    yhat = np.einsum("np,np->n", D, X @ (Vf - Wf))
     if lam is None:
+        yhat = np.einsum("np,np->n", D, X @ (Vf - Wf))
         lam = loss_gradient(yhat, y, loss)
     E2 = np.concatenate([2.0 * D - 1.0] * 2, axis=1)
     A = E2 * (X @ VWf)
     scale = max(float(np.abs(A).max(initial=0.0)), 1e-300)
-    support = active | ((A <= 1e-9 * scale) & np.any(VWf != 0.0, axis=0))
+    support = support_active | ((A <= 1e-9 * scale) & np.any(VWf != 0.0, axis=0))
     g, _ = dual_bound(X, y, D, lam, beta, loss, support)
     gap = P_obj - g
     rel = gap / abs(g) if g != 0 else (0.0 if gap <= 0 else np.inf)
     return Vf, Wf, P_obj, g, rel
+
+
+def certify_point(X, y, D, VW, nu, beta, loss, lam=None, tol=None):
+    """Certificate of an approximate solution ``VW`` (d, 2P) = [V | W].
+
+    ``nu`` (n, 2P) <= 0: the solver's (scaled) cone duals (zeros when unknown). The point
+    is polished on its active set and projected onto the cones; a dual point lambda
+    (``lam``, or grad l at the returned point) gives a lower bound g <= p*. When the
+    polished point is certified to ``tol`` it is returned; otherwise the projected ``VW``
+    is certified too and the point with the lower objective is returned (with its own
+    bound). Returns (V, W, P, g, (P - g) / |g|) with (V, W) feasible and P their objective.
+    """
+    active = nu < 0.0
+    pol = polish(X, y, D, VW, _binding_rows(X, D, VW, nu), beta, loss)
+    best = None
+    if pol is not None:
+        best = _certify_candidate(X, y, D, pol, lam, active, beta, loss)
+        if tol is not None and best[4] <= tol:
+            return best
+    raw = _certify_candidate(X, y, D, VW, lam, active, beta, loss)
+    if best is None or raw[2] < best[2]:
+        best = raw
+    return best
 
 
 def _loss_hessian_diag(yhat, y, loss):
@@ -209,8 +216,11 @@ def _loss_hessian_diag(yhat, y, loss):
     return sig * (1.0 - sig)
 
 
-def _restricted_groups(X, D, VW, active_rows):
-    """(group index j, null-space basis N_j, block s_j D_i X N_j) of the non-zero groups."""
+def _restricted_groups(X, D, VW, active_rows, cache=None):
+    """(group index j, null-space basis N_j, block s_j D_i X N_j) of the non-zero groups.
+
+    ``cache`` (dict, optional): entries keyed by (j, binding rows), reused across the
+    active-set steps of one polish (only the groups whose rows changed are recomputed)."""
     n, P = D.shape
     d = X.shape[1]
     E = 2.0 * D - 1.0
@@ -218,6 +228,11 @@ def _restricted_groups(X, D, VW, active_rows):
     for j in np.flatnonzero(np.any(VW != 0.0, axis=0)):
         i, s = (j, 1.0) if j < P else (j - P, -1.0)
         J = np.flatnonzero(active_rows[:, j])
+        key = (int(j), J.tobytes())
+        if cache is not None and key in cache:
+            if cache[key] is not None:
+                out.append(cache[key])
+            continue
         if J.size:
             A = X[J] * E[J, i][:, None]  # (|J|, d) binding rows
             _, sv, Vt = np.linalg.svd(A, full_matrices=True)
@@ -225,8 +240,11 @@ def _restricted_groups(X, D, VW, active_rows):
             N = Vt[r:].T
         else:
             N = np.eye(d)
-        if N.shape[1]:
-            out.append((j, N, s * (D[:, i][:, None] * (X @ N))))
+        entry = (j, N, s * (D[:, i][:, None] * (X @ N))) if N.shape[1] else None
+        if entry is not None:
+            out.append(entry)
+        if cache is not None:
+            cache[key] = entry
     return out
 
 
@@ -262,10 +280,14 @@ def _newton_group_lasso(B, offs, z, y, beta, loss, max_newton):
             u = z[sl] / norms[g]
             grad[sl] += beta * u
             H[sl, sl] += (beta / norms[g]) * (np.eye(len(u)) - np.outer(u, u))
-        try:
-            step = np.linalg.solve(H, grad)
+        try:  # H is SPD when every group is non-zero: Cholesky, ~3x cheaper than LU
+            step = cho_solve(cho_factor(H, lower=True, overwrite_a=True, check_finite=False),
+                             grad, check_finite=False)
         except np.linalg.LinAlgError:
-            return z, int(np.argmin(norms))
+            try:
+                step = np.linalg.solve(H, grad)
+            except np.linalg.LinAlgError:
+                return z, int(np.argmin(norms))
         dec = float(grad @ step)  # Newton decrement^2: about 2 (f - f*) near the optimum
         if not np.isfinite(dec) or dec <= 1e-15 * max(abs(f), 1e-300):
             break
@@ -279,25 +301,16 @@ def _newton_group_lasso(B, offs, z, y, beta, loss, max_newton):
         else:
             break
         z, f = zn, fn
+        if a == 1.0 and dec <= 1e-9 * max(abs(f), 1e-300):
+            break  # quadratic convergence: the next decrement would be ~1e-18 |f|
     return z, None
 
 
-def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40, max_drops=10):
-    """Solve the program restricted to an identified active set by Newton's method.
-
-    ``VW`` (d, 2P): an approximate solution (columns v_1..v_P, w_1..w_P); its non-zero
-    columns are the active groups; ``active_rows`` (n, 2P) bool marks the cone rows taken
-    as binding (E_i X v_j = 0). With v_j = N_j z_j (N_j an orthonormal basis of the null
-    space of the binding rows) the restricted program is the smooth problem
-    min_z l(sum_j s_j D_j X N_j z_j) + beta sum_j ||z_j|| (every active group non-zero),
-    solved by damped Newton; a group whose norm collapses is removed and Newton restarted
-    (at most ``max_drops`` times). Returns the polished VW, or None (no group left); the
-    caller restores feasibility and certifies the result, so a wrong active set costs
-    accuracy, never correctness. Squared and logistic losses only (hinge is not smooth).
-    """
-    if loss == "hinge":
-        return None
-    groups = _restricted_groups(X, D, VW, active_rows)
+def _newton_on_groups(X, y, D, VW, active_rows, beta, loss, max_newton, max_drops,
+                      cache=None):
+    """Newton on the restricted problem of one active set (see ``polish``); None when no
+    group is left."""
+    groups = _restricted_groups(X, D, VW, active_rows, cache)
     zs = [N.T @ VW[:, j] for j, N, _ in groups]
     for _ in range(max_drops + 1):
         if not groups:
@@ -315,4 +328,77 @@ def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40, max_drops=10):
     out = np.zeros_like(VW)
     for (j, N, _), zg in zip(groups, zs, strict=True):
         out[:, j] = N @ zg
+    return out
+
+
+def _update_active_rows(X, y, D, VW, active_rows, beta, loss):
+    """One active-set step at the restricted optimum ``VW``: release the binding rows
+    whose multiplier is negative, bind the rows the point violates.
+
+    At the optimum of the restricted problem the gradient of a non-zero group,
+    g_j = s_j X^T D_i grad l(yhat) + beta v_j / ||v_j||, lies in the span of its binding
+    rows a_k = (2 D_i - I)_k x_k: g_j = sum_k w_k a_k (least squares). The program's KKT
+    conditions need w_k >= 0; a row with w_k < 0 is held at zero by the restriction
+    only, so releasing it lowers the objective (an ADMM cone dual that has not yet
+    decayed to zero marks such rows). Returns the new row set, or None if unchanged.
+    """
+    n, P = D.shape
+    d = X.shape[1]
+    E = 2.0 * D - 1.0
+    yhat = np.einsum("np,np->n", D, X @ (VW[:, :P] - VW[:, P:]))
+    lam = loss_gradient(yhat, y, loss)
+    XtDl = X.T @ (D * lam[:, None])  # (d, P)
+    A = np.concatenate([E, E], axis=1) * (X @ VW)
+    new = active_rows.copy()
+    for j in np.flatnonzero(np.any(VW != 0.0, axis=0)):
+        i, s = (j, 1.0) if j < P else (j - P, -1.0)
+        v = VW[:, j]
+        a = A[:, j]
+        scale = max(float(np.abs(a).max()), 1e-300)
+        J = np.flatnonzero(active_rows[:, j])
+        if J.size:
+            g = s * XtDl[:, i] + beta * v / np.linalg.norm(v)
+            R = X[J] * E[J, i][:, None]  # (|J|, d)
+            w, *_ = np.linalg.lstsq(R.T, g, rcond=None)
+            wscale = max(float(np.abs(w).max()), 1e-300)
+            new[J[w < -1e-8 * wscale], j] = False
+        viol = np.flatnonzero(a < -1e-9 * scale)
+        room = d - 1 - int(np.count_nonzero(new[:, j]))
+        if viol.size and room > 0:
+            new[viol[np.argsort(a[viol])][:room], j] = True
+    return None if np.array_equal(new, active_rows) else new
+
+
+def polish(X, y, D, VW, active_rows, beta, loss, max_newton=40, max_drops=10,
+           max_updates=3):
+    """Solve the program restricted to an identified active set by Newton's method.
+
+    ``VW`` (d, 2P): an approximate solution (columns v_1..v_P, w_1..w_P); its non-zero
+    columns are the active groups; ``active_rows`` (n, 2P) bool marks the cone rows taken
+    as binding (E_i X v_j = 0). With v_j = N_j z_j (N_j an orthonormal basis of the null
+    space of the binding rows) the restricted program is the smooth problem
+    min_z l(sum_j s_j D_j X N_j z_j) + beta sum_j ||z_j|| (every active group non-zero),
+    solved by damped Newton; a group whose norm collapses is removed and Newton restarted
+    (at most ``max_drops`` times). Then up to ``max_updates`` active-set steps
+    (``_update_active_rows``: release rows with a negative multiplier, bind violated
+    rows), each followed by a warm-started Newton solve. Returns the polished VW, or None
+    (no group left); the caller restores feasibility and certifies the result, so a wrong
+    active set costs accuracy, never correctness. Squared and logistic losses only (hinge
+    is not smooth).
+    """
+    if loss == "hinge":
+        return None
+    cache: dict = {}
+    out = _newton_on_groups(X, y, D, VW, active_rows, beta, loss, max_newton, max_drops,
+                            cache)
+    for _ in range(max_updates):
+        if out is None:
+            return None
+        rows = _update_active_rows(X, y, D, out, active_rows, beta, loss)
+        if rows is None:
+            break
+        nxt = _newton_on_groups(X, y, D, out, rows, beta, loss, max_newton, max_drops, cache)
+        if nxt is None:
+            break
+        out, active_rows = nxt, rows
     return out

@@ -7,7 +7,8 @@ compare them; the twins also run when numba's JIT is disabled, where the loops w
 slow in plain Python): ``rhs_update`` and ``consensus_update`` over the (d, 2P) arrays,
 ``slack_dual_update`` / ``slack_dual_check`` over the n x 2P cone arrays, ``fit_pass`` for
 the objective and cone violation of a check, and ``fused_step``, which chains them with the
-BLAS products between two u-solves. Kernels are plain module-level functions (no factories,
+BLAS products between two u-solves, and ``checked_step``, the same up to the slack pass
+with the numbers of a residual check. Kernels are plain module-level functions (no factories,
 no closures), so numba's on-disk cache serves every new process after the first.
 ``_reference.py`` holds the dense transcription (the full 2dP x 2dP system A).
 
@@ -21,6 +22,7 @@ import numba
 import numpy as np
 
 __all__ = [
+    "checked_step",
     "consensus_update",
     "fit_pass",
     "fused_step",
@@ -227,6 +229,25 @@ def fused_step_jit(p, q, X, XT, Minv, UZ, VW, L, E2, W, R, XUZ, XtR, kFty, Bs, B
     np.dot(Minv, Bs, p)
 
 
+def checked_step_numpy(p, q, X, UZ, VW, L, E2, W, R, A, XUZ, tau, inv_c, relax):
+    """NumPy twin of :func:`checked_step`."""
+    consensus_update_numpy(p, q, UZ, VW, L, tau, relax)
+    np.matmul(X, UZ, out=XUZ)
+    return slack_dual_check_numpy(XUZ, E2, W, R, A, inv_c, relax)
+
+
+@numba.njit(cache=True)
+def checked_step_jit(p, q, X, UZ, VW, L, E2, W, R, A, XUZ, tau, inv_c,
+                     relax):  # pragma: no cover (compiled)
+    """The steps of an iteration with a residual check after the u-solve: consensus /
+    v-update, XUZ = X UZ and the slack / cone-dual pass with the check's numbers
+    (:func:`slack_dual_check`, whose sums it returns). One compiled call, so a new process
+    loads one cached library for the check path instead of two."""
+    consensus_update_jit(p, q, UZ, VW, L, tau, relax)
+    np.dot(X, UZ, XUZ)
+    return slack_dual_check_jit(XUZ, E2, W, R, A, inv_c, relax)
+
+
 def fit_pass_numpy(XVW, D2, E2, fitted):
     """NumPy twin of :func:`fit_pass`."""
     fitted[...] = np.einsum("np,np->n", D2, XVW)
@@ -255,7 +276,9 @@ if numba.config.DISABLE_JIT:
     slack_dual_update, slack_dual_check = slack_dual_update_numpy, slack_dual_check_numpy
     rhs_update, consensus_update = rhs_update_numpy, consensus_update_numpy
     fused_step, fit_pass = fused_step_numpy, fit_pass_numpy
+    checked_step = checked_step_numpy
 else:
     slack_dual_update, slack_dual_check = slack_dual_update_jit, slack_dual_check_jit
     rhs_update, consensus_update = rhs_update_jit, consensus_update_jit
     fused_step, fit_pass = fused_step_jit, fit_pass_jit
+    checked_step = checked_step_jit
