@@ -16,9 +16,11 @@ Expected (acceptance fixed before the runs, from a 400-step prototype that reach
 full — [−1, 1] ≥ 0.95 at T = 256 on every seed, [0, 1] ≤ 0.6 on every seed.
 Tolerance: chance is 0.5 with a standard error of 0.022 on 512 sequences, so 0.6 is 4.5
 standard errors above it. Smoke trains the diagonal model only, for 150 steps at lr 2e-2
-(≈ 3 s per arm); over seeds 0–19 its [−1, 1] accuracy at T = 256 had mean SMOKE_MEAN_256
-and minimum SMOKE_MIN_256 and the [0, 1] accuracy stayed in SMOKE_RANGE_01, so smoke asserts
-[−1, 1] ≥ SMOKE_THRESHOLD at T = 256 (and ≥ 0.95 at T = 40) and [0, 1] ≤ 0.6.
+(≈ 3 s per arm); over seeds 0–19 its [−1, 1] accuracy at T = 256 had mean 0.965 (sd 0.057)
+and minimum 0.807 (two seeds near 0.81 had not fully converged), at T = 40 minimum 0.969,
+and the [0, 1] accuracy at T = 256 stayed in 0.469–0.541. Smoke therefore asserts [−1, 1]
+≥ 0.7 at T = 256 (0.1 below the worst seed; still 9 standard errors above chance) and ≥ 0.9
+at T = 40, and [0, 1] ≤ 0.6; the 0.95 acceptance applies at full scale.
 Scale ``paper``: the reference configuration (d_model 16, 4 heads, 2 layers in the harness of
 the authors, batch 256, lr 1e-3) for 20k steps on ``--device``; ``--dry-run`` builds the
 models and takes one step.
@@ -49,7 +51,8 @@ SIZES = {
 RANGES = ("[-1,1]", "[0,1]")
 CHANCE_MAX = 0.6
 FULL_THRESHOLD = 0.95
-SMOKE_THRESHOLD = 0.95  # replaced by the 20-seed measurement below
+SMOKE_THRESHOLD = 0.7  # worst of 20 smoke seeds 0.807 at T = 256 (see above)
+SMOKE_THRESHOLD_SHORT = 0.9  # worst of 20 smoke seeds 0.969 at T = 40
 
 
 def _train_eval(kind, eig_range, d_model, n_layers, n_heads, steps, lr, batch, max_len,
@@ -127,7 +130,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                                    detail=f"{a.shape[0]} seed(s); per seed {a[:, -1].tolist()}"))
             if scale == "smoke":
                 res.add(Check.at_least(f"{tag}: worst-seed accuracy at T = {lengths[0]}",
-                                       a[:, 0].min(), 0.95))
+                                       a[:, 0].min(), SMOKE_THRESHOLD_SHORT))
         else:
             res.add(Check.at_most(f"{tag}: best-seed accuracy at T = {lengths[-1]} (chance 0.5)",
                                   a[:, -1].max(), CHANCE_MAX,
