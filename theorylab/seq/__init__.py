@@ -38,6 +38,7 @@ _LAZY: dict[str, str] = {
     "tensor_attention_bruteforce": "tensor_attention",
     "poly_feature_dim": "tensor_attention",
     "poly_features": "tensor_attention",
+    "poly_error_bound": "tensor_attention",
     "softmax_attention": "tensor_attention",
     "TensorAttention": "tensor_attention",
 }
