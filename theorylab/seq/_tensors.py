@@ -27,7 +27,8 @@ def check_float_tensor(x, *, name: str, ndim: int | None = None,
         want = tuple(shape)
         if x.ndim != len(want) or any(w is not None and w != s for w, s in zip(want, x.shape,
                                                                               strict=True)):
-            shown = tuple("*" if w is None else w for w in want)
+            shown = ", ".join("*" if w is None else str(w) for w in want)
+            shown = f"({shown},)" if len(want) == 1 else f"({shown})"
             raise ValueError(f"{name} must have shape {shown}, got {tuple(x.shape)}")
     if finite:
         ok = torch.isfinite(x)
