@@ -1,0 +1,118 @@
+"""At a fixed degree the polynomial method's cost grows linearly in n, while exact tensor
+attention grows like n³; the polynomial method is faster from n = 256 on (g = 2).
+
+Paper: Alman & Song 2023 (arXiv:2310.04064), Sec. 1 and 5: exact tensor attention touches
+all n³ (query, key, key) triples, O(n³ d); the polynomial method costs O(n r d) with
+r = C(d + g, g) feature-map columns. Measured here: best-of-3 wall time of
+``tensor_attention_exact`` (blocked over queries, float64) for n in N_EXACT and of
+``tensor_attention_poly`` (g = 2, d = 4, r = 15) for n in N_POLY (poly's fixed overhead
+dominates below a few thousand rows, so its slope is fitted on large n), entries uniform in
+[−0.5, 0.5] (the relative error is recorded beside each timing).
+Expected: log-log slope of exact time vs n ≈ 3 and of poly ≈ 1; poly faster than exact at
+n = 256. Tolerance: slopes are fitted on the two largest sizes of each sweep; on a shared
+2-core machine wall times vary by up to ~2× between repeats, so the accepted slope windows
+are [2.3, 3.7] (exact) and [0.6, 1.4] (poly): a doubling of n costing between 2^2.3 ≈ 5×
+and 2^3.7 ≈ 13× for exact, between 1.5× and 2.6× for poly. Under load the smoke runs of
+seeds 0–19 measured exact slopes SMOKE_EXACT and poly slopes SMOKE_POLY.
+"""
+
+import time
+
+import numpy as np
+
+from theorylab.claims import Check, ClaimResult, script_main
+from theorylab.plotting import color, finish, new_figure, plot_measured, plot_theory
+
+PAPER = "alman2023_tensor_attention"
+CLAIM = ("At fixed degree the polynomial method's time grows linearly in n while exact tensor "
+         "attention grows like n³; with g = 2 the polynomial method is faster from n = 256.")
+SIZES = {
+    "smoke": dict(d=4, degree=2, n_exact=(64, 128, 256), n_poly=(4096, 16384, 65536),
+                  repeat=3),
+    "full": dict(d=4, degree=2, n_exact=(64, 128, 256, 512), n_poly=(1024, 4096, 16384,
+                                                                       65536, 262144),
+                 repeat=3),
+}
+B = 0.5
+EXACT_SLOPE = (2.3, 3.7)
+POLY_SLOPE = (0.6, 1.4)
+
+
+def _best_time(fn, repeat):
+    fn()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def _inputs(n, d, seed):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return [B * (2 * torch.rand(n, d, generator=g, dtype=torch.float64) - 1) for _ in range(5)]
+
+
+def _slope(ns, ts):
+    return float(np.log(ts[-1] / ts[-2]) / np.log(ns[-1] / ns[-2]))
+
+
+def run(scale="smoke", seed=0) -> ClaimResult:
+    import torch
+
+    from theorylab.seq.tensor_attention import tensor_attention_exact, tensor_attention_poly
+
+    torch.set_num_threads(1)
+    cfg = SIZES[scale]
+    res = ClaimResult(claim="alman2023_tensor_attention_cost", paper=PAPER, statement=CLAIM,
+                      scale=scale, seed=seed)
+    d, g, rep = cfg["d"], cfg["degree"], cfg["repeat"]
+    t_ex, t_po_small, errs = [], [], []
+    for n in cfg["n_exact"]:
+        X = _inputs(n, d, seed)
+        t_ex.append(_best_time(lambda X=X: tensor_attention_exact(*X), rep))
+        t_po_small.append(_best_time(lambda X=X: tensor_attention_poly(*X, degree=g), rep))
+        ex = tensor_attention_exact(*X)
+        errs.append(float((tensor_attention_poly(*X, degree=g) - ex).norm() / ex.norm()))
+    t_po = []
+    for n in cfg["n_poly"]:
+        X = _inputs(n, d, seed)
+        t_po.append(_best_time(lambda X=X: tensor_attention_poly(*X, degree=g), rep))
+    s_ex, s_po = _slope(cfg["n_exact"], t_ex), _slope(cfg["n_poly"], t_po)
+    i256 = cfg["n_exact"].index(256)
+    res.add(Check.at_least("log-log slope of exact time vs n", s_ex, EXACT_SLOPE[0],
+                           detail=f"n = {cfg['n_exact'][-2]}→{cfg['n_exact'][-1]}"))
+    res.add(Check.at_most("log-log slope of exact time vs n (upper)", s_ex, EXACT_SLOPE[1]))
+    res.add(Check.at_least("log-log slope of poly time vs n", s_po, POLY_SLOPE[0],
+                           detail=f"n = {cfg['n_poly'][-2]}→{cfg['n_poly'][-1]}, g = {g}"))
+    res.add(Check.at_most("log-log slope of poly time vs n (upper)", s_po, POLY_SLOPE[1]))
+    res.add(Check.at_least("exact / poly time at n = 256", t_ex[i256] / t_po_small[i256], 1.0,
+                           detail=f"relative error of poly there {errs[i256]:.1e} "
+                                  f"(entries U[−{B}, {B}], d = {d})"))
+    res.data.update({"n_exact": list(cfg["n_exact"]), "t_exact": t_ex,
+                     "t_poly_at_n_exact": t_po_small, "rel_error": errs,
+                     "n_poly": list(cfg["n_poly"]), "t_poly": t_po,
+                     "slope_exact": s_ex, "slope_poly": s_po})
+
+    fig, axes = new_figure(1, title=f"Tensor attention cost, d = {d}, poly degree {g}")
+    ax = axes[0]
+    plot_measured(ax, cfg["n_exact"], t_ex, np.zeros(len(t_ex)), label="exact (best of 3)",
+                  color=color(0))
+    n_all = list(cfg["n_exact"]) + list(cfg["n_poly"])
+    plot_measured(ax, n_all, t_po_small + t_po, np.zeros(len(n_all)),
+                  label=f"polynomial g = {g} (best of 3)", color=color(1))
+    ne = np.asarray(cfg["n_exact"], dtype=float)
+    plot_theory(ax, list(ne), list(t_ex[-1] * (ne / ne[-1]) ** 3), label="∝ n³",
+                color=color(0))
+    npo = np.asarray(cfg["n_poly"], dtype=float)
+    plot_theory(ax, list(npo), list(t_po[-1] * (npo / npo[-1])), label="∝ n", color=color(1))
+    finish(ax, xlabel="n", ylabel="wall time (s)", logx=True, logy=True)
+    res.figure = fig
+    res.caveats.append("Wall-clock on a shared CPU; slopes use best-of-3 timings.")
+    return res
+
+
+if __name__ == "__main__":
+    raise SystemExit(script_main(__file__))
