@@ -291,3 +291,16 @@ def test_bad_inputs_raise_clear_errors():
         make_task("copy", 1, 3)
     with pytest.raises(ValueError, match="kind must be one of 'diag', 'delta', got 'lstm'"):
         LinearRNNConfig(vocab_size=2, n_classes=2, kind="lstm")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_chunked_scans_on_cuda_match_the_cpu_reference():
+    a, b, _ = _diag_inputs(2, 300, 4, seed=11)
+    ref = diagonal_scan_sequential(a, b)
+    out = diagonal_scan_chunked(a.detach().cuda(), b.detach().cuda(), chunk_size=64)
+    torch.testing.assert_close(out.cpu(), ref.detach(), rtol=1e-10, atol=1e-12)
+    q, k, v, beta, _ = _delta_inputs(1, 2, 200, 8, 8, seed=12)
+    o_ref, _ = delta_rule_sequential(q, k, v, beta)
+    o, _ = delta_rule_chunked(*(x.detach().cuda() for x in (q, k, v, beta)), chunk_size=64)
+    torch.testing.assert_close(o.cpu(), o_ref.detach(), rtol=1e-9, atol=1e-10)

@@ -164,3 +164,14 @@ def test_bad_inputs_raise_clear_errors():
         TensorAttention(8, method="fast")
     with pytest.raises(ValueError, match="x must have last dimension 8, got shape"):
         TensorAttention(8)(torch.zeros(1, 2, 4))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_exact_and_poly_on_cuda_match_the_cpu_results():
+    X = _inputs(50, 4, seed=10, B=0.7)
+    Xc = [x.cuda() for x in X]
+    torch.testing.assert_close(tensor_attention_exact(*Xc).cpu(), tensor_attention_exact(*X),
+                               rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(tensor_attention_poly(*Xc, degree=4).cpu(),
+                               tensor_attention_poly(*X, degree=4), rtol=1e-10, atol=1e-12)

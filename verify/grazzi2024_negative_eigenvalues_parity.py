@@ -21,9 +21,9 @@ and minimum 0.807 (two seeds near 0.81 had not fully converged), at T = 40 minim
 and the [0, 1] accuracy at T = 256 stayed in 0.469–0.541. Smoke therefore asserts [−1, 1]
 ≥ 0.7 at T = 256 (0.1 below the worst seed; still 9 standard errors above chance) and ≥ 0.9
 at T = 40, and [0, 1] ≤ 0.6; the 0.95 acceptance applies at full scale.
-Scale ``paper``: the reference configuration (d_model 16, 4 heads, 2 layers in the harness of
-the authors, batch 256, lr 1e-3) for 20k steps on ``--device``; ``--dry-run`` builds the
-models and takes one step.
+Scale ``paper``: the authors' single-layer parity configuration (d_model 16, 4 heads, batch
+256, lr 1e-3, 20k steps; without their short convolution and learning-rate schedule) on
+``--device``; ``--dry-run`` builds the models and takes one step. Not run (no GPU here).
 """
 
 import numpy as np
