@@ -114,9 +114,10 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                 color=color(0))
     npo = np.asarray(cfg["n_poly"], dtype=float)
     plot_theory(ax, list(npo), list(t_po[-1] * (npo / npo[-1])), label="∝ n", color=color(1))
-    finish(ax, xlabel="n", ylabel="wall time (s)", logx=True, logy=True)
+    finish(ax, xlabel="n", ylabel="CPU time (s)", logx=True, logy=True)
     res.figure = fig
-    res.caveats.append("Wall-clock on a shared CPU; slopes use best-of-3 timings.")
+    res.caveats.append("CPU time of this process (one thread) on a shared CPU; best of 3 "
+                       "timings per size, least-squares slopes.")
     return res
 
 
