@@ -13,10 +13,10 @@ Expected: log-log slope of exact time vs n ≈ 3 and of poly time ≈ 1; poly fa
 at n = 256.
 Tolerance: least-squares slopes. Timings on the shared 2-core machine (load 15–18) still
 vary: with exact sizes 192/256/384 the exact slope over seeds 0–19 ranged 2.35–3.75 (mean
-2.87) and the poly slope 0.88–1.13; the exact sweep therefore uses five sizes
-192–384 and the windows are [2.2, 3.8] (exact: cleanly super-quadratic, a doubling of n costing
-4.6–14×) and [0.6, 1.4] (poly: 1.5–2.6× per doubling). With the five sizes, seeds 0–19 measured exact slopes
-2.42–3.33 (mean 2.88, sd 0.28) and poly slopes 0.76–1.18 (mean 0.97, sd 0.12), all 20
+2.87) and the poly slope 0.88–1.13; the exact sweep therefore uses five sizes 192–384 and
+the windows are [2.2, 3.8] (exact: cleanly super-quadratic, a doubling of n costing 4.6–14×)
+and [0.6, 1.4] (poly: 1.5–2.6× per doubling). With the five sizes, seeds 0–19 measured exact
+slopes 2.42–3.33 (mean 2.88, sd 0.28) and poly slopes 0.76–1.18 (mean 0.97, sd 0.12), all 20
 passing; exact/poly time at n = 256 was 112–249×.
 """
 
