@@ -29,6 +29,31 @@ TORCH_PACKAGES = ("theorylab.nn", "theorylab.unlearning", "theorylab.seq")
 HARNESS = {"claims.py", "sweep.py"}
 
 
+def _module_torch_names(path: Path) -> set[str]:
+    """Top-level functions/classes of a library module that run torch: their body names
+    torch (or ``nn``), directly or through another such definition of the module."""
+    tree = ast.parse(path.read_text())
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    names = {k for k, d in defs.items() if any(
+        isinstance(n, ast.Name) and n.id in ("torch", "nn") for n in ast.walk(d))}
+    while True:
+        more = {k for k, d in defs.items() if k not in names and any(
+            isinstance(n, ast.Name) and n.id in names for n in ast.walk(d))}
+        if not more:
+            return names
+        names |= more
+
+
+def _from_torch_package(node: ast.ImportFrom) -> bool:
+    """``from theorylab.unlearning.influence import f``: torch only if ``f`` runs torch (a
+    numpy helper of a torch package is not a torch entry point); package-level imports
+    (lazily re-exported names) count as torch."""
+    path = LIB.joinpath(*node.module.split(".")[1:]).with_suffix(".py")
+    if not path.is_file():
+        return True
+    return any(a.name == "*" or a.name in _module_torch_names(path) for a in node.names)
+
+
 def _imports_torch(tree: ast.AST) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -37,6 +62,10 @@ def _imports_torch(tree: ast.AST) -> bool:
             mods = [node.module or ""]
             if node.module == "theorylab":  # from theorylab import nn
                 mods += [f"theorylab.{a.name}" for a in node.names]
+            elif (node.module or "").startswith(TORCH_PACKAGES) and node.module.count(".") >= 2:
+                if _from_torch_package(node):
+                    return True
+                continue
         else:
             continue
         for m in mods:
