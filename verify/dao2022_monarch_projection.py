@@ -85,7 +85,7 @@ def _fit_kronecker(kind, n, steps, seed, device="cpu", batch=256):
     import torch
 
     from theorylab.nn.monarch import MonarchLinear
-    from theorylab.nn.training import train_steps
+    from theorylab.nn.training import fill_uniform_, train_steps
 
     torch.set_num_threads(1)
     m = int(round(n ** 0.5))
@@ -98,6 +98,9 @@ def _fit_kronecker(kind, n, steps, seed, device="cpu", batch=256):
         k = m ** 3 // n
         model = torch.nn.Sequential(torch.nn.Linear(n, k, bias=False),
                                     torch.nn.Linear(k, n, bias=False))
+        with torch.no_grad():  # nn.Linear's default init draws from the global RNG: redraw
+            for lin in model:  # from the seeded generator (same kaiming-uniform bound)
+                fill_uniform_(lin.weight, 1.0 / lin.in_features ** 0.5, g)
     dev = torch.device(device)
     model, F = model.to(dev), F.to(dev)  # built from the CPU generator, then moved
     n_params = sum(p.numel() for p in model.parameters())
