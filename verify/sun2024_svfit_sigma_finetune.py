@@ -19,6 +19,8 @@ Resampling the 60 runs, mean − 2 s.e. fails on 4.7 % of seeds with 6 runs, 1.0
 0.2 % with 10 and 0.04 % with 12, while a true difference of 0 (the 60 runs shifted to mean 0)
 still passes only 5.4 % of the time with 12. Smoke therefore pairs 12 runs and trains only the
 two compared arms (LoRA r = 4 is left to full scale) to stay within a few seconds.
+Measured with this rule: 20/20 of seeds 0-19 pass (smallest mean − 2 s.e. +0.045, seed 1); the
+240 runs give +0.156, s.d. 0.086, as calibrated.
 Outcome: smoke passes (permutation, +0.17). Full passes on permutation (+0.32) and sign flip
 (+0.23) but fails on the easy gain task, a tie at 0.967 near the ceiling; LoRA r = 4 beats
 SVFit on every task (paper_notes/sun2024_svfit.md).
