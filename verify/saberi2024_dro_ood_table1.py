@@ -1,13 +1,31 @@
 """RSS with out-of-domain unlabeled data reproduces Table 1 (isotropic GMM, linear model).
 
 Paper: Saberi et al. 2024 (arXiv:2310.00027), Table 1 (from the authors' poster source).
-Expected: ERM accuracy = Phi(sqrt(m/(m+d))) (0.586/0.618/0.658 for m = 10/20/40, paper
-0.59/0.62/0.65); RSS accuracy grows with n toward the Bayes accuracy Phi(1) = 0.841 (paper 0.82
-at n = 10,000 for alpha = 0 and 0.80-0.81 for alpha = 0.5).
+Expected: the mean-difference direction sum_i y_i x_i has accuracy Phi(sqrt(m/(m+d)))
+(0.586/0.618/0.658 for m = 10/20/40 at d = 200); the paper's ERM column is 0.59/0.62/0.65; RSS
+accuracy grows with n toward the Bayes accuracy Phi(1) = 0.841 (paper 0.82 at n = 10,000 for
+alpha = 0 and 0.80-0.81 for alpha = 0.5).
 Tolerance: accuracies are exact per trial (Phi of the normalised margin), so the spread is only
-across trials: ERM +-0.02 (fixed before the runs), RSS cells +-0.03 (+-0.04 for n <= 10m, where the
-trial-to-trial spread is 0.05-0.08), RSS at n = 10,000 >= 0.80 (alpha = 0) / 0.78 (alpha = 0.5),
-monotone in n within 2 standard errors.
+across trials. Mean-difference direction vs Phi(sqrt(m/(m+d))): 4 s.e. of the run's trials +
+0.001. The formula is not only asymptotic: a 400,000-draw Monte Carlo of the exact law
+(w = mu + N(0, I/m)) gives 0.5861/0.6181/0.6581 vs 0.5864/0.6185/0.6585, a finite-size bias
+<= 0.0004 at d = 200; the per-trial spread is 0.026/0.024/0.021 (s.e. about 0.005 with 20
+trials). ERM solver vs the paper's column: +-0.02 (paper's 2 digits +-0.005, plus 3 s.e.).
+RSS cells +-0.03 (+-0.04 for n <= 10m, where the trial-to-trial spread is 0.05-0.08), RSS at
+n = 10,000 >= 0.80 (alpha = 0) / 0.78 (alpha = 0.5), monotone in n within 2 standard errors.
+Before: the ERM *solver* (plain ramp loss, Riemannian descent from the mean-difference start)
+was compared with Phi(sqrt(m/(m+d))) +-0.02 and failed on seeds 8 and 16 of 0-19 at m = 40
+(0.6378 vs 0.6585). The formula describes the mean-difference direction, not the solver: in 300
+paired trials at d = 200 the solver is lower by 0.0000/0.0024/0.0076 (s.e. 0.0006) for
+m = 10/20/40, solver means 0.5869/0.6172/0.6506 (presumably because the ramp loss is linear
+in w, hence minimised by the mean-difference direction, only while no margin reaches a flat
+part of the ramp, which happens more often as m grows). So the formula is
+now checked on the estimator it describes, and the solver against the paper's column.
+Seed 16 failed on the PCA oracle instead (0.754 vs 0.817 +-0.02): in one of its 10 trials the
+sign taken from the m = 20 labels was wrong (y'X mu_0 = -0.60 where 20 +- 4.5 is expected, a
+4.6-sigma draw), giving 0.183 = 1 - 0.817. The spiked-covariance formula is for the correctly
+signed component, so the oracle is now signed along mu_0 and the label sign's agreement is
+recorded (data['pca_label_sign_ok']); per-trial spread of the signed oracle is about 0.003.
 
 Hyperparameters are theorylab's (the paper does not state them): ramp slope 1, gamma = 1,
 gamma' in {0.1, 0.3}, lambda in {0.1, 1, 10}, chosen by 3-fold cross-validation of the held-out
@@ -42,6 +60,10 @@ SIZES = {
                  alphas=[0.0, 0.5], trials=20, erm_d=200, erm_trials=20, pca_n=2000,
                  pca_trials=10),
 }
+# |mean - Phi(sqrt(m/(m+d)))| of the mean-difference direction <= ERM_K_SE s.e. + the
+# finite-size bias bound: the formula is exact in distribution up to <= 0.0004 at d = 200
+# (400,000-draw Monte Carlo of the exact law: 0.5861/0.6181/0.6581 vs 0.5864/0.6185/0.6585)
+ERM_K_SE, ERM_FINITE_BIAS = 4.0, 0.001
 GRID = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0])
 PAPER_ERM = {10: 0.59, 20: 0.62, 40: 0.65, 10000: 0.83}
 PAPER_RSS = {  # (m, n) -> (alpha = 0, alpha = 0.5)
@@ -66,16 +88,22 @@ def _cell(d, m, n, alpha, seed):
 
 
 def _erm_only(d, m, seed):
+    """Exact accuracies on one labeled sample: the ERM solver (plain ramp loss, Riemannian
+    descent from the mean-difference start) and the mean-difference direction sum_i y_i x_i,
+    the estimator that Phi(sqrt(m/(m+d))) describes."""
     s = sample_gmm_shift(d, m, 0, rng=seed)
-    return exact_accuracy(solve_rss(s.X, s.y, method="erm").w, s.mu0)
+    return {"erm": exact_accuracy(solve_rss(s.X, s.y, method="erm").w, s.mu0),
+            "mean_diff": exact_accuracy(s.X.T @ s.y, s.mu0)}
 
 
 def _pca(d, n, m, seed):
-    """Accuracy of the top principal component of n unlabeled samples (sign from labels)."""
+    """Accuracy of the top principal component of n unlabeled samples, signed along mu_0 as
+    the spiked-covariance formula assumes; also whether the sign from m labels agrees."""
     s = sample_gmm_shift(d, m, n, rng=seed)
     _, V = np.linalg.eigh(s.X_unlabeled.T @ s.X_unlabeled)
-    v = V[:, -1] * np.sign(V[:, -1] @ (s.X.T @ s.y))
-    return exact_accuracy(v, s.mu0)
+    v = V[:, -1] * np.sign(V[:, -1] @ s.mu0)
+    return {"acc": exact_accuracy(v, s.mu0),
+            "label_sign_ok": float(v @ (s.X.T @ s.y) > 0)}
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
@@ -90,16 +118,25 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     e_seeds = [seed * 100_000 + 50_000 + k for k in range(cfg["erm_trials"])]
     erm_ms = [10, 20, 40] if scale == "smoke" else [10, 20, 40, 10000]
     sw_e = sweep(_erm_only, {"d": [cfg["erm_d"]], "m": erm_ms}, seeds=e_seeds)
-    ea, es = sw_e.mean(), sw_e.sem()
+    md, erm_e = sw_e.array("mean_diff"), sw_e.array("erm")  # (len(erm_ms), trials)
+    se = lambda a: a.std(axis=1, ddof=1) / np.sqrt(a.shape[1])  # noqa: E731
+    ma, ms_ = md.mean(axis=1), se(md)
+    ea, es = erm_e.mean(axis=1), se(erm_e)
     for i, m in enumerate(erm_ms):
         th = erm_accuracy(m, cfg["erm_d"])
-        res.add(Check.close(f"ERM accuracy m={m}, d={cfg['erm_d']} vs Phi(sqrt(m/(m+d)))",
-                            ea[i], th, 0.02, detail=f"s.e. {es[i]:.3f}; tolerance 0.02"))
-        res.add(Check.close(f"ERM accuracy m={m} vs paper", ea[i], PAPER_ERM[m], 0.02,
-                            detail="paper Table 1 ERM column"))
+        tol = ERM_K_SE * ms_[i] + ERM_FINITE_BIAS
+        res.add(Check.close(f"mean-difference direction: accuracy m={m}, d={cfg['erm_d']} vs "
+                            "Phi(sqrt(m/(m+d)))", ma[i], th, tol,
+                            detail=f"s.e. {ms_[i]:.4f}; tolerance {ERM_K_SE} s.e. + "
+                                   f"{ERM_FINITE_BIAS} = {tol:.4f}"))
+        res.add(Check.close(f"ERM solver accuracy m={m} vs paper", ea[i], PAPER_ERM[m], 0.02,
+                            detail=f"s.e. {es[i]:.4f}; paper Table 1 ERM column (2 digits); "
+                                   f"solver − mean-difference {ea[i] - ma[i]:+.4f}"))
     sw_p = sweep(_pca, {"d": [cfg["erm_d"]], "n": [cfg["pca_n"]], "m": [20]},
                  seeds=[seed * 100_000 + 60_000 + k for k in range(cfg["pca_trials"])])
-    pm, ps = float(sw_p.mean()[0]), float(sw_p.sem()[0])
+    pa = sw_p.array("acc")[0]
+    pm, ps = float(pa.mean()), float(pa.std(ddof=1) / np.sqrt(len(pa)))
+    res.data["pca_label_sign_ok"] = float(sw_p.array("label_sign_ok")[0].mean())
     res.add(Check.close(f"PCA oracle n={cfg['pca_n']}, d={cfg['erm_d']} vs spiked-covariance "
                         "formula", pm, pca_oracle_accuracy(cfg["pca_n"], cfg["erm_d"]), 0.02,
                         detail=f"s.e. {ps:.3f}"))
@@ -122,6 +159,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         table.append(row)
     res.data["table"] = table
     res.data["erm_d200"] = {str(m): [float(ea[i]), float(es[i])] for i, m in enumerate(erm_ms)}
+    res.data["mean_diff_d200"] = {str(m): [float(ma[i]), float(ms_[i])]
+                                  for i, m in enumerate(erm_ms)}
     res.data["grid"] = GRID
 
     if scale == "smoke":
