@@ -118,8 +118,35 @@ def _sweeps(tree: ast.Module) -> list[tuple[int, str]]:
             and n.args and isinstance(n.args[0], ast.Name)]
 
 
+def _cpu_only(tree: ast.Module) -> str | None:
+    """The script's ``CPU_ONLY`` reason: a claim about CPU cost, or a small float64 side
+    check, runs on the CPU whatever ``--device`` says and its record states that."""
+    for n in tree.body:
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "CPU_ONLY"
+                                             for t in n.targets):
+            v = ast.literal_eval(n.value)
+            assert isinstance(v, str) and len(v) > 20, "CPU_ONLY must give the reason"
+            return v
+    return None
+
+
 SCRIPTS = {c.id: ast.parse(c.path.read_text()) for c in discover_claims()}
-TORCH_CLAIMS = sorted(k for k, t in SCRIPTS.items() if _uses_torch(t))
+CPU_ONLY = sorted(k for k, t in SCRIPTS.items() if _cpu_only(t))
+TORCH_CLAIMS = sorted(k for k, t in SCRIPTS.items() if _uses_torch(t) and not _cpu_only(t))
+
+
+def test_cpu_only_claims_say_so_when_another_device_is_asked(monkeypatch):
+    from types import SimpleNamespace
+
+    res = claims.ClaimResult(claim="x_y", paper="x", statement="s", scale="smoke", seed=0)
+    mod = SimpleNamespace(SIZES={"smoke": {}}, run=lambda scale, seed: res,
+                          CPU_ONLY="measures the CPU time of one torch thread")
+    monkeypatch.setattr(claims, "device", lambda: "cuda:0")
+    out = claims._run_module(mod, "x_y", "smoke", 0)
+    assert any("Ran on CPU whatever --device asked (cuda:0)" in c for c in out.caveats)
+    monkeypatch.setattr(claims, "device", lambda: "cpu")
+    res.caveats.clear()
+    assert not claims._run_module(mod, "x_y", "smoke", 0).caveats
 
 
 def test_torch_claims_are_found():

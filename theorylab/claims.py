@@ -638,6 +638,10 @@ def _run_module(mod: ModuleType, name: str, scale: str, seed: int) -> ClaimResul
     res = mod.run(scale=scale, seed=seed)
     if not isinstance(res, ClaimResult):
         raise TypeError(f"{name}.run must return a ClaimResult, got {type(res).__name__}")
+    cpu_only = getattr(mod, "CPU_ONLY", None)
+    if cpu_only and device() != "cpu":
+        # a claim about CPU cost (or a float64 side check) declares it; the record says so
+        res.caveats.append(f"Ran on CPU whatever --device asked ({device()}): {cpu_only}")
     return res
 
 

@@ -30,6 +30,7 @@ from theorylab.plotting import color, finish, new_figure, plot_measured, plot_th
 PAPER = "alman2023_tensor_attention"
 CLAIM = ("At fixed degree the polynomial method's time grows linearly in n while exact tensor "
          "attention grows like n³; with g = 2 the polynomial method is faster from n = 256.")
+CPU_ONLY = "the claim is about CPU time of one torch thread (its growth with n)"
 SIZES = {
     "smoke": dict(d=4, degree=2, n_exact=(192, 224, 256, 320, 384),
                   n_poly=(4096, 16384, 65536), repeat=3),

@@ -34,6 +34,7 @@ PAPER = "alman2023_tensor_attention"
 CLAIM = ("The polynomial method approximates tensor attention to < 1e-5 when entries are "
          "bounded by B = 0.5 (d = 3, degree 4) but fails (error > 0.5) at B = 2, and its "
          "error stays under the a-priori Taylor bound.")
+CPU_ONLY = "float64 approximation errors of small inputs (n <= 256); the device cannot change them"
 SIZES = {
     "smoke": dict(n=64, d=3, bounds=(0.25, 0.5, 1.0, 1.5, 2.0), degrees=(2, 4, 8), seeds=3),
     "full": dict(n=256, d=3, bounds=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0),

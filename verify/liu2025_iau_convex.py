@@ -38,6 +38,7 @@ CLAIM = ("Convex side check: one Hessian-free IAU step moves logistic regression
          "exactly retrained model, less far than the Newton influence step.")
 LABEL = "partial"
 LABEL_REASON = "derived convex side check; the paper's own experiments are CNNs on CIFAR"
+CPU_ONLY = "a float64 convex side check on breast cancer whose timings compare CPU calls"
 SIZES = {
     "smoke": dict(l2=1e-2, fraction=0.05, n_draws=3),
     "full": dict(l2=1e-3, fraction=0.05, n_draws=6),
