@@ -93,6 +93,11 @@ _LAZY: dict[str, str] = {
     "list_methods": "methods",
     "apply_method": "methods",
     "SSDConfig": "ssd",
+    # prune first, then unlearn (Jia et al. 2023)
+    "omp_masks": "sparse",
+    "prune_and_rewind": "sparse",
+    "keep_mask": "sparse",
+    "IUConfig": "sparse",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",
