@@ -43,10 +43,10 @@ LABEL = "partial"
 LABEL_REASON = ("small MLPs on digits/Fashion-MNIST instead of ResNet-18 on CIFAR; "
                 "project acceptance margins, not the paper's table numbers")
 SIZES = {
-    "smoke": dict(dataset="digits", n_train=None, hidden=(64, 64), epochs=20, lr=3e-3,
+    "smoke": dict(dataset="digits", scenario="class:3", n_train=None, hidden=(64, 64), epochs=20, lr=3e-3,
                   sparsities=(0.0, 0.9), n_oracles=2, rewind_epoch=2, gammas=(3e-3,),
                   seeds=3, val_seeds=0, min_wins=2, l1_rel=0.0),
-    "full": dict(dataset="fashion_mnist", n_train=10_000, hidden=(256, 256), epochs=15,
+    "full": dict(dataset="fashion_mnist", scenario="random", n_train=10_000, hidden=(256, 256), epochs=15,
                  lr=1e-3, sparsities=(0.0, 0.5, 0.9), n_oracles=3, rewind_epoch=2,
                  gammas=(1e-4, 1e-3, 3e-3, 1e-2), seeds=5, val_seeds=1, min_wins=4,
                  l1_rel=0.30),
@@ -55,8 +55,8 @@ METHODS = ("none", "masked_ft", "masked_ga", "iu")
 KEYS = ("UA", "MIA", "RA", "TA")
 
 
-def _trial(dataset, n_train, hidden, epochs, lr, sparsities, n_oracles, rewind_epoch, gammas,
-           device, seed):
+def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles, rewind_epoch,
+           gammas, device, seed):
     import time
 
     import torch
@@ -65,7 +65,7 @@ def _trial(dataset, n_train, hidden, epochs, lr, sparsities, n_oracles, rewind_e
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
     from theorylab.unlearning.methods import Subset, apply_method, get_method
     from theorylab.unlearning.models import Recipe, as_tensors, build_model, predict_logits
-    from theorylab.unlearning.scenarios import random_forget
+    from theorylab.unlearning.scenarios import class_forget, random_forget
     from theorylab.unlearning.sparse import prune_and_rewind, sparsity_of, train_masked
 
     torch.set_num_threads(1)
@@ -73,7 +73,10 @@ def _trial(dataset, n_train, hidden, epochs, lr, sparsities, n_oracles, rewind_e
         d = load_digits_split(rng=0)
     else:
         d = load_fashion_mnist_split(n_train=n_train, n_test=2_000, rng=0)
-    sp = random_forget(d.n_train, fraction=0.1, rng=seed)
+    if scenario == "random":
+        sp = random_forget(d.n_train, fraction=0.1, rng=seed)
+    else:
+        sp = class_forget(d.y_train, cls=int(scenario.split(":")[1]), y_test=d.y_test)
     X, y = as_tensors(d.X_train, d.y_train, device=device)
     Xt, _ = as_tensors(d.X_test, d.y_test, device=device)
     rec = Recipe(hidden=tuple(hidden), epochs=epochs, lr=lr)
@@ -135,7 +138,7 @@ def _trial(dataset, n_train, hidden, epochs, lr, sparsities, n_oracles, rewind_e
 
 
 def _run_seeds(cfg, seeds, device, scale):
-    point = {k: cfg[k] for k in ("dataset", "n_train", "hidden", "epochs", "lr", "sparsities",
+    point = {k: cfg[k] for k in ("dataset", "scenario", "n_train", "hidden", "epochs", "lr", "sparsities",
                                  "n_oracles", "rewind_epoch", "gammas")}
     point["device"] = device
     sw = sweep(_trial, [point], seeds=list(seeds),

@@ -98,6 +98,9 @@ _LAZY: dict[str, str] = {
     "prune_and_rewind": "sparse",
     "keep_mask": "sparse",
     "IUConfig": "sparse",
+    # label-agnostic forgetting (Shen et al. 2024)
+    "LAFConfig": "laf",
+    "LAFRConfig": "laf",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",

@@ -114,6 +114,7 @@ def register_method(name: str, *, config: type, needs_retain: bool = False,
 
 def _load_builtin() -> None:
     import theorylab.unlearning.baselines  # noqa: F401  (registers the baselines)
+    import theorylab.unlearning.laf  # noqa: F401
     import theorylab.unlearning.sparse  # noqa: F401
     import theorylab.unlearning.ssd  # noqa: F401
 
