@@ -43,13 +43,14 @@ LABEL = "partial"
 LABEL_REASON = ("small MLPs on digits/Fashion-MNIST instead of ResNet-18 on CIFAR; "
                 "project acceptance margins, not the paper's table numbers")
 SIZES = {
-    "smoke": dict(dataset="digits", scenario="class:3", n_train=None, hidden=(64, 64), epochs=20, lr=3e-3,
-                  sparsities=(0.0, 0.9), n_oracles=2, rewind_epoch=2, gammas=(3e-3,),
-                  seeds=3, val_seeds=0, min_wins=2, l1_rel=0.0),
-    "full": dict(dataset="fashion_mnist", scenario="random", n_train=10_000, hidden=(256, 256), epochs=15,
-                 lr=1e-3, sparsities=(0.0, 0.5, 0.9), n_oracles=3, rewind_epoch=2,
-                 gammas=(1e-4, 1e-3, 3e-3, 1e-2), seeds=5, val_seeds=1, min_wins=4,
-                 l1_rel=0.30),
+    "smoke": dict(dataset="digits", scenario="class:3", n_train=None, hidden=(64, 64),
+                  epochs=15, lr=3e-3, sparsities=(0.0, 0.9), n_oracles=2, rewind_epoch=2,
+                  gammas=(1e-2,), seeds=1, val_seeds=0, min_wins=None, mia_tol=0.10,
+                  l1_rel=0.30),
+    "full": dict(dataset="fashion_mnist", scenario="random", n_train=5_000,
+                 hidden=(256, 256), epochs=12, lr=1e-3, sparsities=(0.0, 0.9), n_oracles=3,
+                 rewind_epoch=2, gammas=(1e-3, 3e-3, 1e-2), seeds=5, val_seeds=1, min_wins=4,
+                 mia_tol=0.0, l1_rel=0.30),
 }
 METHODS = ("none", "masked_ft", "masked_ga", "iu")
 KEYS = ("UA", "MIA", "RA", "TA")
@@ -138,8 +139,8 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
 
 
 def _run_seeds(cfg, seeds, device, scale):
-    point = {k: cfg[k] for k in ("dataset", "scenario", "n_train", "hidden", "epochs", "lr", "sparsities",
-                                 "n_oracles", "rewind_epoch", "gammas")}
+    point = {k: cfg[k] for k in ("dataset", "scenario", "n_train", "hidden", "epochs", "lr",
+                                 "sparsities", "n_oracles", "rewind_epoch", "gammas")}
     point["device"] = device
     sw = sweep(_trial, [point], seeds=list(seeds),
                backend="serial" if scale == "smoke" else None, desc="prune first")
@@ -165,19 +166,20 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     gamma = cfg["gammas"][g_best]
 
     mia0, mia1 = a["masked_ft_s0_MIA_gap"], a[f"masked_ft_s{last}_MIA_gap"]
-    wins = int(np.sum(mia1 < mia0))
     spread = a[f"oracle_MIA_std_s{last}"].mean()
-    res.add(Check.at_least(
-        f"trial seeds where FT's MIA gap at s = {cfg['sparsities'][last]} < at s = 0",
-        float(wins), float(cfg["min_wins"]),
-        detail=f"of {mia0.size}; mean gap {mia0.mean():.3f} (dense) → {mia1.mean():.3f} "
-               f"(sparse); oracle MIA spread (std) {spread:.3f}"))
+    detail = (f"mean gap {mia0.mean():.3f} (dense) → {mia1.mean():.3f} (s = "
+              f"{cfg['sparsities'][last]}); oracle MIA spread (std) {spread:.3f}")
+    if cfg["min_wins"] is not None:
+        res.add(Check.at_least(
+            f"trial seeds where FT's MIA gap at s = {cfg['sparsities'][last]} < at s = 0",
+            float(np.sum(mia1 < mia0)), float(cfg["min_wins"]), detail=f"of {mia0.size}; "
+            + detail))
     res.add(Check.at_most("mean MIA gap of FT, sparse − dense", float(mia1.mean() - mia0.mean()),
-                          0.0))
+                          float(cfg["mia_tol"]), detail=detail))
     ua_ft, ua_l1 = a["masked_ft_s0_UA_gap"], a[f"l1_g{g_best}_UA_gap"]
     rel = 1.0 - ua_l1.mean() / max(ua_ft.mean(), 1e-12)
     res.add(Check.at_least(f"relative reduction of FT's UA gap by l1-sparse (gamma = {gamma})",
-                           float(rel), float(cfg["l1_rel"]) + (1e-9 if cfg["l1_rel"] == 0 else 0),
+                           float(rel), float(cfg["l1_rel"]),
                            detail=f"UA gap FT {ua_ft.mean():.3f} → l1 {ua_l1.mean():.3f}; "
                                   f"TA {a['masked_ft_s0_TA'].mean():.3f} → "
                                   f"{a[f'l1_g{g_best}_TA'].mean():.3f}"))

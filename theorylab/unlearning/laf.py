@@ -47,8 +47,8 @@ __all__ = ["LAFConfig", "LAFRConfig", "VAE", "train_vae", "embed", "last_linear"
 class LAFConfig:
     """Reference-code defaults for the CNN on MNIST/Fashion-MNIST: 20 epochs, lr_UE 5e-5,
     lr_RA 1e-4, τ = 5 (random removal; 20 for class removal), latent 8, KL weight 0.025.
-    VAE schedule (``vae_epochs``, ``vae_lr``, ``vae_hidden``, ``vae_batch_size``) and the batch sizes are
-    project choices (unconfirmed in the paper)."""
+    VAE schedule (``vae_epochs``, ``vae_lr``, ``vae_hidden``, ``vae_batch_size``) and the
+    batch sizes are project choices (unconfirmed in the paper)."""
 
     epochs: int = 20
     lr_ue: float = 5e-5
