@@ -40,8 +40,7 @@ PAPER = "jia2023_sparsity_unlearning"
 CLAIM = ("After one-shot magnitude pruning, fine-tuning unlearning lands closer to retraining "
          "on MIA-Efficacy than on the dense model; l1-sparse fine-tuning narrows FT's UA gap.")
 LABEL = "partial"
-LABEL_REASON = ("small MLPs on digits/Fashion-MNIST instead of ResNet-18 on CIFAR; "
-                "project acceptance margins, not the paper's table numbers")
+LABEL_REASON = "small MLPs on digits/Fashion-MNIST, not ResNet-18 on CIFAR; project margins"
 SIZES = {
     "smoke": dict(dataset="digits", scenario="class:3", n_train=None, hidden=(64, 64),
                   epochs=15, lr=3e-3, sparsities=(0.0, 0.9), n_oracles=2, rewind_epoch=2,
