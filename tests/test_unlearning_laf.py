@@ -152,3 +152,17 @@ def test_laf_forgets_a_class_without_labels(trained):
 def test_config_rejects_bad_values(cls, kw, match):
     with pytest.raises(ValueError, match=match):
         cls(**kw)
+
+
+def test_laf_r_is_laf_then_a_head_repair(trained):
+    m, forget, retain = trained
+    g = lambda: torch.Generator().manual_seed(7)
+    a, _ = apply_method("laf", m, forget, retain, config=LAFConfig(**FAST), generator=g())
+    b, _ = apply_method("laf_r", m, forget, retain, generator=g(),
+                        config=LAFRConfig(**FAST, label_fraction=0.2, head_epochs=3))
+    pa, pb = list(a.parameters()), list(b.parameters())
+    for p, q in zip(pa[:-2], pb[:-2], strict=True):  # the extractor: LAF's, bit-for-bit
+        assert torch.equal(p, q)
+    assert not torch.equal(pa[-2], pb[-2])  # the head was fine-tuned on the labelled part
+    acc = lambda mdl, s: float((mdl(s.X).argmax(1) == s.y).float().mean())
+    assert acc(b, retain) >= acc(a, retain) - 0.02
