@@ -48,6 +48,8 @@ KEYS = ("UA", "MIA", "RA", "TA")
 
 
 def _trial(dataset, cls, n_train, hidden, epochs, lr, n_oracles, laf, device, seed):
+    import time
+
     import torch
 
     from theorylab.unlearning import metrics as mt
@@ -88,10 +90,15 @@ def _trial(dataset, cls, n_train, hidden, epochs, lr, n_oracles, laf, device, se
 
     fresh = lambda k: build_model(rec, X.shape[1], 10, generator=gen(k), device=device)
     original = train_model(fresh(1), X, y, recipe=rec, generator=gen(2))
-    orc = [score(train_model(fresh(10 + k), retain.X, retain.y, recipe=rec,
-                             generator=gen(20 + k))) for k in range(n_oracles)]
+    orc, t_re = [], []
+    for k in range(n_oracles):
+        t0 = time.perf_counter()
+        m = train_model(fresh(10 + k), retain.X, retain.y, recipe=rec, generator=gen(20 + k))
+        t_re.append(time.perf_counter() - t0)
+        orc.append(score(m))
     o_mean = {k: float(np.mean([o[k] for o in orc])) for k in orc[0]}
     out = {f"oracle_{k}": v for k, v in o_mean.items()}
+    out["retrain_s"] = float(np.mean(t_re))
     out.update({f"oracle_{k}_std": float(np.std([o[k] for o in orc], ddof=1)) for k in KEYS})
     out.update({f"orig_{k}": v for k, v in score(original).items()})
     for meth in ("laf", *BASELINES):
