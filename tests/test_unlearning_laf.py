@@ -166,3 +166,14 @@ def test_laf_r_is_laf_then_a_head_repair(trained):
     assert not torch.equal(pa[-2], pb[-2])  # the head was fine-tuned on the labelled part
     acc = lambda mdl, s: float((mdl(s.X).argmax(1) == s.y).float().mean())
     assert acc(b, retain) >= acc(a, retain) - 0.02
+
+
+def test_laf_runs_on_the_harness_cnn_and_keeps_its_head(trained):
+    _, forget, retain = trained
+    r = Recipe(arch="cnn", epochs=1, lr=1e-2)
+    m = build_model(r, 64, 10, generator=torch.Generator().manual_seed(0), image_shape=(1, 8, 8))
+    assert embed(m, forget.X[:3]).shape == (3, 128)  # the FC-128 layer after the conv trunk
+    out, _ = apply_method("laf", m, forget, retain, generator=torch.Generator(),
+                          config=LAFConfig(**{**FAST, "epochs": 1, "vae_epochs": 1}))
+    assert torch.equal(last_linear(out).weight, last_linear(m).weight)
+    assert not torch.equal(out.features[0].weight, m.features[0].weight)

@@ -233,3 +233,17 @@ def test_bad_sparsity_and_unknown_mask_names():
         prune_and_rewind(Recipe(epochs=2), torch.zeros(4, 3), torch.zeros(4, dtype=torch.long),
                          n_out=2, sparsity=0.5, rewind_epoch=3,
                          init_generator=torch.Generator(), order_generator=torch.Generator())
+
+
+def test_pruning_and_iu_work_on_the_harness_cnn(digits):
+    X, y, forget, retain = digits
+    r = Recipe(arch="cnn", epochs=1, lr=1e-2)
+    m = build_model(r, 64, 10, generator=torch.Generator().manual_seed(0), image_shape=(1, 8, 8))
+    train_model(m, X, y, recipe=r, generator=torch.Generator().manual_seed(1))
+    masks = omp_masks(m, 0.5)
+    assert any("features" in n for n in masks)  # conv weights are ranked too
+    apply_masks(m, masks)
+    for name in ("masked_ft", "iu"):
+        cfg = get_method(name).default_config(**({"epochs": 1} if name == "masked_ft" else {}))
+        out, _ = apply_method(name, m, forget, retain, config=cfg, generator=torch.Generator())
+        assert sparsity_of(out) == pytest.approx(sparsity_of(m))
