@@ -105,6 +105,14 @@ _LAZY: dict[str, str] = {
     # influence approximation (liu2025_iau)
     "IAUConfig": "iau",
     "InfluenceConfig": "influence",
+    # prune first, then unlearn (Jia et al. 2023)
+    "omp_masks": "sparse",
+    "prune_and_rewind": "sparse",
+    "keep_mask": "sparse",
+    "IUConfig": "sparse",
+    # label-agnostic forgetting (Shen et al. 2024)
+    "LAFConfig": "laf",
+    "LAFRConfig": "laf",
     # runner
     "run_benchmark": "runner",
     "summarize": "runner",

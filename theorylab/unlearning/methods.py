@@ -117,9 +117,11 @@ def _load_builtin() -> None:
     import theorylab.unlearning.dmm  # noqa: F401
     import theorylab.unlearning.iau  # noqa: F401
     import theorylab.unlearning.influence  # noqa: F401
+    import theorylab.unlearning.laf  # noqa: F401
     import theorylab.unlearning.modhifi  # noqa: F401
     import theorylab.unlearning.mufac  # noqa: F401
     import theorylab.unlearning.regression  # noqa: F401
+    import theorylab.unlearning.sparse  # noqa: F401
     import theorylab.unlearning.ssd  # noqa: F401
 
 
