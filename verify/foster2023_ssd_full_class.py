@@ -15,9 +15,13 @@ class by construction.
 Tolerance (smoke, digits MLP 64-64-10): measured over trial seeds 0–19, SSD's forget-test
 accuracy was 0.030 on average and at most 0.098, the retain-test drop 0.016 on average and at
 most 0.073, the run-time ratio at most 0.07 (retraining one digits MLP takes about a second on a
-loaded CPU). The smoke bounds — forget-test <= 0.15, drop <= 0.10, time ratio <= 0.25 —
-sit above those maxima so that any seed passes; the stricter full-scale acceptance (0.05 /
-0.03) was met on digits in 17/20 seeds (forget-test) and 16/20 seeds (drop), see the note.
+loaded CPU). A rule "max of 2 trials <= 0.15" then failed claim seed 17 of 0-19 (trials 0.016
+and 0.164): over those 40 trials the forget-test accuracy had mean 0.027, median 0.016 and a
+tail to 0.164. Smoke therefore checks the MEAN of 4 trials <= 0.10 (resampling the 40 measured
+trials: exceeded in about 0.2 % of draws), and the max drop <= 0.10 and time ratio <= 0.25
+(maxima measured 0.073 and 0.07); per-trial values are in the check's detail. The stricter
+full-scale acceptance (0.05 / 0.03) was met on digits in 17/20 seeds (forget-test) and 16/20
+seeds (drop), see the note.
 """
 
 import numpy as np
@@ -34,9 +38,10 @@ LABEL = "partial"
 LABEL_REASON = "small models on digits/Fashion-MNIST, not CIFAR; smoke bounds looser than 0.05/0.03"
 SIZES = {
     "smoke": dict(dataset="digits", cls=3, arch="mlp", hidden=(64,), epochs=20, lr=3e-3,
-                  seeds=2, n_oracles=1, ft_bound=0.15, drop_bound=0.10, time_bound=0.25),
+                  seeds=4, n_oracles=1, ft_stat="mean", ft_bound=0.10, drop_bound=0.10,
+                  time_bound=0.25),
     "full": dict(dataset="fashion_mnist", cls=1, arch="cnn", hidden=(64,), epochs=8,
-                 lr=1e-3, seeds=2, n_oracles=2, ft_bound=0.05, drop_bound=0.03,
+                 lr=1e-3, seeds=2, n_oracles=2, ft_stat="max", ft_bound=0.05, drop_bound=0.03,
                  time_bound=0.05),
 }
 
@@ -109,9 +114,11 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     sw = sweep(_trial, [point], seeds=[100 * seed + k for k in range(cfg["seeds"])],
                backend="serial" if scale == "smoke" else None, desc="SSD full class")
     a = {k: sw.array(k)[0] for k in sw.values[0][0]}
-    res.add(Check.at_most("SSD forget-test accuracy (max over seeds)", float(a["ssd_ft"].max()),
+    ft = getattr(np, cfg["ft_stat"])(a["ssd_ft"])
+    res.add(Check.at_most(f"SSD forget-test accuracy ({cfg['ft_stat']} over trials)", float(ft),
                           cfg["ft_bound"],
-                          detail=f"retrained model: {a['oracle_ft'].mean():.3f}"))
+                          detail=f"per trial {np.round(a['ssd_ft'], 3).tolist()}; retrained "
+                                 f"model: {a['oracle_ft'].mean():.3f}"))
     drop = a["orig_rt"] - a["ssd_rt"]
     res.add(Check.at_most("retain-test accuracy drop original → SSD (max over seeds)",
                           float(drop.max()), cfg["drop_bound"]))
