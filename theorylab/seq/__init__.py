@@ -28,6 +28,10 @@ _LAZY: dict[str, str] = {
     "BinaryNumberEmbedding": "nee",
     "MaskedPointerExecutor": "nee",
     "selection_sort_traces": "nee",
+    "SortTraces": "nee",
+    "encode_bits": "nee",
+    "decode_bits": "nee",
+    "min_pointer_loss": "nee",
 }
 
 __all__ = sorted(_LAZY)
