@@ -130,7 +130,8 @@ class BinaryNumberEmbedding(nn.Module):
         self.proj = nn.Linear(self.bits, check_int(d_model, name="d_model", minimum=1))
 
     def forward(self, numbers: torch.Tensor) -> torch.Tensor:
-        return self.proj(2.0 * encode_bits(numbers, self.bits) - 1.0)
+        signs = 2.0 * encode_bits(numbers, self.bits) - 1.0  # (..., bits) of ±1
+        return self.proj(signs.to(self.proj.weight.dtype))
 
 
 class _Layer(nn.Module):
@@ -247,6 +248,11 @@ class MaskedPointerExecutor(nn.Module):
         if self.config.masking == "attention":
             ptr = ptr.masked_fill(mask, float("-inf"))
         return value, ptr
+
+    def forward(self, numbers: torch.Tensor, mask: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same as :meth:`step`."""
+        return self.step(numbers, mask)
 
     def attention(self, numbers: torch.Tensor, mask: torch.Tensor | None = None
                   ) -> list[torch.Tensor]:
