@@ -6,15 +6,20 @@ no negative entries ("expressivity bottleneck: no subtractive mixing"), while sH
 constraint ‖H^res‖₂ = 1 admits them. Only the abstract could be read; no number of the paper
 is reproduced here. Small faithful experiment: n = 4 streams, C features; the target is a
 Haar-random orthogonal H* (about half of its entries negative, ‖H*‖₂ = 1); only H^res is
-trained (Adam, rate decayed to 0 over the last quarter, on the relative error ‖H X − H* X‖² / ‖H* X‖², float64) in three modes:
+trained (Adam, rate decayed to 0 over the last quarter, on the relative error
+‖H X − H* X‖² / ‖H* X‖², float64) in three modes:
 HC (unconstrained), mHC (Sinkhorn of exp(H̃), 20 iterations, off-diagonal logits −8 at init)
 and sHC (H̃ / σ_max(H̃)). A prototype (C = 256, 3000 steps, 3 seeds) measured HC
 1.7e-14 – 4.9e-11, mHC 0.74 / 0.99 / 1.14, sHC 1.7e-14 – 4.6e-14.
 Theory (dashed): the best doubly stochastic fit, a convex QP over the Birkhoff polytope solved
-with CVXPY — no mHC training can go below it (up to Sinkhorn's row-sum error after 20
-iterations, hence the tolerance 1e-3).
+with CVXPY. After 20 Sinkhorn iterations the trained matrix's rows sum to 1 only
+approximately (near a permutation the iteration converges slowly), and on one smoke seed the
+trained mHC went 0.008 *below* the exact Birkhoff optimum; the asserted bound is therefore
+the optimum over the set the trained matrix provably lies in — non-negative, columns summing
+to 1, row sums within its measured deviation — which it cannot beat (tolerance 1e-6: the
+QP solver).
 Expected / tolerance: sHC and HC error < 1e-8 on every target (acceptance; both reach
-< 1e-12 in the runs); mHC error ≥ the Birkhoff optimum − 1e-3 on every target and > 0.05
+< 1e-9 in the runs); mHC error ≥ that relaxed optimum on every target and > 0.05
 (the lowest Birkhoff optimum among 300 random 4×4 orthogonal targets was 0.09, median ≈ 0.8:
 some orthogonal matrices lie close to a doubly stochastic one); at full scale the mean mHC
 error over 10 targets > 0.5 (the prototype's acceptance).
@@ -50,15 +55,21 @@ def _targets(n, C, k, seed):
     return np.stack(Hs), np.stack(Xs)
 
 
-def birkhoff_optimum(H, X):
-    """min over doubly stochastic B of ‖(B − H) X‖² / ‖H X‖² (CVXPY)."""
+def birkhoff_optimum(H, X, row_slack=0.0):
+    """min over doubly stochastic B of ‖(B − H) X‖² / ‖H X‖² (CVXPY).
+
+    ``row_slack`` > 0 relaxes the row sums to ``|B 1 − 1| <= row_slack`` (columns stay
+    exact): the set that Sinkhorn's output after a finite number of iterations (columns
+    normalised last) is known to lie in."""
     import cvxpy as cp
 
     n = H.shape[0]
     L = np.linalg.cholesky(X @ X.T)
     B = cp.Variable((n, n), nonneg=True)
+    rows = ([cp.sum(B, axis=1) == 1] if row_slack == 0 else
+            [cp.abs(cp.sum(B, axis=1) - 1) <= row_slack])
     prob = cp.Problem(cp.Minimize(cp.sum_squares((B - H) @ L)),
-                      [cp.sum(B, axis=1) == 1, cp.sum(B, axis=0) == 1])
+                      rows + [cp.sum(B, axis=0) == 1])
     prob.solve()
     return float(prob.value / np.sum((H @ L) ** 2))
 
@@ -67,7 +78,7 @@ def fit_mixing(mode, H_star, X, *, steps, lr, device="cpu"):
     """Train only H^res of every target at once (a batch of independent problems).
 
     Returns (relative error per target, fraction of negative entries of the fitted H,
-    ‖H‖₂ per target)."""
+    ‖H‖₂ per target, max |row sum − 1| per target)."""
     import torch
 
     from theorylab.seq.hyper import sinkhorn, spectral_normalize
@@ -109,7 +120,9 @@ def fit_mixing(mode, H_star, X, *, steps, lr, device="cpu"):
         err, H = rel_err(), H_of(logits)
         neg = (H < 0).double().mean(dim=(-2, -1))
         norm2 = torch.linalg.matrix_norm(H, ord=2)
-    return err.cpu().numpy(), neg.cpu().numpy(), norm2.cpu().numpy()
+        row_dev = (H.sum(-1) - 1).abs().amax(-1)
+    return (err.cpu().numpy(), neg.cpu().numpy(), norm2.cpu().numpy(),
+            row_dev.cpu().numpy())
 
 
 def _paper_dry_run(cfg, seed) -> ClaimResult:
@@ -119,7 +132,7 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
     res.add(Check.true("paper config built: n = 8 streams, C = 4096",
                        X.shape == (1, cfg["n"], cfg["C"]), measured=str(X.shape)))
     for mode in MODES:
-        err, _, _ = fit_mixing(mode, H, X, steps=1, lr=cfg["lr"], device=claims.device())
+        err = fit_mixing(mode, H, X, steps=1, lr=cfg["lr"], device=claims.device())
         res.add(Check.true(f"one step ({mode}): finite error", bool(np.isfinite(err).all()),
                            measured=float(err[0]), detail=f"device {claims.device()}"))
     return res
@@ -137,9 +150,15 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     birk = np.array([birkhoff_optimum(h, x) for h, x in zip(H, X, strict=True)])
     neg_star = (H < 0).mean(axis=(1, 2))
     for m in MODES:
-        err, neg, nrm = out[m]
-        res.data[m] = {"rel_err": err, "negative_fraction": neg, "spectral_norm": nrm}
+        err, neg, nrm, rdev = out[m]
+        res.data[m] = {"rel_err": err, "negative_fraction": neg, "spectral_norm": nrm,
+                       "row_sum_deviation": rdev}
+    # the trained mHC matrices are doubly stochastic only up to Sinkhorn's row-sum error:
+    # their exact lower bound is the optimum over that relaxed set
+    relaxed = np.array([birkhoff_optimum(h, x, row_slack=float(r)) for h, x, r in
+                        zip(H, X, out["mhc"][3], strict=True)])
     res.data["birkhoff_optimum"] = birk
+    res.data["relaxed_optimum"] = relaxed
     res.data["target_negative_fraction"] = neg_star
     res.data["config"] = cfg
     k = cfg["targets"]
@@ -152,10 +171,14 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                            detail=f"targets have {neg_star.min():.2f}–{neg_star.max():.2f}"))
     res.add(Check.at_most("HC (unconstrained) relative error (worst target)",
                           float(out["hc"][0].max()), 1e-8))
-    gap = out["mhc"][0] - birk
-    res.add(Check.at_least("mHC error − Birkhoff optimum (least target)", float(gap.min()),
-                           0.0, 1e-3, detail="no doubly stochastic matrix does better; "
-                           "tolerance: Sinkhorn's row sums after 20 iterations"))
+    gap = out["mhc"][0] - relaxed
+    below = float((out["mhc"][0] - birk).min())
+    res.add(Check.at_least("mHC error − optimum over its feasible set (least target)",
+                           float(gap.min()), 0.0, 1e-6,
+                           detail="set: non-negative, columns sum to 1, rows within the "
+                                  f"trained H's deviation (max {out['mhc'][3].max():.1e}); "
+                                  "tolerance: the QP solver's accuracy; mHC − exact "
+                                  f"Birkhoff optimum: min {below:+.4f}"))
     res.add(Check.at_least("mHC relative error (least target)", float(out["mhc"][0].min()),
                            0.05, detail=f"Birkhoff optima {birk.min():.3f}–{birk.max():.3f}"))
     res.add(Check.close("mHC negative entries (fraction, max)", float(out["mhc"][1].max()),
