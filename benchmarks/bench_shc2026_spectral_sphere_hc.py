@@ -81,8 +81,8 @@ def main(argv=None):
 
     L = torch.randn(n, n, generator=g).to(dev).requires_grad_(True)
     proj = {
-        "sinkhorn 20 it": lambda: sinkhorn(L, iters=20),
-        "sinkhorn 20 it log": lambda: sinkhorn(L, iters=20, log_domain=True),
+        "sinkhorn 20 it": lambda: sinkhorn(L, n_iter=20),
+        "sinkhorn 20 it log": lambda: sinkhorn(L, n_iter=20, log_domain=True),
         "spectral svd": lambda: spectral_normalize(L),
         "spectral power 3 it": lambda: spectral_normalize(L, method="power"),
     }

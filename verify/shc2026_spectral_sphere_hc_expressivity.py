@@ -93,7 +93,7 @@ def fit_mixing(mode, H_star, X, *, steps, lr, device="cpu"):
 
     def H_of(L):
         if mode == "mhc":
-            return sinkhorn(L, iters=20)
+            return sinkhorn(L, n_iter=20)
         if mode == "shc":
             return spectral_normalize(L)
         return L

@@ -75,7 +75,7 @@ def _check_square(H: torch.Tensor, name: str) -> None:
                          "non-finite entries")
 
 
-def sinkhorn(logits: torch.Tensor, *, iters: int = 20, log_domain: bool = False
+def sinkhorn(logits: torch.Tensor, *, n_iter: int = 20, log_domain: bool = False
              ) -> torch.Tensor:
     """Doubly stochastic matrix ``Sinkhorn(exp(logits))`` by alternating normalisation.
 
@@ -84,7 +84,7 @@ def sinkhorn(logits: torch.Tensor, *, iters: int = 20, log_domain: bool = False
     logits : tensor (..., n, n)
         Unconstrained logits H̃. Half precision is promoted: the iteration runs in float32
         (float64 input stays float64).
-    iters : int
+    n_iter : int
         Number of (row, column) normalisation pairs; the last step normalises columns, so
         column sums are 1 to rounding and row sums converge geometrically.
     log_domain : bool
@@ -103,38 +103,34 @@ def sinkhorn(logits: torch.Tensor, *, iters: int = 20, log_domain: bool = False
 
     Notes
     -----
-    ``P ← diag(1/P1) P`` then ``P ← P diag(1/1ᵀP)``, ``iters`` times, from
+    ``P ← diag(1/P1) P`` then ``P ← P diag(1/1ᵀP)``, ``n_iter`` times, from
     ``P = exp(H̃ − max H̃)`` (the shift cancels in the normalisation).
 
     Examples
     --------
     >>> import torch
-    >>> P = sinkhorn(torch.tensor([[0.0, 1.0], [2.0, 0.5]]), iters=50)
+    >>> P = sinkhorn(torch.tensor([[0.0, 1.0], [2.0, 0.5]]), n_iter=50)
     >>> bool(torch.allclose(P.sum(-1), torch.ones(2), atol=1e-6))
     True
     """
     _check_square(logits, "logits")
-    iters = check_int(iters, name="iters", minimum=1)
+    n_iter = check_int(n_iter, name="n_iter", minimum=1)
     L = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
     if log_domain:
-        for _ in range(iters):
+        for _ in range(n_iter):
             L = L - torch.logsumexp(L, dim=-1, keepdim=True)
             L = L - torch.logsumexp(L, dim=-2, keepdim=True)
         return L.exp()
     P = torch.exp(L - L.amax(dim=(-2, -1), keepdim=True))
-    for _ in range(iters):
-        r = P.sum(dim=-1, keepdim=True)
-        if not bool((r > 0).all()):
-            raise FloatingPointError("sinkhorn: a row of exp(logits) underflowed to 0 "
-                                     f"(logit range {float(L.max() - L.min()):.1f}); "
-                                     "use log_domain=True")
-        P = P / r
-        c = P.sum(dim=-2, keepdim=True)
-        if not bool((c > 0).all()):
-            raise FloatingPointError("sinkhorn: a column of exp(logits) underflowed to 0 "
-                                     f"(logit range {float(L.max() - L.min()):.1f}); "
-                                     "use log_domain=True")
-        P = P / c
+    for _ in range(n_iter):
+        P = P / P.sum(dim=-1, keepdim=True)
+        P = P / P.sum(dim=-2, keepdim=True)
+    # one check at the end (no host sync per iteration): a row or column of exp(L − max)
+    # that underflowed to 0 turns into 0/0 = NaN and stays NaN
+    if not bool(torch.isfinite(P).all()):
+        raise FloatingPointError("sinkhorn: a row or column of exp(logits) underflowed to 0 "
+                                 f"(logit range {float(L.max() - L.min()):.1f}); "
+                                 "use log_domain=True")
     return P
 
 
@@ -319,7 +315,7 @@ class HyperConnection(nn.Module):
         pre = 2.0 * torch.sigmoid(self.pre_logits) / n
         post = 2.0 * torch.sigmoid(self.post_logits)
         if self.mode == "mhc":
-            H = sinkhorn(self.res_logits, iters=cfg.sinkhorn_iters, log_domain=cfg.log_domain)
+            H = sinkhorn(self.res_logits, n_iter=cfg.sinkhorn_iters, log_domain=cfg.log_domain)
         else:
             u = self._u if cfg.spectral_method == "power" and self.training else None
             if cfg.spectral_method == "power" and u is None:
