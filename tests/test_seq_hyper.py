@@ -389,3 +389,13 @@ def test_bad_inputs():
         m(torch.zeros(1, 9, dtype=torch.long))
     with pytest.raises(ValueError, match="composite|H_list must contain"):
         composite_gain([])
+
+
+def test_seq_package_imports_torch_lazily():
+    import subprocess
+    import sys
+
+    code = ("import sys, theorylab.seq as s; assert 'torch' not in sys.modules; "
+            "assert 'HyperConnection' in s.__all__ and 'MaskedPointerExecutor' in s.__all__; "
+            "s.HyperConnection; assert 'torch' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
