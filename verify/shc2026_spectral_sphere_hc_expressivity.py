@@ -133,7 +133,7 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
     res.add(Check.true("paper config built: n = 8 streams, C = 4096",
                        X.shape == (1, cfg["n"], cfg["C"]), measured=str(X.shape)))
     for mode in MODES:
-        err = fit_mixing(mode, H, X, steps=1, lr=cfg["lr"], device=claims.device())
+        err = fit_mixing(mode, H, X, steps=1, lr=cfg["lr"], device=claims.device())[0]
         res.add(Check.true(f"one step ({mode}): finite error", bool(np.isfinite(err).all()),
                            measured=float(err[0]), detail=f"device {claims.device()}"))
     return res
