@@ -18,7 +18,8 @@ one-hot 0.015 / 0.002 — the same contrast at low accuracy).
 Tolerance: smoke (6 bits, 400 steps) asserts binary − one-hot held-out accuracy ≥ 0.3 on
 1000 test pairs (prototype gap 0.92; the binomial standard error of each accuracy is
 ≤ 0.016). Full (8 bits, 3000 steps) asserts the gap ≥ 0.5 and binary held-out ≥ 0.9 × its
-in-distribution accuracy.
+in-distribution accuracy. Measured: smoke seeds 0–19 all pass (gap ≥ 0.975); full (2 seeds):
+binary 1.000 / 1.000, one-hot 0.065 / 0.003.
 Scale ``paper``: 8-bit numbers with the paper's executor size (6 layers, d = 128) on
 ``--device``; the dry run builds both arms and takes one step.
 """
