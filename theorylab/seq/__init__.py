@@ -41,6 +41,25 @@ _LAZY: dict[str, str] = {
     "poly_error_bound": "tensor_attention",
     "softmax_attention": "tensor_attention",
     "TensorAttention": "tensor_attention",
+    # hyper-connections (shc2026_spectral_sphere_hc)
+    "HyperConfig": "hyper",
+    "HyperConnection": "hyper",
+    "HyperTransformerLM": "hyper",
+    "sinkhorn": "hyper",
+    "spectral_normalize": "hyper",
+    "expand_streams": "hyper",
+    "reduce_streams": "hyper",
+    "composite_gain": "hyper",
+    "stream_similarity": "hyper",
+    # neural execution engines (yan2020_nee)
+    "NEEConfig": "nee",
+    "BinaryNumberEmbedding": "nee",
+    "MaskedPointerExecutor": "nee",
+    "selection_sort_traces": "nee",
+    "SortTraces": "nee",
+    "encode_bits": "nee",
+    "decode_bits": "nee",
+    "min_pointer_loss": "nee",
 }
 
 __all__ = sorted(_LAZY)
