@@ -18,13 +18,8 @@ import time
 import torch
 
 from theorylab.unlearning.data import load_digits_split
-from theorylab.unlearning.models import Recipe, as_tensors, build_model
-from theorylab.unlearning.oracle import (
-    Ensemble,
-    _train_vmap,
-    ensemble_seeds,
-    train_ensemble,
-)
+from theorylab.unlearning.models import Recipe, as_tensors
+from theorylab.unlearning.oracle import ensemble_seeds, train_ensemble
 
 
 def _time(fn) -> tuple[float, float]:
@@ -55,9 +50,8 @@ def main(argv=None) -> dict[str, float]:
                               order_generators=gens("order"))
 
     def generic_vmap():
-        models = [build_model(recipe, X.shape[1], 10, generator=g, device=args.device)
-                  for g in gens("init")]
-        return _train_vmap(recipe, X, y, Ensemble.from_models(models), gens("order"))
+        return train_ensemble(recipe, X, y, n_out=10, init_generators=gens("init"),
+                              order_generators=gens("order"), vectorize="vmap")
 
     def loop():
         return train_ensemble(recipe, X, y, n_out=10, init_generators=gens("init"),
@@ -65,13 +59,10 @@ def main(argv=None) -> dict[str, float]:
 
     # warm-up: the first optimiser / vmap call pays one-off set-up costs
     small = Recipe(hidden=(8,), epochs=1)
-    for v in (True, False):
+    for v in (True, "vmap", False):
         train_ensemble(small, X[:64], y[:64], n_out=10, vectorize=v,
                        init_generators=[torch.Generator(), torch.Generator()],
                        order_generators=[torch.Generator(), torch.Generator()])
-    _train_vmap(small, X[:64], y[:64], Ensemble.from_models(
-        [build_model(small, X.shape[1], 10, generator=torch.Generator(), device=args.device)
-         for _ in range(2)]), [torch.Generator(), torch.Generator()])
     res: dict[str, list[tuple[float, float]]] = {"ensemble": [], "vmap": [], "loop": []}
     for _ in range(args.repeats):  # interleaved, so that load changes hit all three
         for name, fn in (("ensemble", ensemble), ("vmap", generic_vmap), ("loop", loop)):

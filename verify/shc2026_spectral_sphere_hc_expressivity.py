@@ -37,6 +37,7 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds, plot_theor
 PAPER = "shc2026_spectral_sphere_hc"
 CLAIM = ("sHC (spectral-sphere mixing) fits orthogonal, subtractive stream mixing exactly, "
          "where mHC (doubly stochastic mixing) stays at or above the Birkhoff-polytope optimum.")
+CPU_ONLY = "fits small float64 mixing matrices; the device cannot change the fit"
 SIZES = {
     "smoke": dict(n=4, C=64, steps=600, lr=2e-2, targets=3),
     "full": dict(n=4, C=256, steps=3000, lr=1e-2, targets=10),

@@ -99,14 +99,19 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
                    init_generators: Sequence[torch.Generator],
                    order_generators: Sequence[torch.Generator],
                    image_shape: tuple[int, int, int] | None = None,
-                   vectorize: bool = True, init_model: nn.Module | None = None) -> Ensemble:
+                   vectorize: bool | str = True, init_model: nn.Module | None = None
+                   ) -> Ensemble:
     """Train one model per (init, order) generator pair on ``(X, y)``.
 
     With ``init_model``, every member starts from a copy of its weights instead.
 
-    ``vectorize=True`` trains all of them at once (``vmap``); ``False`` runs a Python loop of
-    :func:`train_model` — the reference the vectorised path is tested against.
+    ``vectorize=True`` trains all of them at once (MLPs: batched matrix products on stacked
+    weights; other architectures: ``torch.func`` ``vmap``); ``"vmap"`` forces the ``vmap``
+    path for every architecture (the benchmark compares the two); ``False`` runs a Python
+    loop of :func:`train_model` — the reference the vectorised paths are tested against.
     """
+    if vectorize not in (True, False, "vmap"):
+        raise ValueError(f"vectorize must be True, False or 'vmap', got {vectorize!r}")
     inits = _check_generators(init_generators, "init_generators")
     orders = _check_generators(order_generators, "order_generators", len(inits))
     device, dtype = X.device, X.dtype
@@ -121,7 +126,7 @@ def train_ensemble(recipe: Recipe, X: torch.Tensor, y: torch.Tensor, *, n_out: i
         return Ensemble.from_models(models)
 
     ens = Ensemble.from_models(models)
-    if isinstance(models[0], MLP):
+    if isinstance(models[0], MLP) and vectorize is True:
         params = _train_stacked_mlp(recipe, X, y, ens.params, _linear_names(models[0]), orders)
         return Ensemble(skeleton=ens.skeleton, params=params, buffers=ens.buffers)
     return _train_vmap(recipe, X, y, ens, orders)
