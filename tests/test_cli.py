@@ -204,19 +204,16 @@ def test_ctrl_c_prints_one_line_with_the_points_cached(project):
     p = subprocess.Popen([sys.executable, "-m", "theorylab.cli", "verify",
                           "demo2000_paper_slow", "--no-progress"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "THEORYLAB_ROOT": str(project)})
+                         env={**os.environ, "THEORYLAB_ROOT": str(project)},
+                         # a test run started in the background inherits SIGINT ignored, and
+                         # Python then installs no Ctrl-C handler: give the child a terminal's
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     cache = project / ".theorylab_cache"
     deadline = time.time() + 150
     while time.time() < deadline and len(list(cache.rglob("*.pkl"))) < 3:
         time.sleep(0.1)
     p.send_signal(signal.SIGINT)
-    try:
-        out, err = p.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        # on a loaded CI machine the first SIGINT was seen to go unanswered (open question,
-        # noted); a user presses Ctrl-C again
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
+    out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "Traceback" not in err
     lines = [ln for ln in err.splitlines() if ln.strip()]
