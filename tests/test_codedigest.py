@@ -69,11 +69,79 @@ def test_digest_changes_exactly_when_reached_code_changes(fake_pkg, edit, change
     assert (cd.code_digest(script) != before) is changes
 
 
-def test_new_file_in_subpackage_changes_digest(fake_pkg):
+def test_new_module_changes_digest_only_of_claims_that_reach_it(fake_pkg):
     script = fake_pkg / "verify" / "demo.py"
     before = cd.code_digest(script)
-    (fake_pkg / "theorylab" / "toy" / "extra.py").write_text("W = 2\n")
+    toy = fake_pkg / "theorylab" / "toy"
+    (toy / "extra.py").write_text("W = 2\n")  # another claim's new module, not imported here
+    assert cd.code_digest(script) == before
+    # ... but a claim that imports the package as such may use any of its names
+    whole = fake_pkg / "verify" / "whole.py"
+    whole.write_text("import theorylab.toy\n")
+    d_whole = cd.code_digest(whole)
+    (toy / "extra2.py").write_text("V = 3\n")
+    assert cd.code_digest(whole) != d_whole
+    assert cd.code_digest(script) == before
+
+
+@pytest.fixture
+def lazy_pkg(fake_pkg):
+    """A package that resolves names lazily through a ``"name": "module"`` map."""
+    lazy = fake_pkg / "theorylab" / "lazy"
+    lazy.mkdir()
+    (lazy / "__init__.py").write_text(textwrap.dedent('''
+        """Lazy names."""
+        import importlib
+        _LAZY = {
+            "alpha": "a",  # the first module
+            "beta": "b",
+        }
+        def __getattr__(name):
+            return getattr(importlib.import_module(f"theorylab.lazy.{_LAZY[name]}"), name)
+    '''))
+    (lazy / "a.py").write_text("from .helpers import h\ndef alpha():\n    return h()\n")
+    (lazy / "helpers.py").write_text("def h():\n    return 1\n")
+    (lazy / "b.py").write_text("def beta():\n    return 2\n")
+    (fake_pkg / "verify" / "uses_alpha.py").write_text("from theorylab.lazy import alpha\n")
+    return fake_pkg
+
+
+@pytest.mark.parametrize("edit, changes", [
+    ("a.py", True),                  # the module the lazy name resolves to
+    ("helpers.py", True),            # what that module imports
+    ("b.py", False),                 # another name's module
+])
+def test_lazy_names_reach_their_module_only(lazy_pkg, edit, changes):
+    script = lazy_pkg / "verify" / "uses_alpha.py"
+    files = {p.name for p in cd.code_files(script)}
+    assert {"a.py", "helpers.py", "__init__.py"} <= files and "b.py" not in files
+    before = cd.code_digest(script)
+    p = lazy_pkg / "theorylab" / "lazy" / edit
+    p.write_text(p.read_text() + "X = 0\n")
+    assert (cd.code_digest(script) != before) is changes
+
+
+def test_package_init_digested_without_comments_docstring_and_map_entries(lazy_pkg):
+    script = lazy_pkg / "verify" / "uses_alpha.py"
+    init = lazy_pkg / "theorylab" / "lazy" / "__init__.py"
+    before = cd.code_digest(script)
+    text = init.read_text()
+    grown = text.replace('"beta": "b",', '"beta": "b",\n    # a new paper\n    "gamma": "c",')
+    init.write_text(grown.replace('"""Lazy names."""', '"""Lazy names, now three."""'))
+    assert cd.code_digest(script) == before
+    # pointing the name at another module is a change: the other module's file is digested
+    init.write_text(text.replace('"alpha": "a"', '"alpha": "b"'))
     assert cd.code_digest(script) != before
+    # and so is real code in the __init__
+    init.write_text(text + "\nSCALE = 2\n")
+    assert cd.code_digest(script) != before
+
+
+def test_real_lazy_packages_are_resolved_by_module():
+    files = {str(p.relative_to(ROOT)) for p in
+             cd.code_files(ROOT / "verify" / "grazzi2024_negative_eigenvalues_parity.py")}
+    assert "theorylab/seq/linear_rnn.py" in files
+    assert "theorylab/seq/hyper.py" not in files  # another paper's module in the same package
 
 
 def test_digest_does_not_depend_on_checkout_location(fake_pkg, tmp_path, monkeypatch):

@@ -5,12 +5,20 @@ the verify script and every theorylab source file it can reach by import, found
 statically (no import is executed):
 
 - the script's own ``import theorylab.x`` / ``from theorylab.x import ...`` statements;
-- a subpackage (``theorylab/convex_relu/``) counts whole — every ``.py`` file in it —
-  because subpackages load their modules lazily and re-export them;
-- a top-level module (``theorylab/plotting.py``) counts as its file;
+- module-level, not package-level: ``from theorylab.unlearning.metrics import klom``
+  reaches ``unlearning/metrics.py`` (and the package's ``__init__.py``); a name a package
+  resolves lazily (``from theorylab.nn import LoRALinear``, through the package's
+  ``"name": "module"`` map) reaches the module that defines it; a module of a package
+  added for another claim therefore leaves this claim's digest alone;
+- a package imported as such (``import theorylab.sub``, ``from theorylab import sub``)
+  counts whole — every ``.py`` file in it — since which of its names are used is not known;
+- a top-level module (``theorylab/_result.py``) counts as its file;
 - the files found are scanned the same way (absolute and relative imports), so code one
-  subpackage borrows from another is included;
-- sibling modules of the script in ``verify/`` that it imports are included.
+  module borrows from another, in any package, is included;
+- sibling modules of the script in ``verify/`` that it imports are included;
+- a package ``__init__.py`` is digested without its comments, docstring and lazy-map
+  entries (each entry is digested as the file it points to), so growing a package's
+  name map does not mark other claims stale.
 
 The harness modules (:data:`HARNESS`: claim runner, CLI, figure capture, sweep engine,
 cache keys, plotting style, the package ``__init__``) are left out on purpose: they
@@ -20,14 +28,17 @@ their own. Were they included, every harness edit would mark all records stale.
 ``theorylab list`` and the report recompute the digest and mark a record whose digest
 differs as *stale* (the code it ran has changed since) and one without a digest as
 *untracked*. The analysis is static, so a module loaded by name at run time
-(``importlib.import_module(some_string)``) is not seen; no theorylab code does that.
+(``importlib.import_module(some_string)``) is not seen; theorylab code does that only in
+the packages' ``__getattr__``, whose maps are read as described above.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import re
+import tokenize
 from pathlib import Path
 
 __all__ = ["HARNESS", "code_files", "code_digest"]
@@ -56,19 +67,19 @@ _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)
                      r"|import[ \t]+([^\n#]*))", re.M)
 
 
-def _imported(path: Path, text: str) -> list[str]:
+def _imported(path: Path, text: str) -> list[tuple[str, bool]]:
     """Dotted names of every module an import statement in ``text`` may refer to.
 
     A regular expression over the lines (not an AST: ten times faster, and an import
     written in a docstring only ever adds files, never drops one).
     """
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []  # (dotted name, is the module of a from-import)
     own = _module_name(path)
     is_pkg = path.name == "__init__.py"
     for m in _IMPORT.finditer(text):
         dots, module, names, plain = m.groups()
         if plain is not None:
-            out += [n.split(" as ")[0].strip() for n in plain.split(",")]
+            out += [(n.split(" as ")[0].strip(), False) for n in plain.split(",")]
             continue
         if dots:
             if own is None:  # a relative import outside the package: a sibling file
@@ -79,15 +90,15 @@ def _imported(path: Path, text: str) -> list[str]:
             mod = ".".join(base + ([module] if module else []))
         else:
             mod = module
-        out.append(mod)
+        out.append((mod, True))
         for n in names.strip("()").replace("\\", " ").split(","):
             n = n.split(" as ")[0].strip()
             if n and n != "*":
-                out.append(f"{mod}.{n}" if mod else n)
+                out.append((f"{mod}.{n}" if mod else n, False))
     return out
 
 
-def _imports_of(path: Path) -> tuple[str, ...]:
+def _imports_of(path: Path) -> tuple[tuple[str, bool], ...]:
     try:
         st = path.stat()
     except OSError:
@@ -96,7 +107,7 @@ def _imports_of(path: Path) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _imports_cached(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+def _imports_cached(path: Path, mtime_ns: int, size: int) -> tuple[tuple[str, bool], ...]:
     try:
         text = path.read_text()
     except (OSError, ValueError):
@@ -104,20 +115,64 @@ def _imports_cached(path: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
     return tuple(_imported(path, text))
 
 
-def _package_files(name: str) -> tuple[Path, ...]:
-    """Files standing for ``theorylab.<name>``: a whole subpackage or one module."""
-    sub = _PKG / name
-    if sub.is_dir():
-        return _subpackage_files(sub, sub.stat().st_mtime_ns)
-    f = _PKG / f"{name}.py"
-    if f.is_file() and f.name not in HARNESS:
-        return (f,)
-    return ()
+def _lazy_map(init: Path) -> dict[str, str]:
+    """``{"name": "module"}`` entries of a lazily-loading package ``__init__``."""
+    st = init.stat()
+    return dict(_lazy_cached(init, st.st_mtime_ns, st.st_size))
+
+
+_LAZY_ENTRY = re.compile(r"""["'](\w+)["']\s*:\s*["']([\w.]+)["']""")
+
+
+@functools.lru_cache(maxsize=256)
+def _lazy_cached(init: Path, mtime_ns: int, size: int) -> tuple[tuple[str, str], ...]:
+    try:
+        return tuple(_LAZY_ENTRY.findall(init.read_text()))
+    except (OSError, ValueError):
+        return ()
 
 
 @functools.lru_cache(maxsize=256)
 def _subpackage_files(sub: Path, mtime_ns: int) -> tuple[Path, ...]:
     return tuple(sorted(q for q in sub.rglob("*.py") if "__pycache__" not in q.parts))
+
+
+def _all_files(sub: Path) -> tuple[Path, ...]:
+    return _subpackage_files(sub, sub.stat().st_mtime_ns)
+
+
+def _resolve(parts: list[str], as_base: bool) -> list[Path]:
+    """Files standing for the dotted name ``theorylab.<parts[1:]>``.
+
+    Walking down the name: each package passed contributes its ``__init__.py``; a module
+    file ends the walk (what follows are names inside it); a name a package resolves
+    lazily (its ``"name": "module"`` map) contributes that module's file. A name ending
+    on a package that is imported as such (``import theorylab.sub``, ``from theorylab
+    import sub``) counts the whole package: which of its names get used is not known.
+    ``as_base`` marks the module of a ``from ... import names`` statement, whose names
+    are resolved one by one instead.
+    """
+    files: list[Path] = []
+    cur = _PKG
+    for depth, name in enumerate(parts[1:]):
+        d = cur / name
+        if d.is_dir() and (d / "__init__.py").is_file():
+            files.append(d / "__init__.py")
+            cur = d
+            continue
+        f = cur / f"{name}.py"
+        if f.is_file():
+            if not (depth == 0 and f.name in HARNESS):
+                files.append(f)
+            return files
+        if cur != _PKG:
+            mod = _lazy_map(cur / "__init__.py").get(name)
+            if mod:
+                files += _resolve(_module_name(cur / "__init__.py") + mod.split("."), True)
+        return files
+    if cur != _PKG and not as_base:
+        files += _all_files(cur)
+    return files
 
 
 def code_files(script: str | Path) -> list[Path]:
@@ -128,17 +183,45 @@ def code_files(script: str | Path) -> list[Path]:
     while queue:
         p = queue.pop()
         new: list[Path] = []
-        for name in _imports_of(p):
+        for name, as_base in _imports_of(p):
             parts = name.split(".")
             if parts[0] == "theorylab" and len(parts) >= 2:
-                new += _package_files(parts[1])
+                new += _resolve(parts, as_base)
             elif p == script and len(parts) == 1 and (script.parent / f"{parts[0]}.py").is_file():
                 new.append((script.parent / f"{parts[0]}.py").resolve())  # a helper next to it
         for q in new:
+            q = q.resolve()
             if q not in found:
                 found[q] = None
                 queue.append(q)
     return sorted(found, key=lambda q: (q != script, str(q)))
+
+
+def _normalised_init(path: Path) -> bytes:
+    """A package ``__init__`` without comments, docstrings and ``"name": "module"`` entries.
+
+    Such a file is mostly a lazy name map that grows with every new module; what an
+    entry points to is digested through the module file it resolves to (see
+    :func:`_resolve`), so adding another module's names does not touch this claim.
+    """
+    out: list[str] = []
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(path.read_text()).readline))
+    except (tokenize.TokenError, SyntaxError, OSError, ValueError):
+        return path.read_bytes()
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER)
+    for tok in toks:
+        if tok.type in skip:
+            if tok.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+                out.append(tokenize.tok_name[tok.type])
+            continue
+        if tok.type == tokenize.STRING and not out:
+            continue  # the module docstring
+        out.append(tok.string)
+    text = " ".join(out)
+    text = re.sub(r"""(["'])\w+\1 : (["'])[\w.]+\2 ,?""", "", text)
+    return " ".join(text.split()).encode()
 
 
 def _label(p: Path, script: Path) -> str:
@@ -158,5 +241,6 @@ def code_digest(script: str | Path) -> str:
     h = hashlib.sha256()
     for p in code_files(script):
         h.update(_label(p, script).encode() + b"\0")
-        h.update(p.read_bytes() + b"\0")
+        body = _normalised_init(p) if p.name == "__init__.py" and p != script else p.read_bytes()
+        h.update(body + b"\0")
     return h.hexdigest()
