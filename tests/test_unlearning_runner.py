@@ -175,3 +175,95 @@ def test_relearn_curve_counts_steps_to_the_original_accuracy():
     assert 0 < res["steps"] == res["curve"].size - 1
     assert res["curve"][0] < target - 0.5
     assert res["censored"] or res["curve"][-1] >= target - 0.02
+
+
+# --------------------------------------------------------------------------- regression data
+
+REG_RECIPE = dict(hidden=(32,), epochs=30, lr=3e-3)
+
+
+@pytest.fixture(scope="module")
+def reg_bench(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("unlearn_reg_cache")
+    res = run_benchmark(["none", "reg_ft"], ["target_range", "random"], [0], dataset="diabetes",
+                        recipe=REG_RECIPE, n_oracles=2, method_configs={"reg_ft": {"epochs": 2}},
+                        cache_dir=cache, backend="serial", progress=False)
+    return res, cache
+
+
+def test_regression_records_hold_the_mae_family_with_oracle_gaps(reg_bench):
+    from theorylab.unlearning.data import load_diabetes_split
+    from theorylab.unlearning.scenarios import target_range_forget
+
+    res, _ = reg_bench
+    assert {(r["method"], r["scenario"]) for r in res.records} == {
+        (m, s) for m in ("none", "reg_ft") for s in ("target_range", "random")}
+    for r in res.records:
+        assert r["task"] == "regression" and "UA" not in r
+        for k in ("MAE_r", "MAE_f", "MAE_t", "MIA"):
+            assert np.isfinite(r[k]) and r[f"{k}_gap"] == pytest.approx(
+                abs(r[k] - r[f"{k}_oracle_mean"]))
+        assert r["avg_gap"] == pytest.approx(np.mean([r[f"{k}_gap"] for k in
+                                                      ("MAE_f", "MIA", "MAE_r", "MAE_t")]))
+        assert 0.0 <= r["MIA"] <= 1.0 and r["flags"] == []
+    by = {(r["method"], r["scenario"]): r for r in res.records}
+    none_t = by[("none", "target_range")]
+    # the oracles never saw the lowest 30 % of targets: their forget MAE is far above the
+    # original's, which fitted them (an independent recomputation of the forget set's size)
+    ds = load_diabetes_split(rng=0)
+    split = target_range_forget(ds.y_train, quantile=0.3)
+    assert split.forget.size == int(np.sum(ds.y_train <= np.quantile(ds.y_train, 0.3)))
+    assert none_t["MAE_f_oracle_mean"] > 1.5 * none_t["MAE_f"]
+    assert none_t["MAE_f"] == none_t["orig_MAE_f"]
+    rows = summarize(res.records)
+    assert {"MAE_f_mean", "MAE_f_gap_mean", "avg_gap_mean"} <= set(rows[0])
+
+
+def test_regression_collapse_flags():
+    from theorylab.unlearning.runner import regression_collapse_flags as flags
+
+    assert flags({"MAE_t": 0.99, "MIA": 0.5}, constant_mae=1.0, oracle_mia=0.5) == [
+        "utility_at_chance"]
+    assert flags({"MAE_t": 0.5, "MIA": 0.5}, constant_mae=1.0, oracle_mia=0.5) == []
+    assert flags({"MAE_t": float("nan"), "MIA": 0.5}, constant_mae=1.0,
+                 oracle_mia=0.5) == ["diverged"]
+    # a member rate of 0 or 1 is a legitimate regression MIA value, not a collapse
+    assert flags({"MAE_t": 0.5, "MIA": 1.0}, constant_mae=1.0, oracle_mia=0.4) == []
+
+
+def test_regression_bad_inputs():
+    with pytest.raises(ValueError, match="regression methods on dataset 'diabetes'.*'ft'"):
+        run_benchmark(["ft"], ["random"], [0], dataset="diabetes")
+    with pytest.raises(ValueError, match="scenarios must be one of.*got 'class'"):
+        run_benchmark(["none"], ["class"], [0], dataset="friedman1")
+    with pytest.raises(ValueError, match="'target_range' needs a regression dataset"):
+        run_benchmark(["none"], ["target_range"], [0], dataset="digits")
+    with pytest.raises(ValueError, match="recipe task must be 'regression'"):
+        run_benchmark(["none"], ["random"], [0], dataset="diabetes",
+                      recipe={"task": "classification"})
+    from theorylab.unlearning.runner import evaluate_klom
+
+    with pytest.raises(ValueError, match="classification dataset for KLoM"):
+        evaluate_klom("none", dataset="diabetes")
+
+
+def test_config_instances_are_keyed_by_their_fields(bench):
+    from theorylab.unlearning.baselines import SGDConfig
+    from theorylab.unlearning.methods import get_method
+
+    res, cache = bench
+    assert get_method("ft").config_cls is SGDConfig
+    cfg = SGDConfig(epochs=2)
+    again = run_benchmark(["ft"], ["random", "class"], [0], recipe=RECIPE, n_oracles=2,
+                          method_configs={"ft": cfg}, cache_dir=cache, backend="serial",
+                          progress=False)
+    # the same values as the mapping {"epochs": 2}: served from the cache, same numbers
+    assert again.n_computed == 0
+    first = [r["MIA"] for r in res.records if r["method"] == "ft"]
+    assert [r["MIA"] for r in again.records] == first
+    other = run_benchmark(["ft"], ["random"], [0], recipe=RECIPE, n_oracles=2,
+                          method_configs={"ft": SGDConfig(epochs=3)}, cache_dir=cache,
+                          backend="serial", progress=False)
+    assert other.n_computed == 1  # another value: a new point, not a stale one
+    with pytest.raises(TypeError, match=r"method_configs\['ft'\] must be a mapping or a"):
+        run_benchmark(["ft"], ["random"], [0], method_configs={"ft": [("epochs", 2)]})

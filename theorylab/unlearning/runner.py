@@ -24,7 +24,16 @@ Metrics: UA/RA/TA (+ forget-test / retain-test accuracy for class-like scenarios
 Ensemble metrics need many models per side: :func:`evaluate_klom` trains N originals and N
 oracles as vmap ensembles, unlearns every original, and reports KLoM P95 per split beside the
 oracle-half floor (binning bias depends on N: compare methods at equal N only).
-Regression data sets are not run by the runner yet (their metrics are in ``metrics``).
+
+Regression data (``dataset="diabetes"`` or ``"friedman1"``, standardised targets, an MLP with
+the recipe's ``task="regression"``) run the ``random`` and ``target_range`` scenarios with the
+regression methods (``none``, ``blindspot``, ``gaussian_ft``, ``reg_ft``, ``reg_ga`` and any
+method registered outside theorylab). Their records hold ``MAE_r``, ``MAE_f``, ``MAE_t`` (mean
+absolute error on D_r, D_f, D_t) and ``MIA`` (the regression SVC-MIA on the per-sample L1 loss,
+D_r vs D_t, predicted-member rate on D_f), each with its oracle mean, std and gap; ``avg_gap``
+is the mean gap over those four (targets are standardised, so MAE gaps are in target standard
+deviations). ``"utility_at_chance"`` flags a model whose test MAE is no better than 0.95 × the
+MAE of predicting the training mean (no ``"mia_degenerate"`` flag for regression).
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ from theorylab._validation import check_int
 from ..results import ResultRepr
 
 __all__ = ["run_benchmark", "summarize", "BenchmarkResult", "SCENARIOS", "prepare_scenario",
-           "evaluate_method", "collapse_flags", "evaluate_klom"]
+           "evaluate_method", "collapse_flags", "regression_collapse_flags", "evaluate_klom",
+           "REGRESSION_DATASETS"]
 
 #: Scenario name -> default keyword arguments of its builder (digits defaults).
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -51,9 +61,20 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "subclass": {"subclass": 3},
     "noisy_label": {"fraction": 0.1},
     "coherent": {"cls": 3, "n_clusters": 4, "target_size": 45},
+    "target_range": {"quantile": 0.3},
 }
 
-_DATASETS = ("digits", "fashion_mnist")
+_DATASETS = ("digits", "fashion_mnist", "diabetes", "friedman1")
+#: data sets with real-valued targets, and the scenarios that apply to them
+REGRESSION_DATASETS = ("diabetes", "friedman1")
+_REGRESSION_SCENARIOS = ("random", "target_range")
+#: metrics averaged into Avg.Gap per task
+_AVG_GAP_KEYS = {"classification": ("UA", "MIA", "RA", "TA"),
+                 "regression": ("MAE_f", "MIA", "MAE_r", "MAE_t")}
+
+
+def _task(dataset: str) -> str:
+    return "regression" if dataset in REGRESSION_DATASETS else "classification"
 
 
 @dataclass(frozen=True)
@@ -83,9 +104,10 @@ def _load(dataset: str, data_kw: tuple):
     from theorylab.unlearning import data
 
     kw = dict(data_kw)
-    if dataset == "digits":
-        return data.load_digits_split(rng=kw.pop("rng", 0), **kw)
-    return data.load_fashion_mnist_split(rng=kw.pop("rng", 0), **kw)
+    loader = {"digits": data.load_digits_split, "fashion_mnist": data.load_fashion_mnist_split,
+              "diabetes": data.load_diabetes_split,
+              "friedman1": data.load_friedman1_split}[dataset]
+    return loader(rng=kw.pop("rng", 0), **kw)
 
 
 def _split(ds, name: str, kw: dict[str, Any], forget_seed: int):
@@ -99,6 +121,8 @@ def _split(ds, name: str, kw: dict[str, Any], forget_seed: int):
         return sc.subclass_forget(ds.y_train, y_test=ds.y_test, **kw)
     if name == "noisy_label":
         return sc.noisy_label_forget(ds.y_train, n_classes=ds.n_classes, rng=forget_seed, **kw)
+    if name == "target_range":
+        return sc.target_range_forget(ds.y_train, **kw)
     return sc.coherent_forget(ds.X_train, ds.y_train, rng=forget_seed, **kw)
 
 
@@ -108,11 +132,30 @@ def _seeds(seed: int) -> dict[str, int]:
             "seed_method": base + 4, "seed_oracles": 10_000_000 + 1000 * int(seed)}
 
 
+def _score_regression(model, ctx) -> dict[str, float]:
+    """MAE family and the regression SVC-MIA of one regression model on one scenario."""
+    from theorylab.unlearning import metrics as mt
+    from theorylab.unlearning.models import predict_logits
+
+    Xtr, ytr, Xte, yte, split = ctx["X"], ctx["y"], ctx["Xt"], ctx["yt"], ctx["split"]
+    ptr = predict_logits(model, Xtr).double().cpu().numpy()[:, 0]
+    pte = predict_logits(model, Xte).double().cpu().numpy()[:, 0]
+    ytr_np, yte_np = ytr.double().cpu().numpy(), yte.double().cpu().numpy()
+    if not (np.isfinite(ptr).all() and np.isfinite(pte).all()):
+        return {k: float("nan") for k in _AVG_GAP_KEYS["regression"]}
+    res = mt.mae_family(ptr, ytr_np, pte, yte_np, forget=split.forget, retain=split.retain)
+    ltr, lte = np.abs(ptr - ytr_np), np.abs(pte - yte_np)
+    res["MIA"] = mt.regression_svc_mia(ltr[split.retain], lte, ltr[split.forget])
+    return res
+
+
 def _score(model, ctx) -> dict[str, float]:
     """Every per-model metric of one model on one scenario."""
     from theorylab.unlearning import metrics as mt
     from theorylab.unlearning.models import predict_logits
 
+    if ctx["task"] == "regression":
+        return _score_regression(model, ctx)
     Xtr, ytr, Xte, yte, split = ctx["X"], ctx["y"], ctx["Xt"], ctx["yt"], ctx["split"]
     ztr = predict_logits(model, Xtr).double().cpu().numpy()
     zte = predict_logits(model, Xte).double().cpu().numpy()
@@ -148,12 +191,18 @@ def _context(dataset, data_kw, scenario, scenario_kw, seed, device):
     split = _split(ds, scenario, dict(scenario_kw), s["seed_forget"])
     y_train = ds.y_train if split.y_train is None else split.y_train
     y_test = ds.y_test if split.y_test is None else split.y_test
-    X, y = as_tensors(ds.X_train, y_train, device=device)
-    Xt, yt = as_tensors(ds.X_test, y_test, device=device)
-    n_out = int(max(y_train.max(), y_test.max()) + 1)
-    chance = float(np.bincount(y_test).max() / y_test.size)
+    task = _task(dataset)
+    X, y = as_tensors(ds.X_train, y_train, task=task, device=device)
+    Xt, yt = as_tensors(ds.X_test, y_test, task=task, device=device)
+    if task == "regression":
+        n_out = 1
+        # the utility of a constant predictor: MAE of the training mean on the test set
+        chance = float(np.mean(np.abs(y_test - np.mean(y_train))))
+    else:
+        n_out = int(max(y_train.max(), y_test.max()) + 1)
+        chance = float(np.bincount(y_test).max() / y_test.size)
     del torch
-    return {"X": X, "y": y, "Xt": Xt, "yt": yt, "split": split, "n_out": n_out,
+    return {"X": X, "y": y, "Xt": Xt, "yt": yt, "split": split, "n_out": n_out, "task": task,
             "image_shape": ds.image_shape, "chance": chance, "seeds": s}
 
 
@@ -237,12 +286,18 @@ def _evaluate(prep, *, method, method_kw, dataset, data_kw, scenario, scenario_k
     rec.update(met)
     orc = prep["oracle_metrics"]
     rec.update(mt.oracle_gaps(met, orc))
-    o_mean = {k: float(np.mean([r[k] for r in orc])) for k in ("UA", "MIA", "RA", "TA")}
-    rec["avg_gap"] = mt.avg_gap(met, o_mean)
+    keys = _AVG_GAP_KEYS[ctx["task"]]
+    o_mean = {k: float(np.mean([r[k] for r in orc])) for k in keys}
+    rec["avg_gap"] = mt.avg_gap(met, o_mean, keys=keys)
     rec.update({f"orig_{k}": v for k, v in prep["original_metrics"].items()})
     rec["oracle_time_s"] = prep["oracle_time_s"]
     rec["train_time_s"] = prep["train_time_s"]
-    rec["flags"] = collapse_flags(met, chance=ctx["chance"], oracle_mia=o_mean["MIA"])
+    rec["task"] = ctx["task"]
+    if ctx["task"] == "regression":
+        rec["flags"] = regression_collapse_flags(met, constant_mae=ctx["chance"],
+                                                 oracle_mia=o_mean["MIA"])
+    else:
+        rec["flags"] = collapse_flags(met, chance=ctx["chance"], oracle_mia=o_mean["MIA"])
     return rec
 
 
@@ -259,6 +314,50 @@ def collapse_flags(metrics: Mapping[str, float], *, chance: float, oracle_mia: f
     if metrics["MIA"] in (0.0, 1.0) and 0.0 < oracle_mia < 1.0:
         flags.append("mia_degenerate")
     return flags
+
+
+def regression_collapse_flags(metrics: Mapping[str, float], *, constant_mae: float,
+                              oracle_mia: float) -> list[str]:
+    """Regression: ``"diverged"`` when the predictions are not finite; ``"utility_at_chance"``
+    when MAE_t >= 0.95 × ``constant_mae`` (the test MAE of predicting the training mean).
+
+    No ``"mia_degenerate"`` flag: the regression MIA is a predicted-member rate on D_f, and a
+    rate of 1 (every forget point looks like a member) is what a model that still fits D_f
+    shows, not a sign of collapse. ``oracle_mia`` is accepted for symmetry and unused."""
+    del oracle_mia
+    if not np.isfinite(metrics["MAE_t"]):
+        return ["diverged"]
+    return ["utility_at_chance"] if metrics["MAE_t"] >= 0.95 * constant_mae else []
+
+
+def _method_kw(spec, given) -> dict[str, Any]:
+    """``method_configs`` entry → field dict: a mapping, or an instance of the method's config
+    class (its fields are taken, so the cache key sees every value)."""
+    import dataclasses
+
+    if given is None:
+        return {}
+    if dataclasses.is_dataclass(given) and not isinstance(given, type):
+        if spec.config_cls is not None and not isinstance(given, spec.config_cls):
+            raise TypeError(f"method_configs[{spec.name!r}] must be a mapping or a "
+                            f"{spec.config_cls.__name__}, got {type(given).__name__}")
+        return {f.name: getattr(given, f.name) for f in dataclasses.fields(given)}
+    if not isinstance(given, Mapping):
+        raise TypeError(f"method_configs[{spec.name!r}] must be a mapping or a config "
+                        f"instance, got {type(given).__name__}")
+    return dict(given)
+
+
+def _check_regression_method(spec, dataset: str) -> None:
+    mod = getattr(spec.fn, "__module__", "") or ""
+    builtin = mod.startswith("theorylab.unlearning.")
+    if builtin and spec.name != "none" and mod != "theorylab.unlearning.regression":
+        from theorylab.unlearning.methods import METHODS
+
+        ok = sorted(n for n, sp in METHODS.items()
+                    if n == "none" or sp.fn.__module__ == "theorylab.unlearning.regression")
+        raise ValueError(f"methods must be regression methods on dataset {dataset!r} "
+                         f"(one of {ok}), got {spec.name!r}, a classification method")
 
 
 def run_benchmark(methods: Sequence[str], scenarios: Sequence, seeds: Sequence[int] | int, *,
@@ -282,8 +381,12 @@ def run_benchmark(methods: Sequence[str], scenarios: Sequence, seeds: Sequence[i
         Fields of :class:`theorylab.unlearning.models.Recipe` for θ_o and the oracles.
     n_oracles : int
         Oracles per (scenario, seed), at least 2 (5 or more for reported numbers).
+    dataset : str
+        ``"digits"``, ``"fashion_mnist"`` (classification) or ``"diabetes"``, ``"friedman1"``
+        (regression: scenarios ``random`` and ``target_range``, regression methods only).
     method_configs : mapping, optional
-        ``{method: {field: value}}`` overrides of each method's config.
+        ``{method: {field: value}}`` overrides of each method's config, or ``{method:
+        config_instance}`` (its fields are read, so every value enters the cache key).
     cache_dir, backend, workers, address
         Passed to :func:`theorylab.sweep.sweep` (stage-1 models are cached there too).
 
@@ -297,21 +400,39 @@ def run_benchmark(methods: Sequence[str], scenarios: Sequence, seeds: Sequence[i
 
     if dataset not in _DATASETS:
         raise ValueError(f"dataset must be one of {_DATASETS}, got {dataset!r}")
+    task = _task(dataset)
     methods = list(methods)
     if not methods:
         raise ValueError("methods must name at least one method, got none")
-    method_configs = dict(method_configs or {})
-    for m in methods:
-        spec = get_method(m)
-        spec.default_config(**dict(method_configs.get(m, {})))  # validate early
-    unknown = sorted(set(method_configs) - set(methods))
+    given = dict(method_configs or {})
+    unknown = sorted(set(given) - set(methods))
     if unknown:
         raise ValueError(f"method_configs must only name methods being run, got {unknown}")
+    method_configs = {}
+    for m in methods:
+        spec = get_method(m)
+        cfg = spec.default_config(**_method_kw(spec, given.get(m)))  # validated here
+        # every field, defaults included: a mapping and an equal config instance share one
+        # cache key, and the record states the whole configuration that ran
+        method_configs[m] = _method_kw(spec, cfg)
+        if task == "regression":
+            _check_regression_method(spec, dataset)
     scen = [_scenario_name(s) for s in scenarios]
     if not scen:
         raise ValueError("scenarios must name at least one scenario, got none")
+    for n, _ in scen:
+        if task == "regression" and n not in _REGRESSION_SCENARIOS:
+            raise ValueError(f"scenarios must be one of {list(_REGRESSION_SCENARIOS)} on "
+                             f"regression dataset {dataset!r}, got {n!r}")
+        if task == "classification" and n == "target_range":
+            raise ValueError(f"scenario 'target_range' needs a regression dataset (one of "
+                             f"{list(REGRESSION_DATASETS)}), got dataset {dataset!r}")
     n_oracles = check_int(n_oracles, name="n_oracles", minimum=2)
     recipe_kw = dict(recipe or {})
+    if recipe_kw.get("task", task) != task:
+        raise ValueError(f"recipe task must be {task!r} on dataset {dataset!r}, got "
+                         f"{recipe_kw['task']!r}")
+    recipe_kw["task"] = task
     Recipe(**recipe_kw)  # validate early
     if "hidden" in recipe_kw:
         recipe_kw["hidden"] = tuple(recipe_kw["hidden"])
@@ -342,10 +463,20 @@ def run_benchmark(methods: Sequence[str], scenarios: Sequence, seeds: Sequence[i
                            n_computed=r1.n_computed + r2.n_computed)
 
 
-def summarize(records: Sequence[Mapping[str, Any]], keys: Sequence[str] = (
-        "UA", "RA", "TA", "MIA", "MIA_entropy_lr", "avg_gap", "RTE")) -> list[dict[str, Any]]:
+_SUMMARY_KEYS = {"classification": ("UA", "RA", "TA", "MIA", "MIA_entropy_lr", "avg_gap", "RTE"),
+                 "regression": ("MAE_f", "MAE_r", "MAE_t", "MIA", "avg_gap", "RTE")}
+
+
+def summarize(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = None
+              ) -> list[dict[str, Any]]:
     """Mean ± std over seeds per (method, scenario) of ``keys`` and their gaps, leaving out
-    flagged records; ``n`` counts the records averaged and ``n_flagged`` those left out."""
+    flagged records; ``n`` counts the records averaged and ``n_flagged`` those left out.
+    ``keys`` defaults to the accuracy family, MIA, Avg.Gap and RTE (classification) or the
+    MAE family, MIA, Avg.Gap and RTE (regression records)."""
+    if keys is None:
+        tasks = {r.get("task", "classification") for r in records}
+        keys = tuple(k for t in sorted(tasks) for k in _SUMMARY_KEYS[t])
+        keys = tuple(dict.fromkeys(keys))
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for r in records:
         groups.setdefault((r["method"], r["scenario"]), []).append(r)
@@ -386,6 +517,9 @@ def evaluate_klom(method: str, scenario="random", *, n_models: int = 8, seed: in
     from theorylab.unlearning.oracle import ensemble_seeds, retrain_oracles
 
     n_models = check_int(n_models, name="n_models", minimum=4)
+    if dataset in REGRESSION_DATASETS:
+        raise ValueError(f"dataset must be a classification dataset for KLoM (margins of "
+                         f"logits), got {dataset!r}")
     name, kw = _scenario_name(scenario)
     spec = get_method(method)
     rec = Recipe(**dict(recipe or {}))
