@@ -10,6 +10,12 @@ relative spread of roughly 1/√T ≈ 15 %. Smoke takes T = 96 trials: with 48, 
 max/min ratio over seeds 0-19 at m = 512 was 1.56 (seed 12; median over seeds 1.34), the
 medians' sampling noise rather than a difference between sketches (the full scale, T = 200,
 passes at every m).
+
+The dense Gaussian sketch is drawn through rotation invariance
+(:func:`theorylab.sketch.rotated.gaussian_sketch_solve`: S[A | b] = (SQ)R with SQ i.i.d.
+Gaussian, exactly the explicit sketch's distribution, tested against it by a two-sample KS
+test): at n = 2¹⁴, m = 4096 the explicit m × n draw took about 90 % of this claim's time.
+The other sketches are applied as operators.
 """
 
 import numpy as np
@@ -18,6 +24,7 @@ from matplotlib.ticker import NullFormatter
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import finish, new_figure, plot_measured, plot_theory
 from theorylab.sketch import gaussian_instance, linf_error_ratio, solve_sketched_lstsq
+from theorylab.sketch.rotated import gaussian_sketch_solve
 from theorylab.sweep import sweep
 
 PAPER = "song2023_linf_sketch"
@@ -36,7 +43,10 @@ def _trials(n, d, ms, per_task, seed):
         inst = gaussian_instance(cfg["n"], cfg["d"], rng=rng)
         for i, kind in enumerate(METHODS):
             for j, m in enumerate(cfg["ms"]):
-                x = solve_sketched_lstsq(inst.A, inst.b, sketch=kind, m=m, rng=rng).x
+                if kind == "gaussian":   # same law as the explicit dense sketch, O(m d²)
+                    x = gaussian_sketch_solve(inst.A, inst.b, m, rng=rng)
+                else:
+                    x = solve_sketched_lstsq(inst.A, inst.b, sketch=kind, m=m, rng=rng).x
                 rho[k, i, j] = linf_error_ratio(inst.A, inst.b, x, x_star=inst.x_star)
     return {"rho": rho}
 
