@@ -208,6 +208,8 @@ def apply_poisson_stencil(p, fluid, *, bc: Literal["dirichlet", "neumann"] = "di
     p = check_array(p, name="p", ndim=None)
     if p.ndim not in (2, 3):
         raise ValueError(f"p must be 2- or 3-dimensional, got shape {p.shape}")
+    if min(p.shape) < 1:
+        raise ValueError(f"p must have at least 1 entry along every axis, got shape {p.shape}")
     fluid = check_array(fluid, name="fluid", dtype=bool, shape=p.shape)
     bc = check_choice(bc, name="bc", choices=("dirichlet", "neumann"))
     pf = np.where(fluid, p, 0.0)

@@ -244,9 +244,10 @@ def _project(v, N):
 
 
 def _finish(method, x, k, res_hist, tol, max_iter, converged, msg, **times):
-    if not converged and not msg:
-        msg = (f"max_iter={max_iter} reached with relative residual {res_hist[-1]:.3e} "
-               f"> tol {tol:g}")
+    if not converged:
+        if not msg:
+            msg = (f"max_iter={max_iter} reached with relative residual {res_hist[-1]:.3e} "
+                   f"> tol {tol:g}")
         warnings.warn(f"{method}: {msg}", ConvergenceWarning, stacklevel=3)
     elif converged:
         msg = f"relative residual {res_hist[-1]:.3e} < tol {tol:g} after {k} iterations"
@@ -286,7 +287,7 @@ def solve_pcg(A, b, *, preconditioner: str | Preconditioner = "none", tol: float
     Warns
     -----
     ConvergenceWarning
-        When ``max_iter`` is reached.
+        When ``max_iter`` is reached or the iteration breaks down (pᵀAp ≤ 0).
 
     Notes
     -----
@@ -372,7 +373,7 @@ def solve_dcdm(A, b, direction: Callable[[np.ndarray], np.ndarray], *, n_orth: i
     Warns
     -----
     ConvergenceWarning
-        When ``max_iter`` is reached.
+        When ``max_iter`` is reached or the iteration breaks down (qᵀAq ≤ 0).
 
     Notes
     -----
