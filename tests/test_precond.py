@@ -226,7 +226,8 @@ def test_dcdm_a_norm_error_never_increases_and_window_is_a_orthogonal():
     for i in range(1, len(dirs)):
         for j in (i - 1, i - 2):
             if j >= 0:
-                c = dirs[i] @ A @ dirs[j] / np.sqrt((dirs[i] @ A @ dirs[i]) * (dirs[j] @ A @ dirs[j]))
+                norms = (dirs[i] @ A @ dirs[i]) * (dirs[j] @ A @ dirs[j])
+                c = dirs[i] @ A @ dirs[j] / np.sqrt(norms)
                 assert abs(c) < 1e-10
 
 
