@@ -41,8 +41,7 @@ CLAIM = ("DCDM needs fewer iterations than CG and symmetric Gauss-Seidel PCG on 
          "pressure systems, with an iteration count independent of the grid size (paper); "
          "AMG-PCG iterations and all wall times measured beside it.")
 LABEL = "partial"
-LABEL_REASON = ("2-D grids up to 128^2 and a CPU-sized U-Net trained at 32^2, where the paper "
-                "trains 3-D nets at 64^3-128^3 on a GPU")
+LABEL_REASON = "2-D grids <= 128^2, CPU U-Net trained at 32^2 (paper: 3-D 64^3-256^3, GPU nets)"
 SIZES = {
     "smoke": dict(train_n=16, levels=2, channels=16, samples=400, steps=150, batch=16,
                   test_ns=[16, 32], n_rhs=3, sources=("bumps",)),
