@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         for k in range(a.rhs):
             b = bump_rhs(s, rng=k)
 
-            def dcdm(b=b):
+            def dcdm(b=b, s=s):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     return solve_dcdm(s.A, b, net_direction(tr.net, s), tol=1e-4, max_iter=300)
@@ -83,8 +83,8 @@ def main(argv=None) -> int:
             iters["dcdm"].append(r.n_iter)
             dir_share.append(r.direction_time / r.solve_time)
             for m, kind in peers.items():
-                t, r = _best(lambda kind=kind, b=b: solve_pcg(s.A, b, preconditioner=kind,
-                                                              tol=1e-4), a.repeats)
+                t, r = _best(lambda kind=kind, b=b, s=s: solve_pcg(
+                    s.A, b, preconditioner=kind, tol=1e-4), a.repeats)
                 times[m].append(t)
                 iters[m].append(r.n_iter)
         print(f"\n{n}^2 ({s.n} unknowns), mean over {a.rhs} sources:")
