@@ -37,6 +37,7 @@ import numpy as np
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_measured, plot_theory
 from theorylab.results import ConvergenceWarning
+from theorylab.sweep import sweep
 
 PAPER = "kaneda2022_dcdm"
 CLAIM = ("DCDM needs fewer iterations than CG and symmetric Gauss-Seidel PCG on Poisson "
@@ -134,42 +135,56 @@ def generalisation(net, cfg, seed, device):
     return {"grid": g["n"], "n_unknowns": system.n, "iterations (-1: not converged)": out}
 
 
-def run(scale="smoke", seed=0) -> ClaimResult:
+def experiment(scale, device, seed):
+    """Train the net on ``device`` and time every solver on every test system (one sweep
+    point: the device arrives as an argument, so ``--device`` reaches the training)."""
     import torch
 
-    from theorylab import claims
-
     cfg = SIZES[scale]
-    device = claims.device()
-    res = ClaimResult(claim="kaneda2022_dcdm_iterations", paper=PAPER, statement=CLAIM,
-                      scale=scale, seed=seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the timings compare single-threaded CPU codes
     try:
         tr = train(cfg, seed, device)
         ns, sources, K = cfg["test_ns"], cfg["sources"], cfg["n_rhs"]
-        its = {m: np.zeros((len(sources), len(ns), K)) for m in METHODS}
-        secs = {m: np.zeros((len(sources), len(ns), K)) for m in METHODS}
-        conv = {m: np.zeros((len(sources), len(ns), K), dtype=bool) for m in METHODS}
+        shape = (len(sources), len(ns), K)
+        its = {m: np.zeros(shape) for m in METHODS}
+        secs = {m: np.zeros(shape) for m in METHODS}
+        conv = {m: np.zeros(shape, dtype=bool) for m in METHODS}
         for i, src in enumerate(sources):
             for j, n in enumerate(ns):
                 for k in range(K):
                     for m, (it, ok, t) in measure(tr.net, n, src, k, seed, device).items():
                         its[m][i, j, k], conv[m][i, j, k], secs[m][i, j, k] = it, ok, t
+        gen = generalisation(tr.net, cfg, seed, device) if "generalisation" in cfg else None
     finally:
         torch.set_num_threads(threads)
+    return {"its": its, "secs": secs, "conv": conv, "train_time": tr.train_time,
+            "final_loss": tr.final_loss, "generalisation": gen}
+
+
+def run(scale="smoke", seed=0) -> ClaimResult:
+    from theorylab import claims
+
+    cfg = SIZES[scale]
+    res = ClaimResult(claim="kaneda2022_dcdm_iterations", paper=PAPER, statement=CLAIM,
+                      scale=scale, seed=seed)
+    sw = sweep(experiment, {"scale": [scale], "device": [claims.device()]}, seeds=[seed],
+               backend="serial")
+    out = sw.values[0][0]
+    its, secs, conv = out["its"], out["secs"], out["conv"]
+    ns, sources = cfg["test_ns"], cfg["sources"]
     mean = {m: its[m].mean(2) for m in METHODS}
     res.data.update({
         "test_sizes": ns, "sources": list(sources), "train_size": cfg["train_n"],
-        "levels": cfg["levels"], "train_steps": cfg["steps"], "train_time_s": tr.train_time,
-        "final_loss": tr.final_loss, "tol": TOL,
+        "levels": cfg["levels"], "train_steps": cfg["steps"], "train_time_s": out["train_time"],
+        "final_loss": out["final_loss"], "tol": TOL,
         "iterations_mean": {m: mean[m] for m in METHODS},
         "iterations": {m: its[m] for m in METHODS},
         "wall_time_mean_s": {m: secs[m].mean(2) for m in METHODS},
         "all_converged": {m: bool(conv[m].all()) for m in METHODS},
     })
-    if "generalisation" in cfg:
-        res.data["neumann_obstacles"] = generalisation(tr.net, cfg, seed, device)
+    if out["generalisation"] is not None:
+        res.data["neumann_obstacles"] = out["generalisation"]
     for i, src in enumerate(sources):
         for j, n in enumerate(ns):
             d, c, s = mean["dcdm"][i, j], mean["cg"][i, j], mean["pcg-sgs"][i, j]
@@ -210,7 +225,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.caveats.append(
         "Wall times are single-threaded CPU; DCDM's include one network forward per "
         "iteration (not the training, "
-        f"{tr.train_time:.0f} s here); AMG's include its set-up.")
+        f"{out['train_time']:.0f} s here); AMG's include its set-up.")
     return res
 
 
