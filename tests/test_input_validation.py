@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse"]
+SUBPACKAGES.append("precond")
 
 
 def _mod(name):
@@ -405,13 +406,71 @@ def build_cases() -> dict[str, Case]:
                                                           dict(m=16))
     C["sketch.theory.srht_flops"] = Case(st.srht_flops, dict(n=64, k=3))
     C["sketch.theory.srht_sampled_ops"] = Case(st.srht_sampled_ops, dict(n=64, k=3, m=8))
+    _precond_cases(C)
     return C
+
+
+def _precond_cases(C):
+    pc = _mod("precond")
+    sysd = pc.poisson_system((4, 4))
+    solid = np.zeros((4, 4), dtype=bool)
+    solid[1, 1] = True
+    Ad = sysd.A.toarray()
+    bd = pc.bump_rhs(sysd, rng=0)
+    C["precond.poisson_system"] = Case(lambda solid: pc.poisson_system((4, 4), solid=solid),
+                                       dict(solid=Mask(solid)))
+    C["precond.apply_poisson_stencil"] = Case(pc.apply_poisson_stencil,
+                                              dict(p=np.ones((4, 4)), fluid=Mask(~solid)))
+    C["precond.obstacle_mask"] = Case(
+        lambda n_obstacles, radius: pc.obstacle_mask((6, 6), n_obstacles=n_obstacles,
+                                                     radius=radius, rng=0),
+        dict(n_obstacles=2, radius=0.2))
+    C["precond.bump_rhs"] = Case(
+        lambda n_bumps, width: pc.bump_rhs(sysd, n_bumps=n_bumps, width=width, rng=0),
+        dict(n_bumps=3, width=0.1))
+    C["precond.noise_rhs"] = Case(lambda: pc.noise_rhs(sysd, rng=0), {})
+    C["precond.ritz_rhs"] = Case(
+        lambda n_samples, low_fraction, scale: pc.ritz_rhs(
+            sysd, n_samples, low_fraction=low_fraction, scale=scale, rng=0),
+        dict(n_samples=3, low_fraction=0.5, scale=9.0))
+    C["precond.ic0"] = Case(lambda A, shift: pc.ic0(A, shift=shift), dict(A=Ad, shift=0.0))
+    C["precond.make_preconditioner"] = Case(
+        lambda A, shift: pc.make_preconditioner(A, "ic0", shift=shift), dict(A=Ad, shift=0.0))
+    C["precond.solve_pcg"] = Case(
+        lambda A, b, tol: pc.solve_pcg(A, b, preconditioner="sgs", tol=tol),
+        dict(A=Ad, b=bd, tol=1e-6))
+    C["precond.solve_dcdm"] = Case(
+        lambda A, b, tol, n_orth: pc.solve_dcdm(A, b, lambda r: r, tol=tol, n_orth=n_orth),
+        dict(A=Ad, b=bd, tol=1e-6, n_orth=2))
+    # torch part (imported lazily; tensors are not corrupted by this table)
+    C["precond.dcdm_loss"] = Case(lambda: _precond_torch("loss", sysd), {}, needs=("torch",))
+    C["precond.net_direction"] = Case(lambda: _precond_torch("direction", sysd), {},
+                                      needs=("torch",))
+    C["precond.train_dcdm_net"] = Case(
+        lambda rhs, steps, lr: _precond_torch("train", sysd, rhs=rhs, steps=steps, lr=lr),
+        dict(rhs=pc.ritz_rhs(sysd, 4, rng=0), steps=1, lr=1e-3), needs=("torch",))
+
+
+def _precond_torch(what, system, **kw):
+    import torch
+
+    from theorylab.precond import DCDMNet, dcdm_loss, net_direction, train_dcdm_net
+
+    net = DCDMNet(2, channels=2, levels=1, generator=torch.Generator().manual_seed(0))
+    if what == "loss":
+        q = torch.ones(1, system.n)
+        return dcdm_loss(q, q, torch.eye(system.n))
+    if what == "direction":
+        return net_direction(net, system)(np.ones(system.n))
+    return train_dcdm_net(net, system, kw["rhs"], steps=kw["steps"], lr=kw["lr"],
+                          batch_size=2, generator=torch.Generator().manual_seed(0))
 
 
 # Public names that take no argument a user could get wrong in these three ways.
 NOT_FUNCTIONS_OF_DATA = {
     "sparse.STANDIN_NOTE",  # a string constant
     "sketch.SKETCHES",  # a tuple constant
+    "precond.PRECONDITIONERS",  # a tuple constant
 }
 
 CASES = build_cases()
