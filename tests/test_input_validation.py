@@ -273,6 +273,12 @@ def build_cases() -> dict[str, Case]:
         needs=("warn",))
     C["sketch.solve_sketched_lstsq"] = Case(
         lambda A, b: sk.solve_sketched_lstsq(A, b, m=12, rng=0), dict(A=Xs, b=bs))
+    from theorylab.sketch import rotated as skr
+
+    C["sketch.rotated.gaussian_sketch_solve"] = Case(
+        lambda A, b, m: skr.gaussian_sketch_solve(A, b, m, rng=0), dict(A=Xs, b=bs, m=12))
+    C["sketch.rotated.solve_from_rotated"] = Case(
+        skr.solve_from_rotated, dict(G=_R.standard_normal((6, 4)), R=np.triu(np.eye(4) + 0.1)))
     C["sketch.two_coordinate_instance"] = Case(sk.two_coordinate_instance, dict(n=8))
 
     # sparse
