@@ -197,6 +197,14 @@ def test_head_only_keeps_features_forgets_class_and_never_reads_forget(digits_mo
     assert rep["probe_forget"] > 0.8 and rep["knn_forget"] > 0.8
 
 
+def test_penultimate_features_bad_inputs(digits_model):
+    m, X, *_ = digits_model
+    with pytest.raises(TypeError, match="X must be a torch.Tensor"):
+        penultimate_features(m, X.numpy())
+    with pytest.raises(ValueError, match=r"X must have shape \(n, d\)"):
+        penultimate_features(m, X[0])
+
+
 def test_representation_report_needs_a_retrained_model(digits_model):
     m, X, y, Xt, yt, *_ = digits_model
     with pytest.raises(ValueError, match="retrained must hold at least one"):

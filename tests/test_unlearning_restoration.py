@@ -179,6 +179,9 @@ def test_rotation_pretrain_and_new_head():
     assert m.net[-1].out_features == 10
     for a, b in zip(list(pre.parameters())[:-2], list(m.parameters())[:-2], strict=True):
         assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="recipe.arch must be 'mlp'"):
+        rotation_pretrain(X, image_shape=(1, 8, 8), recipe=Recipe(arch="cnn"),
+                          init_generator=g(0), order_generator=g(1))
     with pytest.raises(ValueError, match="image_shape must be square"):
         rotation_pretrain(X[:, :48], image_shape=(1, 6, 8), recipe=rec, init_generator=g(0),
                           order_generator=g(1))

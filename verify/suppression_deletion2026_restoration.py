@@ -50,8 +50,8 @@ LABEL_REASON = ("MLP with rotation pretraining on digits / Fashion-MNIST instead
 SIZES = {
     "smoke": dict(dataset="digits", cls=3, n_train=None, hidden=(64, 64), pre_epochs=4,
                   epochs=20, lr=2e-3, sae_epochs=20, seeds=1),
-    "full": dict(dataset="fashion_mnist", cls=8, n_train=10_000, hidden=(256, 256),
-                 pre_epochs=4, epochs=10, lr=1e-3, sae_epochs=15, seeds=2),
+    "full": dict(dataset="fashion_mnist", cls=8, n_train=8_000, hidden=(256, 256),
+                 pre_epochs=3, epochs=8, lr=1e-3, sae_epochs=10, seeds=2),
 }
 METHODS = ("ga", "rl", "salun", "scrub", "ft")
 MODELS = (*METHODS, "retrain_pretrained", "retrain_scratch")
@@ -167,15 +167,15 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     rr5 = {m: a[f"{m}_rr_5"] for m in MODELS}  # (trials,)
     rnd5 = np.stack([a[f"{m}_random_rr_5"] for m in MODELS])  # (models, trials)
     n_high = np.sum(np.stack([np.nan_to_num(rr5[m], nan=-1.0) >= 0.5 for m in METHODS]), 0)
-    detail = ", ".join(f"{m} {np.nanmean(rr5[m]):.2f}" for m in MODELS)
+    detail = ", ".join(f"{m} {np.mean(rr5[m]):.2f}" for m in MODELS)  # NaN shows, no warning
     if scale == "full":
         res.add(Check.at_least("approximate methods with RR(5) >= 0.5 (min over trials)",
                                float(n_high.min()), 3.0, detail=detail))
         res.add(Check.at_least("retrain-from-pretrained RR(5) (min over trials)",
                                float(np.nan_to_num(rr5["retrain_pretrained"], nan=-1).min()),
                                0.5))
-    else:  # smoke: the controls and the tuning precondition only (see the docstring)
-        res.data["n_high_rr5"] = n_high
+    # smoke: the controls and the tuning precondition only (see the docstring)
+    res.data["n_high_rr5"] = n_high
     res.add(Check.at_most("retrain-from-scratch RR(5) (max over trials)",
                           float(np.nan_to_num(rr5["retrain_scratch"], nan=1.0).max()), 0.2))
     res.add(Check.at_most("random non-expert latents RR(5) (max over models and trials)",

@@ -201,8 +201,10 @@ def batched_cka(X, Y, *, batch_size: int = 256, debiased: bool = False) -> float
 def penultimate_features(model: nn.Module, X: torch.Tensor, *, batch_size: int = 4096
                          ) -> np.ndarray:
     """The input of ``model``'s last ``nn.Linear`` on ``X`` in eval mode, ``(n, h)`` float64."""
-    if not isinstance(X, torch.Tensor) or X.ndim != 2:
-        raise TypeError(f"X must be a 2-dimensional torch.Tensor, got {type(X).__name__}")
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n, d), got {tuple(X.shape)}")
     batch_size = check_int(batch_size, name="batch_size", minimum=1)
     was = model.training
     model.eval()

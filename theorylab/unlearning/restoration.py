@@ -266,6 +266,9 @@ def rotation_pretrain(X: torch.Tensor, *, image_shape: tuple[int, int, int], rec
     the four rotations (0°, 90°, 180°, 270°) was applied to each image of ``X`` (all four
     copies, no class labels). Returns the 4-way model; :func:`with_new_head` turns it into
     a classifier."""
+    if recipe.arch != "mlp":
+        raise ValueError(f"recipe.arch must be 'mlp' (the backbone gets a new head), got "
+                         f"{recipe.arch!r}")
     if int(np.prod(image_shape)) != X.shape[1]:
         raise ValueError(f"image_shape must multiply to {X.shape[1]}, got {image_shape}")
     if image_shape[1] != image_shape[2]:
