@@ -45,8 +45,8 @@ CLAIM = ("At α = 5, steering 8 SAE expert latents restores the forgotten class 
          "at least 3 of GA/RL/SalUn/SCRUB/FT and for retrain-from-pretrained, but not for "
          "retrain-from-scratch or random latents (RR <= 0.2).")
 LABEL = "partial"
-LABEL_REASON = ("MLP with rotation pretraining on digits / Fashion-MNIST instead of ViT-B/16 "
-                "(ImageNet-21k) on CIFAR-10/Imagenette; smoke checks a subset")
+LABEL_REASON = ("rotation-pretrained MLP on digits/Fashion-MNIST, not a ViT-B/16; "
+                "smoke checks the controls")
 SIZES = {
     "smoke": dict(dataset="digits", cls=3, n_train=None, hidden=(64, 64), pre_epochs=4,
                   epochs=20, lr=2e-3, sae_epochs=20, seeds=1),

@@ -52,8 +52,8 @@ CLAIM = ("Head-only retraining and random labels reach the retrained model's for
          "minus CKA to θ_r exceeds the retrain-vs-retrain noise floor by 0.05 and the "
          "forget-class probe accuracy exceeds retraining's.")
 LABEL = "partial"
-LABEL_REASON = ("MLP on digits / Fashion-MNIST with a held-out-class downstream task, not "
-                "ImageNet-1k ResNet-50 with Office-Home/CUB/DomainNet")
+LABEL_REASON = ("MLP on digits/Fashion-MNIST, held-out classes as downstream task; "
+                "not ImageNet ResNet-50")
 SIZES = {
     "smoke": dict(dataset="digits", upstream_drop=(8, 9), cls=3, n_train=None,
                   hidden=(64, 64), epochs=30, lr=3e-3, n_oracles=2, seeds=1),
