@@ -135,6 +135,20 @@ _register({"IdentityData": "mufac", "make_identity_data": "mufac", "score_identi
            "lira_scores": "metrics", "lira_roc": "metrics"})
 
 
+# representation-level evaluation (Kim, Cha & Kim 2025)
+_register({"linear_cka": "representation", "linear_cka_gram": "representation",
+           "batched_cka": "representation", "penultimate_features": "representation",
+           "cka_noise_floor": "representation", "knn_accuracy": "representation",
+           "probe_accuracy": "representation", "representation_report": "representation",
+           "HeadOnlyConfig": "representation"})
+
+# restoration of unlearned models through a sparse autoencoder (Jang et al. 2026)
+_register({"TopKSAE": "restoration", "train_sae": "restoration",
+           "expert_latents": "restoration", "restore_logits": "restoration",
+           "restoration_rate": "restoration", "restoration_curve": "restoration",
+           "rotation_pretrain": "restoration"})
+
+
 def __getattr__(name: str) -> Any:
     try:
         mod = _LAZY[name]
