@@ -127,7 +127,8 @@ def test_package_init_digested_without_comments_docstring_and_map_entries(lazy_p
     before = cd.code_digest(script)
     text = init.read_text()
     grown = text.replace('"beta": "b",', '"beta": "b",\n    # a new paper\n    "gamma": "c",')
-    init.write_text(grown.replace('"""Lazy names."""', '"""Lazy names, now three."""'))
+    init.write_text(grown.replace('"""Lazy names."""', '"""Lazy names, now three."""')
+                    + '\n# another paper\n_register({"delta": "d",\n           "eps": "d"})\n')
     assert cd.code_digest(script) == before
     # pointing the name at another module is a change: the other module's file is digested
     init.write_text(text.replace('"alpha": "a"', '"alpha": "b"'))
@@ -137,11 +138,31 @@ def test_package_init_digested_without_comments_docstring_and_map_entries(lazy_p
     assert cd.code_digest(script) != before
 
 
+def test_imports_in_docstrings_are_not_dependencies(lazy_pkg):
+    init = lazy_pkg / "theorylab" / "lazy" / "__init__.py"
+    init.write_text(init.read_text().replace(
+        '"""Lazy names."""',
+        '"""Lazy names. Example::\n\n    from theorylab.lazy import beta\n"""'))
+    script = lazy_pkg / "verify" / "uses_alpha.py"
+    script.write_text('def f():\n    """Usage::\n\n        import theorylab.lazy\n    """\n'
+                      "from theorylab.lazy import alpha\n")
+    files = {p.name for p in cd.code_files(script)}
+    assert "a.py" in files and "b.py" not in files  # neither docstring import counts
+    # while a real import inside a function does
+    script.write_text(script.read_text() + "def g():\n    from theorylab.lazy import beta\n")
+    assert "b.py" in {p.name for p in cd.code_files(script)}
+
+
 def test_real_lazy_packages_are_resolved_by_module():
     files = {str(p.relative_to(ROOT)) for p in
              cd.code_files(ROOT / "verify" / "grazzi2024_negative_eigenvalues_parity.py")}
     assert "theorylab/seq/linear_rnn.py" in files
     assert "theorylab/seq/hyper.py" not in files  # another paper's module in the same package
+    files = {str(p.relative_to(ROOT)) for p in
+             cd.code_files(ROOT / "verify" / "foster2023_ssd_full_class.py")}
+    # the unlearning package's docstring shows run_benchmark in an example: not a dependency
+    assert "theorylab/unlearning/ssd.py" in files
+    assert "theorylab/unlearning/runner.py" not in files
 
 
 def test_digest_does_not_depend_on_checkout_location(fake_pkg, tmp_path, monkeypatch):
