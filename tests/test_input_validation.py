@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse"]
+SUBPACKAGES += ["pretrain"]
 
 
 def _mod(name):
@@ -314,6 +315,27 @@ def build_cases() -> dict[str, Case]:
     C["sparse.solve_random_support_regression"] = Case(
         lambda X, y: sp.solve_random_support_regression(X, y, k=2, n_lambdas=4), dict(X=X, y=y),
         needs=("warn",))
+
+    # pretrain
+    pt = _mod("pretrain")
+    Wp, psip = U, np.ones(4)
+    C["pretrain.sample_factor_model"] = Case(
+        lambda d, r, loading_scale: pt.sample_factor_model(d, r, loading_scale=loading_scale,
+                                                           rng=0),
+        dict(d=4, r=2, loading_scale=0.5))
+    C["pretrain.fit_factor_analysis"] = Case(
+        lambda X, n_factors, tol: pt.fit_factor_analysis(X, n_factors, tol=tol, max_iter=5),
+        dict(X=X, n_factors=2, tol=1e-6), needs=("warn",))
+    C["pretrain.fit_downstream_ols"] = Case(
+        pt.fit_downstream_ols, dict(W=Wp, noise_variance=psip, mean=w4, X=X, y=y))
+    C["pretrain.factor_model_bayes_risk"] = Case(
+        pt.factor_model_bayes_risk, dict(B=U, theta=a3, sigma_x=1.0, sigma_y=0.1))
+    C["pretrain.oracle_ols_excess_risk"] = Case(
+        lambda n, r, noise_var: pt.oracle_ols_excess_risk(n, r, noise_var=noise_var),
+        dict(n=20, r=3, noise_var=0.5))
+    C["pretrain.excess_risk_bounds"] = Case(
+        lambda m, n, c_phi: pt.excess_risk_bounds(m, n, c_phi=c_phi, c_psi=1.0, c_phi_psi=4.0),
+        dict(m=np.array([100.0, 1000.0]), n=np.array([10.0, 20.0]), c_phi=2.0))
 
     # public functions of the submodules (building blocks not re-exported at the top)
     import theorylab.boolean.baselines as bb
