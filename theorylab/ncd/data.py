@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, check_vector
 from ..results import ResultRepr
 
 __all__ = ["NCDSplit", "load_ncd_split"]
@@ -52,7 +52,8 @@ def load_ncd_split(name: Literal["digits", "wine", "breast_cancer"] = "digits", 
     if known_classes is None:
         known = classes[: len(classes) // 2]
     else:
-        known = np.unique(np.asarray(known_classes))
+        known = np.unique(check_vector(np.asarray(list(known_classes)), name="known_classes",
+                                       dtype=np.int64))
         bad = np.setdiff1d(known, classes)
         if len(bad) or len(known) == 0 or len(known) == len(classes):
             raise ValueError(f"known_classes must be a non-empty proper subset of "
