@@ -31,11 +31,12 @@ CENTRES = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0], [20.0, 2
 
 # 1. kernels == plain-NumPy reference
 @pytest.mark.parametrize("with_prototypes", [False, True])
-def test_seeding_and_lloyd_equal_reference(with_prototypes):
+@pytest.mark.parametrize("n_trials", [1, 3])
+def test_seeding_and_lloyd_equal_reference(with_prototypes, n_trials):
     X, _ = _blobs(CENTRES[:4], 15, 2.0, 0)
     P = CENTRES[:2] + 0.3 if with_prototypes else np.empty((0, 2))
     g = np.random.default_rng(1)
-    u, first = g.random(3), 7
+    u, first = g.random((3, n_trials)), 7
     C = np.empty((3, 2))
     kmeanspp_kernel(X, P, 3, u, first, C)
     C_ref = ref.kmeanspp(X, P, 3, u, first)
@@ -91,7 +92,7 @@ def test_known_prototypes_never_move_and_steer_the_seeds():
     # seeding: prototypes on two of the blobs push every new seed onto the others
     Xall, yall = _blobs(CENTRES, 30, 0.5, 5)
     C = np.empty((3, 2))
-    kmeanspp_kernel(Xall, P, 3, np.random.default_rng(6).random(3), 0, C)
+    kmeanspp_kernel(Xall, P, 3, np.random.default_rng(6).random((3, 1)), 0, C)
     d_to_known = np.min(np.linalg.norm(C[:, None] - P[None], axis=2), axis=1)
     assert np.all(d_to_known > 5.0)
 
@@ -99,10 +100,11 @@ def test_known_prototypes_never_move_and_steer_the_seeds():
 def test_without_prototypes_matches_sklearn_kmeans():
     KMeans = pytest.importorskip("sklearn.cluster").KMeans
     X, _ = _blobs(CENTRES, 40, 2.5, 7)
-    ours = ncd_kmeans(X, k=5, n_init=10, rng=8)
     sk = KMeans(5, n_init=10, random_state=0, tol=1e-4).fit(X)
-    assert ours.inertia == pytest.approx(sk.inertia_, rel=1e-3)
-    assert hungarian_accuracy(sk.labels_, ours.labels) > 0.99
+    for init in ("greedy-k-means++", "k-means++"):
+        ours = ncd_kmeans(X, k=5, n_init=10, init=init, rng=8)
+        assert ours.inertia == pytest.approx(sk.inertia_, rel=1e-3)
+        assert hungarian_accuracy(sk.labels_, ours.labels) > 0.99
 
 
 def test_hidden_class_kfold_never_leaks_hidden_labels():
@@ -142,6 +144,8 @@ def test_bad_inputs_are_refused():
     X = np.zeros((4, 2))
     with pytest.raises(ValueError, match="k must be <= 4, got 5"):
         ncd_kmeans(X, k=5)
+    with pytest.raises(ValueError, match="init must be one of"):
+        ncd_kmeans(X, k=2, init="random")
     with pytest.raises(ValueError, match=r"known_prototypes must have shape \('n', 2\)"):
         ncd_kmeans(X, np.zeros((1, 3)), k=2)
     with pytest.raises(ValueError, match=r"y_pred must have shape \(3,\), got \(2,\)"):

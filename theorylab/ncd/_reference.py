@@ -1,15 +1,18 @@
 """Plain-NumPy NCD k-means (Troisemaine et al. 2023, arXiv:2311.05440, Section 3.4), test-only.
 
-Seeding: k-means++ where the known-class prototypes count as already-chosen centres; each new
-centre is drawn with probability proportional to the squared distance to the nearest centre so
-far. Lloyd: assign every unlabeled row to its nearest *new* centroid, move each new centroid to
-the mean of its rows (an empty one stays), until the squared shift is <= tol.
+Seeding: greedy k-means++ where the known-class prototypes count as already-chosen centres; at
+each step n_trials candidates are drawn with probability proportional to the squared distance
+to the nearest centre so far, and the one giving the lowest total squared distance is kept
+(n_trials = 1: plain k-means++). Lloyd: assign every unlabeled row to its nearest *new*
+centroid, move each new centroid to the mean of its rows (an empty one stays), until the squared
+shift is <= tol.
 """
 
 import numpy as np
 
 
 def kmeanspp(X, P, k, u, first):
+    """u: (k, n_trials) uniforms; n_trials candidates per step, the best potential wins."""
     centres = [] if P is None or len(P) == 0 else list(P)
     new = []
     if not centres:
@@ -17,11 +20,18 @@ def kmeanspp(X, P, k, u, first):
     while len(new) < k:
         allc = np.array(centres + new)
         D2 = ((X[:, None, :] - allc[None]) ** 2).sum(-1).min(1)
-        if np.cumsum(D2)[-1] <= 0:
-            new.append(X[len(new) % len(X)])
-            continue
         cum = np.cumsum(D2)
-        new.append(X[int(np.searchsorted(cum, u[len(new)] * cum[-1], side="right"))])
+        best, best_pot = None, np.inf
+        for tr in range(u.shape[1]):
+            if cum[-1] <= 0:
+                row = len(new) % len(X)
+            else:
+                row = min(int(np.searchsorted(cum, u[len(new), tr] * cum[-1], side="right")),
+                          len(X) - 1)
+            pot = np.minimum(D2, ((X - X[row]) ** 2).sum(-1)).sum()
+            if pot < best_pot:
+                best, best_pot = row, pot
+        new.append(X[best])
     return np.array(new)
 
 

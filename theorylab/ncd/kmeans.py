@@ -2,7 +2,8 @@
 
 Troisemaine et al. 2023 (arXiv:2311.05440), Section 3.4. The known classes enter only through
 their prototypes (class means in the representation): the k new centres are seeded by k-means++
-with the prototypes counted as already-chosen centres, so new seeds avoid the known regions;
+with the prototypes counted as already-chosen centres, so new seeds avoid the known regions
+(greedy k-means++ by default: several candidates per step, the best kept, as in scikit-learn);
 Lloyd iterations then move only the new centroids, on the unlabeled rows; ``n_init`` restarts,
 the lowest inertia (sum of squared distances) wins. Without prototypes this is k-means++ + Lloyd.
 
@@ -15,10 +16,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
-from .._validation import check_int, check_matrix, check_positive, check_rng
+from .._validation import check_choice, check_int, check_matrix, check_positive, check_rng
 from ..results import ConvergenceWarning, SolverResult
 from ._kernels import assign_kernel, kmeanspp_kernel, lloyd_kernel
 
@@ -70,7 +72,9 @@ def class_prototypes(Z, y):
 
 
 def ncd_kmeans(X, known_prototypes=None, *, k: int, n_init: int = 10, max_iter: int = 300,
-               tol: float = 1e-4, rng=None) -> NCDKMeansResult:
+               tol: float = 1e-4,
+               init: Literal["greedy-k-means++", "k-means++"] = "greedy-k-means++",
+               rng=None) -> NCDKMeansResult:
     """Cluster the unlabeled rows ``X`` into ``k`` new clusters, known prototypes fixed.
 
     Parameters
@@ -88,6 +92,9 @@ def ncd_kmeans(X, known_prototypes=None, *, k: int, n_init: int = 10, max_iter: 
         Lloyd iterations per restart.
     tol : float
         Stop when the squared centroid shift is <= tol * mean per-feature variance of X.
+    init : {"greedy-k-means++", "k-means++"}
+        Seeding: greedy (2 + floor(ln k) candidates per step, the best kept; scikit-learn's
+        default) or plain k-means++ (the reference implementation's choice).
     rng : Generator, int or None
 
     Returns
@@ -106,13 +113,15 @@ def ncd_kmeans(X, known_prototypes=None, *, k: int, n_init: int = 10, max_iter: 
     n_init = check_int(n_init, name="n_init", minimum=1)
     max_iter = check_int(max_iter, name="max_iter", minimum=1)
     tol = check_positive(tol, name="tol", strict=False)
+    init = check_choice(init, name="init", choices=("greedy-k-means++", "k-means++"))
     rng = check_rng(rng)
+    n_trials = 1 if init == "k-means++" else 2 + int(np.log(k))
     tol_abs = tol * float(np.mean(np.var(X, axis=0)))
     best = None
     labels = np.empty(n, dtype=np.int64)
     mind2 = np.empty(n)
     for _ in range(n_init):
-        u = rng.random(k)
+        u = rng.random((k, n_trials))
         first = int(rng.integers(n))
         C = np.empty((k, p))
         kmeanspp_kernel(X, P, k, u, first, C)
