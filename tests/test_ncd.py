@@ -99,7 +99,7 @@ def test_known_prototypes_never_move_and_steer_the_seeds():
 
 def test_without_prototypes_matches_sklearn_kmeans():
     KMeans = pytest.importorskip("sklearn.cluster").KMeans
-    X, _ = _blobs(CENTRES, 40, 2.5, 7)
+    X, _ = _blobs(CENTRES, 40, 1.5, 7)
     sk = KMeans(5, n_init=10, random_state=0, tol=1e-4).fit(X)
     for init in ("greedy-k-means++", "k-means++"):
         ours = ncd_kmeans(X, k=5, n_init=10, init=init, rng=8)
