@@ -1,7 +1,7 @@
 """Pretraining wins when m >> n with weak per-coordinate signal, and loses when m is small.
 
-Paper: Ge, Tang, Fan, Jin 2023 (arXiv:2303.01566, ICLR 2024), Theorem 4.3 and Section 5.1 (factor
-models): MLE pretraining on m unlabeled samples + ERM on n labels has excess risk
+Paper: Ge, Tang, Fan, Jin 2023 (arXiv:2303.01566, ICLR 2024), the main bound and its factor-model
+instance: MLE pretraining on m unlabeled samples + ERM on n labels has excess risk
 O~(sqrt(C_Phi/m) + sqrt(C_Psi/n)), supervised learning O~(sqrt(C_{Phi o Psi}/n)); pretraining
 helps when m >> n and C_{Phi o Psi} > C_Psi.
 Instance (theorylab's small faithful experiment): x = B z + eps in d = 200, r = 5, B_ij ~
@@ -49,7 +49,7 @@ from theorylab.pretrain import (
 PAPER = "ge2023_unsupervised_pretraining"
 CLAIM = ("Pretraining (factor analysis on m unlabeled samples, then least squares on n labels) "
          "beats cross-validated ridge on raw inputs when m >> n with weak per-coordinate signal, "
-         "and loses to it when m is small and n is large (Theorem 4.3, factor-model instance).")
+         "and loses to it when m is small and n is large (main bound, factor-model instance).")
 SIZES = {"smoke": dict(d=200, r=5, ms=[200, 20000], ns=[50, 100, 2000], reps=6),
          "full": dict(d=200, r=5, ms=[200, 2000, 20000], ns=[10, 20, 50, 100, 200, 500, 2000],
                       reps=20)}

@@ -1,4 +1,4 @@
-"""Plain-NumPy NCD k-means (Troisemaine et al. 2023, arXiv:2311.05440, Section 3.4), test-only.
+"""Plain-NumPy NCD k-means (Troisemaine et al. 2023, arXiv:2311.05440), test-only.
 
 Seeding: greedy k-means++ where the known-class prototypes count as already-chosen centres; at
 each step n_trials candidates are drawn with probability proportional to the squared distance

@@ -1,7 +1,7 @@
 """Offline tabular data for novel class discovery: scikit-learn's bundled data sets.
 
 ``load_digits`` is the UCI optdigits test set (8 x 8 pixels, 1797 rows), one of the paper's data
-sets (Troisemaine et al. 2023, arXiv:2311.05440, Table 2, optdigits), so it is a faithful offline
+sets (Troisemaine et al. 2023, arXiv:2311.05440: optdigits), so it is a faithful offline
 stand-in; wine and breast_cancer are small extra checks.
 """
 

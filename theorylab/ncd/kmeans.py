@@ -1,6 +1,6 @@
 """NCD k-means: k-means on the unlabeled rows with the known-class prototypes fixed.
 
-Troisemaine et al. 2023 (arXiv:2311.05440), Section 3.4. The known classes enter only through
+Troisemaine et al. 2023 (arXiv:2311.05440), NCD k-means. The known classes enter only through
 their prototypes (class means in the representation): the k new centres are seeded by k-means++
 with the prototypes counted as already-chosen centres, so new seeds avoid the known regions
 (greedy k-means++ by default: several candidates per step, the best kept, as in scikit-learn);
@@ -20,7 +20,14 @@ from typing import Literal
 
 import numpy as np
 
-from .._validation import check_choice, check_int, check_matrix, check_positive, check_rng
+from .._validation import (
+    check_choice,
+    check_int,
+    check_labels,
+    check_matrix,
+    check_positive,
+    check_rng,
+)
 from ..results import ConvergenceWarning, SolverResult
 from ._kernels import assign_kernel, kmeanspp_kernel, lloyd_kernel
 
@@ -64,9 +71,7 @@ class NCDKMeansResult(SolverResult):
 def class_prototypes(Z, y):
     """Mean of the rows of each class, classes in sorted order: (classes, prototypes)."""
     Z = check_matrix(Z, name="Z")
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != Z.shape[0]:
-        raise ValueError(f"y must have shape ({Z.shape[0]},), got {y.shape}")
+    y = check_labels(y, name="y", n=Z.shape[0])
     classes = np.unique(y)
     return classes, np.stack([Z[y == c].mean(axis=0) for c in classes])
 

@@ -1,6 +1,6 @@
 """Clustering accuracy under the best one-to-one matching of clusters to classes.
 
-Troisemaine et al. 2023 (arXiv:2311.05440), Section 4: the accuracy of a clustering of the novel
+Troisemaine et al. 2023 (arXiv:2311.05440), evaluation: the accuracy of a clustering of the novel
 classes is max over matchings pi of (1/n) sum_i 1[y_i = pi(c_i)], the matching found by the
 Hungarian algorithm on the contingency table (scipy's ``linear_sum_assignment``). With more
 clusters than classes the unmatched clusters count as errors.

@@ -1,4 +1,4 @@
-"""Projection-Based NCD network (PBN) of Troisemaine et al. 2023 (arXiv:2311.05440, Sec. 3.2).
+"""Projection-Based NCD network (PBN) of Troisemaine et al. 2023 (arXiv:2311.05440).
 
 An encoder MLP maps x to a latent z; a linear head classifies the *known* classes from z; a
 decoder MLP reconstructs x from z. One loss per batch of mixed known and unlabeled rows:

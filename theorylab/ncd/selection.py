@@ -1,4 +1,4 @@
-"""Model selection without novel-class labels (Troisemaine et al. 2023, arXiv:2311.05440, Sec. 3).
+"""Model selection without novel-class labels (Troisemaine et al. 2023, arXiv:2311.05440).
 
 - :func:`hidden_class_kfold`: k-fold cross-validation over the *known classes*: each fold hides
   some known classes, the model is trained on the others (as known) with the hidden rows as its

@@ -1,4 +1,4 @@
-"""NCD spectral clustering (Troisemaine et al. 2023, arXiv:2311.05440, Section 3.4).
+"""NCD spectral clustering (Troisemaine et al. 2023, arXiv:2311.05440).
 
 Spectral embedding of the known and unlabeled rows together: RBF affinities
 A_ij = exp(-||x_i - x_j||^2 / (2 sigma^2)) (zero diagonal), sigma set so that the longest edge

@@ -1,4 +1,4 @@
-"""The factor model of Ge et al. 2023 (arXiv:2303.01566, Section 5.1).
+"""The factor model of Ge et al. 2023 (arXiv:2303.01566), factor-model instance.
 
 x = B z + eps, z ~ N(0, I_r), eps ~ N(0, sigma_x^2 I_d) (``B`` is (d, r)); the downstream label is
 y = theta^T z + xi, xi ~ N(0, sigma_y^2). Weak per-coordinate signal means small ``loading_scale``

@@ -1,6 +1,6 @@
 """Pretraining by maximum-likelihood factor analysis, then least squares on E[z | x].
 
-Ge et al. 2023 (arXiv:2303.01566), Section 5.1 (factor models): Phi is the factor model
+Ge et al. 2023 (arXiv:2303.01566), factor-model instance: Phi is the factor model
 x ~ N(mu, W W^T + Psi) fitted by MLE on the unlabeled sample; the downstream class Psi_head is
 linear in the posterior mean E[z | x] = (I + W^T Psi^{-1} W)^{-1} W^T Psi^{-1} (x - mu), fitted
 by ordinary least squares on the n labeled pairs. The rotation ambiguity of W (W R gives the same

@@ -1,4 +1,4 @@
-"""Closed forms of the factor-model instance (Ge et al. 2023, arXiv:2303.01566, Section 5).
+"""Closed forms of the factor-model instance (Ge et al. 2023, arXiv:2303.01566).
 
 Symbols: x = B z + eps with z ~ N(0, I_r), eps ~ N(0, sigma_x^2 I_d); y = theta^T z + xi with
 xi ~ N(0, sigma_y^2). Arguments: ``B`` (d, r), ``theta`` (r,), ``sigma_x``, ``sigma_y``.
