@@ -24,6 +24,8 @@ import pytest
 
 SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse"]
 SUBPACKAGES.append("precond")
+SUBPACKAGES += ["pretrain"]
+SUBPACKAGES += ["ncd"]
 
 
 def _mod(name):
@@ -321,6 +323,62 @@ def build_cases() -> dict[str, Case]:
     C["sparse.solve_random_support_regression"] = Case(
         lambda X, y: sp.solve_random_support_regression(X, y, k=2, n_lambdas=4), dict(X=X, y=y),
         needs=("warn",))
+
+    # pretrain
+    pt = _mod("pretrain")
+    Wp, psip = U, np.ones(4)
+    C["pretrain.sample_factor_model"] = Case(
+        lambda d, r, loading_scale: pt.sample_factor_model(d, r, loading_scale=loading_scale,
+                                                           rng=0),
+        dict(d=4, r=2, loading_scale=0.5))
+    C["pretrain.fit_factor_analysis"] = Case(
+        lambda X, n_factors, tol: pt.fit_factor_analysis(X, n_factors, tol=tol, max_iter=5),
+        dict(X=X, n_factors=2, tol=1e-6), needs=("warn",))
+    C["pretrain.fit_downstream_ols"] = Case(
+        pt.fit_downstream_ols, dict(W=Wp, noise_variance=psip, mean=w4, X=X, y=y))
+    C["pretrain.factor_model_bayes_risk"] = Case(
+        pt.factor_model_bayes_risk, dict(B=U, theta=a3, sigma_x=1.0, sigma_y=0.1))
+    C["pretrain.oracle_ols_excess_risk"] = Case(
+        lambda n, r, noise_var: pt.oracle_ols_excess_risk(n, r, noise_var=noise_var),
+        dict(n=20, r=3, noise_var=0.5))
+    C["pretrain.excess_risk_bounds"] = Case(
+        lambda m, n, c_phi: pt.excess_risk_bounds(m, n, c_phi=c_phi, c_psi=1.0, c_phi_psi=4.0),
+        dict(m=np.array([100.0, 1000.0]), n=np.array([10.0, 20.0]), c_phi=2.0))
+
+    # ncd
+    nc = _mod("ncd")
+    Xb = np.vstack([X, X + 5.0])
+    lab = np.repeat([0, 1], 12)
+    C["ncd.ncd_kmeans"] = Case(
+        lambda X, known_prototypes, k: nc.ncd_kmeans(X, known_prototypes, k=k, n_init=2,
+                                                     rng=0),
+        dict(X=X, known_prototypes=X[:2], k=3), needs=("warn",),
+        skip={"known_prototypes:empty": "no prototypes (0 rows) is valid: plain k-means"})
+    C["ncd.class_prototypes"] = Case(lambda Z: nc.class_prototypes(Z, np.arange(12) % 3),
+                                     dict(Z=X))
+    C["ncd.hungarian_accuracy"] = Case(
+        nc.hungarian_accuracy, dict(y_true=np.arange(12.0) % 3, y_pred=np.arange(12.0) % 4))
+    C["ncd.hidden_class_kfold"] = Case(
+        lambda y_known, n_folds: nc.hidden_class_kfold(y_known, n_folds=n_folds, rng=0),
+        dict(y_known=np.arange(12.0) % 3, n_folds=2))
+    C["ncd.estimate_k"] = Case(
+        lambda Z, k_max: nc.estimate_k(Z, k_min=2, k_max=k_max, n_init=2, rng=0),
+        dict(Z=Xb, k_max=3))
+    C["ncd.spectral_embedding"] = Case(
+        lambda X, n_components, min_dist: nc.spectral_embedding(
+            X, n_components=n_components, min_dist=min_dist),
+        dict(X=Xb, n_components=2, min_dist=0.5))
+    C["ncd.ncd_spectral_clustering"] = Case(
+        lambda X_unlabeled, X_known, y_known: nc.ncd_spectral_clustering(
+            X_unlabeled, X_known, y_known, k=2, n_init=2, rng=0),
+        dict(X_unlabeled=Xb, X_known=X, y_known=np.arange(12.0) % 2), needs=("warn",))
+    C["ncd.load_ncd_split"] = Case(
+        lambda known_classes: nc.load_ncd_split("wine", known_classes=known_classes),
+        dict(known_classes=IntSeq([0])))
+    C["ncd.train_pbn"] = Case(
+        lambda X_known, y_known, X_unlabeled, w: nc.train_pbn(
+            X_known, y_known, X_unlabeled, w=w, latent_dim=2, hidden=(4,), epochs=1),
+        dict(X_known=Xb, y_known=lab.astype(float), X_unlabeled=X, w=0.5), needs=("torch",))
 
     # public functions of the submodules (building blocks not re-exported at the top)
     import theorylab.boolean.baselines as bb

@@ -20,6 +20,8 @@ from theorylab.results import ConvergenceWarning, ResultRepr, SolverResult
 ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse"]
 SUBPACKAGES.append("precond")
+SUBPACKAGES += ["pretrain"]
+SUBPACKAGES += ["ncd"]
 REPR_LIMIT = 400
 
 
