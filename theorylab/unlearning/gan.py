@@ -202,8 +202,8 @@ def sample(G: MLPGenerator, n: int, *, generator: torch.Generator,
     dev = _device(G)
     was = G.training
     G.eval()
-    out = torch.cat([G(_latents(min(batch_size, n - s), G.z_dim, generator, dev))
-                     for s in range(0, n, batch_size)])
+    Z = _latents(n, G.z_dim, generator, dev)  # one draw: batching cannot change the latents
+    out = torch.cat([G(Z[s:s + batch_size]) for s in range(0, n, batch_size)])
     G.train(was)
     return out
 
@@ -248,8 +248,9 @@ def train_gan(G: MLPGenerator, D: MLPDiscriminator, X: torch.Tensor, *, steps: i
         if penalty is not None:
             loss_g = loss_g + penalty(G)
         if not (torch.isfinite(loss_g) and torch.isfinite(loss_d)):
+            lg, ld = float(loss_g.detach()), float(loss_d.detach())
             raise FloatingPointError(f"GAN loss is not finite at step {step}: generator "
-                                     f"{float(loss_g)!r}, discriminator {float(loss_d)!r}")
+                                     f"{lg!r}, discriminator {ld!r}")
         loss_g.backward()
         opt_g.step()
     G.eval()
@@ -286,7 +287,7 @@ def generator_fisher(G: MLPGenerator, D: MLPDiscriminator, *, n: int,
     for s in range(0, n, 250):
         g = per_sample(params, _latents(min(250, n - s), G.z_dim, generator, dev))
         for k in acc:
-            acc[k] += (g[k] ** 2).sum(0)
+            acc[k] += (g[k].detach() ** 2).sum(0)
     return {k: v / n for k, v in acc.items()}
 
 
