@@ -21,10 +21,11 @@ classifier labels them) and the rest are *positive*. Paper symbol ↔ argument:
   reference code adds γ'(θ_N − θ_G) for γ' ∈ [−1.9, 1], i.e. γ = −γ').
 
 The GANs are MLPs (generator z ∈ R^16 → 128 → 128 → d with tanh mapped to [0, 1] so samples
-share the harness's image scale; discriminator d → 128 → 1 with LeakyReLU 0.2), trained with
-Adam (lr 2e-4, β₁ = 0.5) — a CPU stand-in for the paper's StyleGAN2. Randomness: every
-function takes a CPU ``torch.Generator`` for weights, latents and minibatch draws; tensors
-are moved to the model's device afterwards, so one seed gives the same draws everywhere.
+share the harness's image scale; discriminator d → 128 → 1 with LeakyReLU 0.2 and a
+minibatch-std input per layer), trained with Adam (β₁ = 0.5; lr 5e-4 pre-training, 2e-4
+in the stages) — a CPU stand-in for the paper's StyleGAN2. Randomness: every function
+takes a CPU ``torch.Generator`` for weights, latents and minibatch draws; tensors are moved
+to the model's device afterwards, so one seed gives the same draws everywhere.
 
 Scoring (:func:`evaluate_generator`) works for any generator and any judge classifier: the
 judge's rate of the unwanted class among samples, and the Fréchet distance and k-NN
@@ -214,13 +215,16 @@ def _adam(params, lr: float, beta1: float) -> torch.optim.Adam:
 
 def train_gan(G: MLPGenerator, D: MLPDiscriminator, X: torch.Tensor, *, steps: int, lr: float,
               beta1: float, batch_size: int, generator: torch.Generator,
-              penalty: Callable[[MLPGenerator], torch.Tensor] | None = None
+              penalty: Callable[[MLPGenerator], torch.Tensor] | None = None,
+              callback: Callable[[int, MLPGenerator], None] | None = None
               ) -> tuple[MLPGenerator, MLPDiscriminator]:
     """Non-saturating GAN training of (G, D) in place on the rows of ``X``.
 
     Per step: a minibatch of ``X`` drawn with replacement and fresh latents (both from
     ``generator``); one Adam step of D on softplus(−D(x)) + softplus(D(G(z))), then one of G on
     softplus(−D(G(z))) + ``penalty(G)`` (the EWC or repulsion term, when given).
+    ``callback(t, G)`` runs after step t = 1, …, ``steps`` (e.g. to score checkpoints; it
+    must not draw from ``generator``).
 
     Raises
     ------
@@ -253,6 +257,8 @@ def train_gan(G: MLPGenerator, D: MLPDiscriminator, X: torch.Tensor, *, steps: i
                                      f"{lg!r}, discriminator {ld!r}")
         loss_g.backward()
         opt_g.step()
+        if callback is not None:
+            callback(step + 1, G)
     G.eval()
     D.eval()
     return G, D
@@ -345,7 +351,9 @@ def adapt_negative(G: MLPGenerator, D: MLPDiscriminator, negatives: torch.Tensor
 
 def adapt_then_unlearn(G: MLPGenerator, D: MLPDiscriminator, positives: torch.Tensor,
                        adapted: Sequence[nn.Module], *, config: UnlearnConfig | None = None,
-                       generator: torch.Generator) -> MLPGenerator:
+                       generator: torch.Generator,
+                       callback: Callable[[int, MLPGenerator], None] | None = None
+                       ) -> MLPGenerator:
     """Stage 2: a copy of ``G`` trained (with a copy of ``D``) as a GAN on ``positives`` with
     L_adv + repulsion(d(θ)) away from the ``adapted`` generators. ``G``, ``D`` unchanged."""
     config = UnlearnConfig() if config is None else config
@@ -359,18 +367,21 @@ def adapt_then_unlearn(G: MLPGenerator, D: MLPDiscriminator, positives: torch.Te
         gamma, kind = config.gamma, config.repulsion
         pen = lambda g: repulsion_loss(param_distance(g, adapted), gamma, kind)  # noqa: E731
     train_gan(Gu, Du, positives, steps=config.steps, lr=config.lr, beta1=config.beta1,
-              batch_size=config.batch_size, generator=generator, penalty=pen)
+              batch_size=config.batch_size, generator=generator, penalty=pen,
+              callback=callback)
     return Gu
 
 
 def positives_finetune(G: MLPGenerator, D: MLPDiscriminator, positives: torch.Tensor, *,
-                       config: UnlearnConfig | None = None, generator: torch.Generator
+                       config: UnlearnConfig | None = None, generator: torch.Generator,
+                       callback: Callable[[int, MLPGenerator], None] | None = None
                        ) -> MLPGenerator:
     """Baseline: stage 2 without repulsion (the same GAN steps on the positives only)."""
     config = UnlearnConfig() if config is None else config
     cfg = UnlearnConfig(steps=config.steps, gamma=0.0, repulsion="none", lr=config.lr,
                         beta1=config.beta1, batch_size=config.batch_size)
-    return adapt_then_unlearn(G, D, positives, [], config=cfg, generator=generator)
+    return adapt_then_unlearn(G, D, positives, [], config=cfg, generator=generator,
+                              callback=callback)
 
 
 @torch.no_grad()
