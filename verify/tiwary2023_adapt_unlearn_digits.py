@@ -55,9 +55,9 @@ LABEL_REASON = "MLP GAN on 8x8 digits with a judge-feature FD, not StyleGAN2 wit
 CLS = 7
 GAMMAS_EX = (0.25, 0.5, 1.0, 2.0)
 SIZES = {
-    "smoke": dict(gan=dict(z_dim=16, hidden=64, steps=800), judge_epochs=20, n_neg=20,
+    "smoke": dict(gan=dict(z_dim=16, hidden=128, steps=1000), judge_epochs=20, n_neg=20,
                   n_pos=1000, adapt=dict(steps=100, lam_ewc=1000.0, n_fisher=200),
-                  unlearn_steps=150, checkpoints=(50, 100, 150), gamma=10.0,
+                  unlearn_steps=200, checkpoints=(50, 100, 200), gamma=10.0,
                   gamma_el2=1.0, n_eval=2000, oracle=False, seeds=1),
     "full": dict(gan=dict(z_dim=16, hidden=128, steps=2000), judge_epochs=40, n_neg=50,
                  n_pos=2000, adapt=dict(steps=300, lam_ewc=1000.0, n_fisher=1000),
