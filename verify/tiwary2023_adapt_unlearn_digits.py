@@ -33,11 +33,13 @@ Checks, stated before the first full run (5 seeds), with their reasons:
    repulsion may cost at most 10 % FD over the no-repulsion reference.
 The other side is run too and recorded: the number of (seed, checkpoint) pairs where
 fine-tuning has the lower rate, and the seeds where an extrapolation dominates ATU.
-Hyper-parameters were fixed on trial seed 0 of the digits split (not a verify seed): λ_EWC
-∈ {10, 1000} made little difference (1000 kept); NL2 γ ∈ {10, 100, 1000}: 10 kept the FD of
-fine-tuning (46.9 vs 46.0) while 1000 doubled it; EL2 γ = 1 is run as a second variant.
-Smoke (1 trial, smaller GAN, fewer steps, 2 000 samples, no oracle) checks 1 and 3 only,
-with margins from 20 seeds (stated at SMOKE_MARGINS).
+Hyper-parameters were fixed in one preliminary run before these checks were written (split
+and GAN seed 0, which is also the first verify trial; 2 000 GAN steps, 500 unlearning steps):
+λ_EWC ∈ {10, 1000} made little difference (1000 kept); NL2 γ ∈ {10, 100, 1000}: 10 kept
+fine-tuning's FD (46.9 vs 46.0) while 1000 doubled it; EL2 γ = 1 runs as a second variant.
+Smoke (1 trial, 1 000 GAN steps, 200 unlearning steps, 2 000 samples, no oracle) checks the
+mechanism only: stage 1 at least doubles the 7-rate and stage 2 ends below the original
+rate (SMOKE_MARGINS); the full-scale quantities are recorded but not checked.
 """
 
 import numpy as np
@@ -64,8 +66,9 @@ SIZES = {
                  unlearn_steps=400, checkpoints=(50, 100, 200, 400), gamma=10.0,
                  gamma_el2=1.0, n_eval=10_000, oracle=True, seeds=5),
 }
-# smoke: ATU rate <= SMOKE_RATE_FRAC × original; ATU not dominated by extrapolation
-SMOKE_MARGINS = dict(rate_frac=0.5)
+# smoke (mechanism checks): stage 1 at least doubles the 7-rate, stage 2 brings it below the
+# original's; margins from the 20-seed spread (see the paper note)
+SMOKE_MARGINS = dict(adapted_frac=2.0, rate_frac=1.0)
 
 
 def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, gamma,
@@ -148,33 +151,43 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     a = {k: np.asarray([r[k] for r in recs], dtype=float) for k in recs[0]}
     n = len(recs)
     full = scale == "full"
-    frac = 0.25 if full else SMOKE_MARGINS["rate_frac"]
     orc = (f"; oracle {a['oracle_rate'].mean():.4f} (FD {a['oracle_fd'].mean():.1f} ± "
            f"{a['oracle_fd'].std():.1f})") if cfg["oracle"] else ""
-    res.add(Check.at_most(f"ATU 7-rate / original 7-rate (mean over {n} seeds)",
-                          float(a["atu_rate"].mean() / max(a["orig_rate"].mean(), 1e-12)),
-                          frac, detail=f"original {a['orig_rate'].mean():.4f}, ATU "
-                                       f"{a['atu_rate'].mean():.4f}, FT "
-                                       f"{a['ft_rate'].mean():.4f}" + orc))
+    ratio = float(a["atu_rate"].mean() / max(a["orig_rate"].mean(), 1e-12))
+    rates = (f"original {a['orig_rate'].mean():.4f}, ATU {a['atu_rate'].mean():.4f}, ATU-EL2 "
+             f"{a['atu_el2_rate'].mean():.4f}, FT {a['ft_rate'].mean():.4f}" + orc)
     dom = np.array([_dominated(a, i) for i in range(n)])
-    need = 4 if full else 1
-    res.add(Check.at_least("seeds where no extrapolation has both 7-rate and FD <= ATU's",
-                           float((~dom).sum()), float(min(need, n)),
-                           detail=f"ATU rate {a['atu_rate'].mean():.4f} FD "
-                                  f"{a['atu_fd'].mean():.1f}; " + ", ".join(
-                                      f"γ={gm}: {a[f'ex{gm}_rate'].mean():.4f} / "
-                                      f"{a[f'ex{gm}_fd'].mean():.1f}" for gm in GAMMAS_EX)))
+    ex = ", ".join(f"γ={gm}: {a[f'ex{gm}_rate'].mean():.4f} / {a[f'ex{gm}_fd'].mean():.1f}"
+                   for gm in GAMMAS_EX)
     ft_c, atu_c = a["ft_curve"], a["atu_curve"]  # (seeds, checkpoints)
     other = int((ft_c < atu_c).sum())
     if full:
+        res.add(Check.at_most(f"ATU 7-rate / original 7-rate (mean over {n} seeds)", ratio,
+                              0.25, detail=rates))
         res.add(Check.true("ATU's 7-rate averaged over checkpoints and seeds < FT's",
                            bool(atu_c.mean() < ft_c.mean()), measured=float(atu_c.mean()),
-                           detail=f"ATU {atu_c.mean():.4f} vs FT {ft_c.mean():.4f}; FT lower "
-                                  f"at {other} of {ft_c.size} (seed, checkpoint) pairs"))
+                           detail=f"ATU {atu_c.mean():.4f} vs FT {ft_c.mean():.4f} (ATU-EL2 "
+                                  f"{a['atu_el2_curve'].mean():.4f}); FT lower at {other} "
+                                  f"of {ft_c.size} (seed, checkpoint) pairs"))
+        res.add(Check.at_least("seeds where no extrapolation has both 7-rate and FD <= ATU's",
+                               float((~dom).sum()), 4.0,
+                               detail=f"ATU rate / FD {a['atu_rate'].mean():.4f} / "
+                                      f"{a['atu_fd'].mean():.1f}; {ex}"))
         res.add(Check.at_most("ATU FD / FT FD (mean over seeds)",
                               float(a["atu_fd"].mean() / a["ft_fd"].mean()), 1.10,
                               detail=f"ATU {a['atu_fd'].mean():.1f}, FT {a['ft_fd'].mean():.1f}"
-                                     f", original {a['orig_fd'].mean():.1f}"))
+                                     f", ATU-EL2 {a['atu_el2_fd'].mean():.1f}, original "
+                                     f"{a['orig_fd'].mean():.1f}" + orc))
+    else:
+        res.add(Check.at_least("stage 1: adapted 7-rate / original 7-rate",
+                               float(a["adapted_rate"].mean()
+                                     / max(a["orig_rate"].mean(), 1e-12)),
+                               SMOKE_MARGINS["adapted_frac"],
+                               detail=f"adapted {a['adapted_rate'].mean():.4f}, original "
+                                      f"{a['orig_rate'].mean():.4f}"))
+        res.add(Check.at_most("stage 2: ATU 7-rate / original 7-rate", ratio,
+                              SMOKE_MARGINS["rate_frac"], detail=rates))
+    frac = 0.25 if full else SMOKE_MARGINS["rate_frac"]
     res.data.update({k: v for k, v in a.items()})
     res.data["ft_lower_pairs"] = other
     res.data["atu_dominated_seeds"] = int(dom.sum())
