@@ -73,6 +73,8 @@ SMOKE_MARGINS = dict(adapted_frac=2.0, rate_frac=1.0)
 
 def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, gamma,
            gamma_el2, n_eval, oracle, device, seed):
+    import time
+
     import torch
 
     from theorylab.unlearning import gan as g
@@ -101,13 +103,17 @@ def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, g
     fit = lambda G, D, data, k: g.train_gan(  # noqa: E731
         G, D, data, steps=cfg.steps, lr=cfg.lr, beta1=cfg.beta1, batch_size=cfg.batch_size,
         generator=gen(k))
+    t0 = time.perf_counter()
     G, D = fit(*g.build_gan(64, cfg, generator=gen(3), device=device), X, 4)
+    out["gan_s"] = time.perf_counter() - t0
     put("orig", ev(G))
     if oracle:
         put("oracle", ev(fit(*g.build_gan(64, cfg, generator=gen(6), device=device),
                              X[keep], 7)[0]))
     neg, pos = g.collect_feedback(G, judge, CLS, n_neg=n_neg, n_pos=n_pos, generator=gen(8))
+    t0 = time.perf_counter()
     Gn, _ = g.adapt_negative(G, D, neg, config=g.AdaptConfig(**adapt), generator=gen(9))
+    out["adapt_s"] = time.perf_counter() - t0
     put("adapted", ev(Gn))
     for gam in GAMMAS_EX:
         put(f"ex{gam}", ev(g.extrapolate(G, [Gn], gam)))
@@ -125,8 +131,10 @@ def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, g
     for name, (kind, gam) in runs.items():
         rates, cb = curve(name)
         ucfg = g.UnlearnConfig(steps=unlearn_steps, gamma=gam, repulsion=kind)
+        t0 = time.perf_counter()
         Gu = g.adapt_then_unlearn(G, D, pos, [Gn] if kind != "none" else [], config=ucfg,
                                   generator=gen(10), callback=cb)
+        out[f"{name}_s"] = time.perf_counter() - t0  # includes the checkpoint scoring
         put(name, ev(Gu))
         out[f"{name}_curve"] = [rates[t] for t in checkpoints]
         out[f"{name}_dist"] = float(g.param_distance(Gu, [Gn]).detach())
