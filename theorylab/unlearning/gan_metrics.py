@@ -133,7 +133,8 @@ def knn_precision_recall(real, fake, *, k: int = 3, chunk: int = 2048) -> dict[s
     Examples
     --------
     >>> import numpy as np
-    >>> real = np.array([[0.0], [1.0], [2.0]]); fake = np.array([[0.5], [10.0]])
+    >>> real = np.array([[0.0], [1.0], [2.0]])
+    >>> fake = np.array([[0.5], [0.6], [10.0], [10.2]])
     >>> knn_precision_recall(real, fake, k=1)
     {'precision': 0.5, 'recall': 0.0}
     """
