@@ -148,6 +148,14 @@ _register({"TopKSAE": "restoration", "train_sae": "restoration",
            "restoration_rate": "restoration", "restoration_curve": "restoration",
            "rotation_pretrain": "restoration"})
 
+# GAN unlearning (Tiwary et al. 2023, Adapt-then-Unlearn) and generator-quality metrics
+_register({"GANConfig": "gan", "AdaptConfig": "gan", "UnlearnConfig": "gan",
+           "build_gan": "gan", "train_gan": "gan", "adapt_negative": "gan",
+           "adapt_then_unlearn": "gan", "positives_finetune": "gan", "extrapolate": "gan",
+           "collect_feedback": "gan", "evaluate_generator": "gan",
+           "frechet_distance": "gan_metrics", "frechet_distance_gaussian": "gan_metrics",
+           "knn_precision_recall": "gan_metrics", "feature_rate": "gan_metrics"})
+
 
 def __getattr__(name: str) -> Any:
     try:
