@@ -28,8 +28,12 @@ Checks (acceptance stated before the first full run, from the paper's descriptio
 - its mean accuracy drop on the two concept-neighbour classes (original − unlearned,
   5 evaluation seeds) is smaller than GA's at matched forgetting.
 
-Smoke (digits MLP, one seed, the per-sample concept labels fixed): the same three checks
-on one seed; they hold on 20/20 seeds (see the note).
+Smoke (one seed, the per-sample concept labels fixed, no selection seed, 1 oracle): the PCBM
+gate on the single seed at -0.06 (the gap's spread over the 5 full-scale seeds: mean -0.030,
+std 0.008, range -0.041…-0.020; a single seed gets 3 std below the mean instead of the mean's
+-0.05), forget-class test accuracy <= 0.05, and concept poisoning loses at most 0.05 on the
+concept neighbours (full-scale seeds: -0.018…0.000); GA's matched drop is reported but not
+compared on one seed (at full scale it is 0 on one of five seeds).
 """
 
 import numpy as np
@@ -47,7 +51,7 @@ LABEL_REASON = "digits and a pixel-region concept bank instead of CIFAR with CLI
 VARIANTS = ("random", "targeted", "concept")
 GA_LRS = (1e-3, 1.25e-3, 1.5e-3, 2e-3, 2.5e-3, 3e-3, 5e-3)
 SIZES = {
-    "smoke": dict(arch="mlp", hidden=(64, 64), epochs=20, lr=3e-3, cls=8, n_oracles=1,
+    "smoke": dict(arch="cnn", hidden=(128, 64), epochs=20, lr=3e-3, cls=8, n_oracles=1,
                   variants=("concept",), baselines=(), seeds=1, select_seed=False),
     "full": dict(arch="cnn", hidden=(128, 64), epochs=20, lr=3e-3, cls=8, n_oracles=2,
                  variants=VARIANTS, baselines=("rl", "ft", "scrub"), seeds=5,
@@ -140,8 +144,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     a = {k: np.asarray([r[k] for r in rows], dtype=float) for k in rows[0]}
     drop = lambda name: a["orig_neighbour_acc"] - a[f"{name}_neighbour_acc"]
 
+    gate = -0.05 if scale == "full" else -0.06
     res.add(Check.at_least("PCBM test accuracy − model test accuracy (mean over seeds)",
-                           float((a["pcbm_TA"] - a["model_TA"]).mean()), -0.05,
+                           float((a["pcbm_TA"] - a["model_TA"]).mean()), gate,
                            detail=f"PCBM {a['pcbm_TA'].mean():.3f}, model "
                                   f"{a['model_TA'].mean():.3f}; neighbours of class "
                                   f"{cfg['cls']}: " + ", ".join(
@@ -155,13 +160,16 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                        for m in (*[f"cp_{v}" for v in variants], *cfg["baselines"]))
     diff = float(drop(f"cp_{chosen}").mean() - drop("ga").mean())
     o_drop = float((a["orig_neighbour_acc"] - a["oracle_neighbour_acc"]).mean())
-    # strictly smaller: equal drops (both 0) would not show that GA over-unlearns
-    res.add(Check.true("neighbour-class accuracy drop: concept poisoning < GA (matched)",
-                       diff < 0.0, measured=diff, expected="< 0",
-                       detail=f"concept {drop(f'cp_{chosen}').mean():.3f}, GA "
-                                 f"{drop('ga').mean():.3f} (lr {a['ga_lr'].tolist()}, forget "
-                                 f"{a['ga_forget_acc'].mean():.3f}); {others}; retrained "
-                                 f"{o_drop:.3f} ± {a['oracle_neighbour_acc_std'].mean():.3f}"))
+    detail = (f"concept {drop(f'cp_{chosen}').mean():.3f}, GA {drop('ga').mean():.3f} (lr "
+              f"{a['ga_lr'].tolist()}, forget {a['ga_forget_acc'].mean():.3f}); {others}; "
+              f"retrained {o_drop:.3f} ± {a['oracle_neighbour_acc_std'].mean():.3f}")
+    if scale == "full":
+        # strictly smaller: equal drops (both 0) would not show that GA over-unlearns
+        res.add(Check.true("neighbour-class accuracy drop: concept poisoning < GA (matched)",
+                           diff < 0.0, measured=diff, expected="< 0", detail=detail))
+    else:
+        res.add(Check.at_most("neighbour-class accuracy drop of concept poisoning",
+                              float(drop(f"cp_{chosen}").mean()), 0.05, detail=detail))
     res.data.update(a)
     res.data["chosen_variant"] = chosen
     res.data["config"] = dict(cfg)
