@@ -134,6 +134,18 @@ _register({"IdentityData": "mufac", "make_identity_data": "mufac", "score_identi
            "identity_ulira": "mufac", "class_forget_variant": "mufac",
            "lira_scores": "metrics", "lira_roc": "metrics"})
 
+# worst-case forget sets (Fan et al. 2024): bi-level selection, capped-simplex projection
+_register({"select_worst_case": "worstcase", "WorstCaseResult": "worstcase",
+           "project_capped_simplex": "worstcase", "project_capped_simplex_sort": "worstcase",
+           "per_sample_losses": "worstcase"})
+
+# concept-guided class forgetting (Chang et al. 2024): concept bottleneck + poisoning method
+_register({"CONCEPTS": "concept", "region_concepts": "concept", "concept_presence": "concept",
+           "ConceptModel": "concept", "fit_concept_model": "concept",
+           "integrated_gradients": "concept", "concept_neighbours": "concept",
+           "class_group_accuracy": "concept", "poison_labels": "concept",
+           "ConceptPoisonConfig": "concept"})
+
 
 # representation-level evaluation (Kim, Cha & Kim 2025)
 _register({"linear_cka": "representation", "linear_cka_gram": "representation",
