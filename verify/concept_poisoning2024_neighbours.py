@@ -86,7 +86,7 @@ def _trial(arch, hidden, epochs, lr, cls, n_oracles, variants, baselines, device
     cm = cc.fit_concept_model(original, X, d.y_train, image_shape=d.image_shape, n_classes=10)
     nb = cc.concept_neighbours(cm, cls, k=2)
     ta = float((predict_logits(original, Xt).argmax(1).cpu().numpy() == d.y_test).mean())
-    pcbm_ta = float((cm.logits(cc._features(original, Xt)).argmax(1) == d.y_test).mean())
+    pcbm_ta = float((cm.logits(cc.embedding_features(original, Xt)).argmax(1) == d.y_test).mean())
     out = {"model_TA": ta, "pcbm_TA": pcbm_ta, "neighbour0": int(nb[0]),
            "neighbour1": int(nb[1])}
     groups = lambda m: cc.class_group_accuracy(m, Xt, d.y_test, forget_class=cls, neighbours=nb)

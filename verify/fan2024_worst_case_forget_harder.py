@@ -148,12 +148,12 @@ def _random_loss(model, X, y, split, select, generator):
 
     import torch
 
-    from theorylab.unlearning.worstcase import _lower_level, per_sample_losses
+    from theorylab.unlearning.worstcase import per_sample_losses, weighted_lower_level
 
     work = copy.deepcopy(model)
     w = torch.zeros(X.shape[0], dtype=X.dtype, device=X.device)
     w[torch.as_tensor(split.forget, device=X.device)] = 1.0
-    _lower_level(work, X, y, w, lower="ft", inner_epochs=select["inner_epochs"],
+    weighted_lower_level(work, X, y, w, lower="ft", inner_epochs=select["inner_epochs"],
                  lr_theta=select["lr_theta"], batch_size=select["batch_size"],
                  generator=generator)
     return per_sample_losses(work, X, y)[split.forget]

@@ -54,7 +54,8 @@ from ..results import ResultRepr
 
 __all__ = ["CONCEPTS", "concept_masks", "region_concepts", "concept_presence", "ConceptModel",
            "fit_concept_model", "integrated_gradients", "concept_neighbours",
-           "class_group_accuracy", "ConceptPoisonConfig", "concept_poison", "poison_labels"]
+           "class_group_accuracy", "ConceptPoisonConfig", "concept_poison", "poison_labels",
+           "embedding_features"]
 
 #: Names of the pixel-region concepts, in the order of :func:`region_concepts`' columns.
 CONCEPTS: tuple[str, ...] = (
@@ -167,7 +168,9 @@ class ConceptModel(ResultRepr):
         return self.scores(features) @ self.W.T + self.b
 
 
-def _features(model: nn.Module, X: torch.Tensor) -> np.ndarray:
+def embedding_features(model: nn.Module, X: torch.Tensor) -> np.ndarray:
+    """The model's penultimate embedding of ``X`` (eval mode, batches of 4096) as float64
+    NumPy: the features the CAVs and the PCBM head read."""
     with torch.no_grad():
         was = model.training
         model.eval()
@@ -206,7 +209,7 @@ def fit_concept_model(model: nn.Module, X: torch.Tensor, y, *, image_shape, n_cl
     C_pcbm = check_positive(C_pcbm, name="C_pcbm")
     l1_ratio = check_probability(l1_ratio, name="l1_ratio")
     present = concept_presence(region_concepts(X.cpu().numpy(), image_shape))
-    F = _features(model, X)
+    F = embedding_features(model, X)
     mu, sd = F.mean(0), F.std(0)
     sd[sd == 0] = 1.0
     Fs = (F - mu) / sd
@@ -337,7 +340,7 @@ def concept_poison(model, forget, retain=None, *, config, generator, train_set=N
     n_out = int(predict_logits(model, forget.X[:1]).shape[1])
     cm = fit_concept_model(model, X_all, y_all, image_shape=config.image_shape,
                            n_classes=n_out, C_pcbm=config.C_pcbm, l1_ratio=config.l1_ratio)
-    new = poison_labels(cm, _features(model, forget.X), forget_class, labels=config.labels,
+    new = poison_labels(cm, embedding_features(model, forget.X), forget_class, labels=config.labels,
                         generator=generator)
     data = Subset(X_all, torch.cat([retain.y, torch.as_tensor(new).to(retain.y)]))
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,

@@ -45,7 +45,7 @@ from theorylab.unlearning.scenarios import ForgetSplit, check_forget_retain
 from ..results import ResultRepr
 
 __all__ = ["project_capped_simplex", "project_capped_simplex_sort", "WorstCaseResult",
-           "select_worst_case", "per_sample_losses"]
+           "select_worst_case", "per_sample_losses", "weighted_lower_level"]
 
 
 def _check_projection_input(v, m) -> tuple[np.ndarray, float]:
@@ -161,10 +161,12 @@ def per_sample_losses(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> np.
     return nn.functional.cross_entropy(z, y, reduction="none").double().cpu().numpy()
 
 
-def _lower_level(model: nn.Module, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, *,
+def weighted_lower_level(model: nn.Module, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, *,
                  lower: str, inner_epochs: int, lr_theta: float, batch_size: int,
                  generator: torch.Generator) -> None:
-    """``inner_epochs`` passes of weighted unlearning with sign-SGD, in place."""
+    """``inner_epochs`` passes of weighted unlearning with sign-SGD, in place: the lower level
+    of the bi-level selection (``lower="ft"``: descend on the loss weighted by 1 − w, i.e.
+    fine-tune on what is kept; ``"ga"``: ascend on the loss weighted by w)."""
     model.train()
     for _ in range(inner_epochs):
         for idx in epoch_batches(X.shape[0], batch_size, generator):
@@ -258,7 +260,7 @@ def select_worst_case(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, m: 
         for p in work.parameters():
             p.requires_grad_(True)
         w_t = torch.as_tensor(w, dtype=X.dtype, device=X.device)
-        _lower_level(work, X, y, w_t, lower=lower, inner_epochs=inner_epochs,
+        weighted_lower_level(work, X, y, w_t, lower=lower, inner_epochs=inner_epochs,
                      lr_theta=lr_theta, batch_size=batch_size, generator=generator)
         loss = per_sample_losses(work, X, y)
         w = project_capped_simplex(w + sign * lr_w * (loss + 2.0 * gamma * w), m)
