@@ -22,9 +22,14 @@ __all__ = ["ActiveCondition", "active_condition_number", "active_submatrix"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActiveCondition(ResultRepr):
-    """κ of the active submatrix, its rank, the kept rows/columns and singular values."""
+    """κ of the active submatrix, its rank, the kept rows/columns and singular values.
+
+    ``kappa_effective`` = σ_max / σ_rank, the condition number of the map restricted to the
+    row space (finite even when the active submatrix is structurally rank-deficient).
+    """
 
     kappa: float
+    kappa_effective: float
     rank: int
     rows: np.ndarray
     cols: np.ndarray
@@ -86,8 +91,9 @@ def active_condition_number(W, *, tol: float = 0.0, rank_rtol: float | None = No
     tol = check_positive(tol, name="tol", strict=False)
     rows, cols = active_submatrix(W, tol=tol)
     if rows.size == 0:
-        return ActiveCondition(kappa=float("nan"), rank=0, rows=rows, cols=cols,
-                               singular_values=np.zeros(0), shape=W.shape)
+        return ActiveCondition(kappa=float("nan"), kappa_effective=float("nan"), rank=0,
+                               rows=rows, cols=cols, singular_values=np.zeros(0),
+                               shape=W.shape)
     A = np.where(np.abs(W) > tol, W, 0.0)[np.ix_(rows, cols)]
     s = np.linalg.svd(A, compute_uv=False)
     if rank_rtol is None:
@@ -96,5 +102,5 @@ def active_condition_number(W, *, tol: float = 0.0, rank_rtol: float | None = No
         rtol = check_positive(rank_rtol, name="rank_rtol")
     rank = int(np.sum(s > rtol * s[0]))
     kappa = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
-    return ActiveCondition(kappa=kappa, rank=rank, rows=rows, cols=cols, singular_values=s,
-                           shape=W.shape)
+    return ActiveCondition(kappa=kappa, kappa_effective=float(s[0] / s[rank - 1]), rank=rank,
+                           rows=rows, cols=cols, singular_values=s, shape=W.shape)
