@@ -18,7 +18,8 @@ from theorylab import results
 from theorylab.results import ConvergenceWarning, ResultRepr, SolverResult
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse"]
+SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "sparse",
+               "metric_losses", "robust"]
 REPR_LIMIT = 400
 
 
