@@ -94,6 +94,15 @@ def test_log_condition_penalty_is_log_kappa_and_zero_iff_flat():
         np.log(np.linalg.cond(K.reshape(4, 18).numpy())), rel=1e-10)
 
 
+def test_penalty_is_finite_on_a_rank_deficient_active_part():
+    W = torch.tensor([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 0.0]], dtype=torch.float64,
+                     requires_grad=True)
+    pen = log_condition_penalty(W, floor=1e-6)
+    pen.backward()
+    assert pen.item() == pytest.approx(np.log(1e6), rel=1e-9)
+    assert torch.isfinite(W.grad).all()
+
+
 def test_penalty_gradients():
     g = torch.Generator().manual_seed(0)
     W = torch.randn(7, 5, generator=g, dtype=torch.float64)

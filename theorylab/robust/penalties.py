@@ -32,11 +32,15 @@ def _weight(W, name: str = "W") -> torch.Tensor:
     return W
 
 
-def log_condition_penalty(W: torch.Tensor, *, active_only: bool = True) -> torch.Tensor:
-    """log σ_max − log σ_min of ``W`` (its active submatrix when ``active_only``).
+def log_condition_penalty(W: torch.Tensor, *, active_only: bool = True,
+                          floor: float = 1e-8) -> torch.Tensor:
+    """log σ_max − log max(σ_min, floor · σ_max) of ``W`` (its active submatrix when
+    ``active_only``).
 
     Rows and columns that are exactly zero are dropped first (pruned units); a fully zero
-    matrix gives 0.
+    matrix gives 0. The floor keeps the penalty and its gradient finite when the active
+    submatrix is (structurally) rank-deficient, which heavy pruning produces: the value is
+    then log(1/floor) and only σ_max receives gradient. Exact for κ ≤ 1/floor.
 
     Examples
     --------
@@ -46,6 +50,7 @@ def log_condition_penalty(W: torch.Tensor, *, active_only: bool = True) -> torch
     0.693147
     """
     W = _weight(W)
+    floor = check_positive(floor, name="floor")
     if active_only:
         with torch.no_grad():
             nz = W != 0
@@ -55,7 +60,7 @@ def log_condition_penalty(W: torch.Tensor, *, active_only: bool = True) -> torch
             return W.sum() * 0.0
         W = W.index_select(0, rows).index_select(1, cols)
     s = torch.linalg.svdvals(W)
-    return torch.log(s[0]) - torch.log(s[-1])
+    return torch.log(s[0]) - torch.log(torch.maximum(s[-1], floor * s[0].detach()))
 
 
 def lipschitz_penalty(W: torch.Tensor) -> torch.Tensor:
