@@ -29,6 +29,7 @@ the edge vs tuned minus the edge vs BCE@0.5 was −0.20 … −0.05; 0.02 sits b
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure
 from theorylab.sweep import sweep
@@ -49,7 +50,7 @@ SMOKE_EDGE = 0.02  # seeds 0–19: min 0.039, mean 0.12, sd 0.035 (see the docst
 IMBALANCED = 0.10  # data sets with at most this share of positives enter the pooled checks
 
 
-def _pair(dataset, fraction, wbce, seed):
+def _pair(dataset, fraction, wbce, device, seed):
     import torch
 
     from theorylab.metric_losses import (
@@ -70,7 +71,7 @@ def _pair(dataset, fraction, wbce, seed):
     for loss in ("bce", "anyloss", "weighted_bce") if wbce else ("bce", "anyloss"):
         fit = fit_binary_mlp(sp.X_train, sp.y_train, loss=loss, metric="f_beta", L=L_STEEP,
                              hidden=HIDDEN, steps=STEPS, lr=LR,
-                             generator=torch.Generator().manual_seed(seed))
+                             generator=torch.Generator().manual_seed(seed), device=device)
         p = fit.predict_proba(sp.X_test)
         out[f"f1_{loss}"], out[f"ba_{loss}"] = f1(p, 0.5), ba(p, 0.5)
         if loss == "bce":
@@ -98,7 +99,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
     res = ClaimResult(claim="han2024_anyloss_imbalanced", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    points = [{"dataset": d, "fraction": f, "wbce": cfg["wbce"]} for d, f in cfg["datasets"]]
+    dev = claims.device()
+    points = [{"dataset": d, "fraction": f, "wbce": cfg["wbce"], "device": dev}
+              for d, f in cfg["datasets"]]
     seeds = [1000 * seed + k for k in range(cfg["seeds"])]
     sw = sweep(_pair, points, seeds=seeds, backend="serial" if scale == "smoke" else None,
                desc="AnyLoss vs BCE")

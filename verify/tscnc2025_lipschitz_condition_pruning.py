@@ -37,6 +37,7 @@ import copy
 
 import numpy as np
 
+from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
@@ -58,16 +59,27 @@ SMOKE_FACTOR = 2.0  # first two smoke seeds: growth 10.6 / 4.0, cut 11.3 / 3.3
 _PRETRAINED: dict = {}
 
 
+def _digits(seed):
+    """scikit-learn digits scaled to [0, 1]; a random 75/25 train/test split per seed."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    perm = np.random.default_rng(seed).permutation(len(d.target))
+    te, tr = perm[:449], perm[449:]
+    X = torch.tensor(d.data / 16.0, dtype=torch.float32)
+    y = torch.tensor(d.target, dtype=torch.long)
+    return X[tr], y[tr], X[te], y[te]
+
+
 def _pretrained(hidden, steps, seed):
     """Digits MLP 64-H-H-10 (memoised per process, width, steps and seed)."""
     import torch
     from torch import nn
 
-    from theorylab.nn.data import load_digits_tensors
-
     key = (hidden, steps, seed)
     if key not in _PRETRAINED:
-        Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
+        Xtr, ytr, Xte, yte = _digits(seed)
         g = torch.Generator().manual_seed(seed)
         net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
                             nn.ReLU(), nn.Linear(hidden, 10))
@@ -86,7 +98,7 @@ def _pretrained(hidden, steps, seed):
     return _PRETRAINED[key]
 
 
-def _cell(hidden, pretrain, finetune, rate, lam, pgd_on, seed):
+def _cell(hidden, pretrain, finetune, rate, lam, pgd_on, device, seed):
     import torch
     from torch import nn
 
@@ -102,13 +114,15 @@ def _cell(hidden, pretrain, finetune, rate, lam, pgd_on, seed):
     )
 
     torch.set_num_threads(1)
-    net0, (Xtr, ytr, Xte, yte) = _pretrained(hidden, pretrain, seed)
-    net = copy.deepcopy(net0)
+    net0, data = _pretrained(hidden, pretrain, seed)  # on the CPU, memoised
+    dev = torch.device(device)
+    Xtr, ytr, Xte, yte = (t.to(dev) for t in data)
+    net = copy.deepcopy(net0).to(dev)
     masks = magnitude_prune(net, rate=rate)
     g = torch.Generator().manual_seed(50_000 + seed)  # the same batches for λ = 0 and λ > 0
     opt = torch.optim.Adam(net.parameters(), lr=LR_FT)
     for _ in range(finetune):
-        i = torch.randint(0, len(Xtr), (BATCH,), generator=g)
+        i = torch.randint(0, len(Xtr), (BATCH,), generator=g).to(dev)
         opt.zero_grad()
         loss = nn.functional.cross_entropy(net(Xtr[i]), ytr[i])
         if lam > 0:
@@ -121,7 +135,7 @@ def _cell(hidden, pretrain, finetune, rate, lam, pgd_on, seed):
     out = {"pruned_exactly_zero": bool(all(
         bool((dict(net.named_parameters())[k][~m] == 0).all()) for k, m in masks.items()))}
     for j, layer in ((1, net[0]), (2, net[2])):
-        ac = active_condition_number(layer.weight.detach().double().numpy())
+        ac = active_condition_number(layer.weight.detach().cpu().double().numpy())
         out[f"kappa{j}"], out[f"rank{j}"] = ac.kappa, ac.rank
         out[f"kappa_eff{j}"] = ac.kappa_effective  # σ_max / σ_rank
         out[f"active{j}"] = ac.active_shape
@@ -140,8 +154,10 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res = ClaimResult(claim="tscnc2025_lipschitz_condition_pruning", paper=PAPER,
                       statement=CLAIM, scale=scale, seed=seed)
     rates = cfg["rates"]
+    dev = claims.device()
     points = [{"hidden": cfg["hidden"], "pretrain": cfg["pretrain"],
-               "finetune": cfg["finetune"], "rate": p, "lam": lam, "pgd_on": cfg["pgd"]}
+               "finetune": cfg["finetune"], "rate": p, "lam": lam, "pgd_on": cfg["pgd"],
+               "device": dev}
               for p in rates for lam in (0.0, LAMBDA)]
     seeds = [1000 * seed + k for k in range(cfg["seeds"])]
     sw = sweep(_cell, points, seeds=seeds, backend="serial" if scale == "smoke" else None,

@@ -21,6 +21,7 @@ from theorylab._validation import (
     check_probability,
     check_vector,
 )
+from theorylab.nn._checks import check_device
 from theorylab.results import ResultRepr, freeze_array
 
 from .losses import anyloss
@@ -45,11 +46,12 @@ class BinaryMLPFit(ResultRepr):
         object.__setattr__(self, "losses", freeze_array(self.losses))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Probabilities p = σ(z) of the positive class, shape (n,)."""
+        """Probabilities p = σ(z) of the positive class, shape (n,) (on the CPU)."""
         X = check_matrix(X, name="X")
+        dev = next(self.model.parameters()).device
         with torch.no_grad():
-            z = self.model(torch.tensor(X, dtype=torch.float32))[:, 0]
-        return torch.sigmoid(z).double().numpy()
+            z = self.model(torch.tensor(X, dtype=torch.float32, device=dev))[:, 0]
+        return torch.sigmoid(z).double().cpu().numpy()
 
 
 def _weighted_bce_logits(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -64,7 +66,8 @@ def fit_binary_mlp(X, y, *, loss: Literal["bce", "weighted_bce", "anyloss", "hyb
                                    "g_mean"] = "f_beta",
                    L: float = 73.0, beta: float = 1.0, rho: float = 0.5, hidden: int = 32,
                    steps: int = 300, lr: float = 1e-3,
-                   generator: torch.Generator | None = None) -> BinaryMLPFit:
+                   generator: torch.Generator | None = None,
+                   device: str | torch.device | None = None) -> BinaryMLPFit:
     """Train a d-``hidden``-1 ReLU MLP on (X, y) full-batch with Adam.
 
     Parameters
@@ -74,7 +77,11 @@ def fit_binary_mlp(X, y, *, loss: Literal["bce", "weighted_bce", "anyloss", "hyb
     metric, L, beta, rho : AnyLoss settings (used by "anyloss" and "hybrid")
     hidden, steps, lr : network width, Adam steps (full batch), learning rate
     generator : torch.Generator, optional
-        Draws the initial weights (uniform ±1/sqrt(fan_in), torch's default scale).
+        Draws the initial weights (uniform ±1/sqrt(fan_in), torch's default scale) on the
+        CPU; the network is then moved to ``device``, so a seed starts from the same weights
+        on every device.
+    device : str or torch.device, optional
+        Where to train (default CPU).
 
     Raises
     ------
@@ -96,14 +103,16 @@ def fit_binary_mlp(X, y, *, loss: Literal["bce", "weighted_bce", "anyloss", "hyb
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got "
                         f"{type(generator).__name__}")
-    Xt = torch.tensor(X, dtype=torch.float32)
-    yt = torch.tensor(y, dtype=torch.float32)
+    dev = check_device(device) or torch.device("cpu")
+    Xt = torch.tensor(X, dtype=torch.float32, device=dev)
+    yt = torch.tensor(y, dtype=torch.float32, device=dev)
     model = nn.Sequential(nn.Linear(X.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, 1))
     with torch.no_grad():
         for layer in (model[0], model[2]):
             b = 1.0 / np.sqrt(layer.in_features)
             layer.weight.uniform_(-b, b, generator=generator)
             layer.bias.uniform_(-b, b, generator=generator)
+    model = model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = np.empty(steps)
     for step in range(steps):
