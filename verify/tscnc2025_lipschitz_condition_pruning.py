@@ -43,6 +43,8 @@ from theorylab.plotting import color, finish, new_figure, plot_seeds
 from theorylab.sweep import sweep
 
 PAPER = "tscnc2025_lipschitz_condition"
+LABEL = "partial"
+LABEL_REASON = "paper's TS/CN formulas unavailable: log-κ penalty, magnitude pruning, digits MLP"
 CLAIM = ("Magnitude pruning at 95 % raises the active condition number of the first layer "
          "≥ 5×, over-pruning lowers FGSM robustness, and a log-condition penalty cuts κ ≥ 5× "
          "and restores robustness (FGSM accuracy +0.02) at high pruning rates.")
@@ -178,8 +180,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.data["settings"] = {k: v for k, v in cfg.items()} | {"lambda": LAMBDA}
     i95, i0 = rates.index(0.95), rates.index(0.0)
     k1 = A["kappa1"]
-    grow = k1[i95, 0] / k1[i0, 0]
-    cut = k1[i95, 0] / k1[i95, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):  # κ = ∞: rank-deficient active part
+        grow = k1[i95, 0] / k1[i0, 0]
+        cut = k1[i95, 0] / k1[i95, 1]
     factor = SMOKE_FACTOR if scale == "smoke" else 5.0
     res.add(Check.true("pruned weights stay exactly zero through fine-tuning", zero_ok))
     res.add(Check.at_least("κ₁(p = 0.95) / κ₁(dense), worst seed (active submatrix)",
@@ -207,7 +210,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                                     "MLP)")
     x = np.asarray(rates)
     for b, lam in enumerate((0.0, LAMBDA)):
-        plot_seeds(axes[0], x, np.log10(k1[:, b]), label=f"layer 1, λ = {lam:g}",
+        plot_seeds(axes[0], x, np.log10(np.minimum(k1[:, b], 1e18)), label=f"layer 1, λ = {lam:g}",
                    color=color(b))
         plot_seeds(axes[1], x, A["fgsm0.1"][:, b], label=f"FGSM ε=0.1, λ = {lam:g}",
                    color=color(b))
