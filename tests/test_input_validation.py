@@ -26,6 +26,7 @@ SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "s
 SUBPACKAGES.append("precond")
 SUBPACKAGES += ["pretrain"]
 SUBPACKAGES += ["ncd"]
+SUBPACKAGES += ["metric_losses", "robust"]
 
 
 def _mod(name):
@@ -471,6 +472,110 @@ def build_cases() -> dict[str, Case]:
     C["sketch.theory.srht_flops"] = Case(st.srht_flops, dict(n=64, k=3))
     C["sketch.theory.srht_sampled_ops"] = Case(st.srht_sampled_ops, dict(n=64, k=3, m=8))
     _precond_cases(C)
+    C.update(_metric_losses_cases())
+    C.update(_robust_cases())
+    return C
+
+
+def _metric_losses_cases() -> dict[str, Case]:
+    """AnyLoss (han2024_anyloss): NumPy metrics and data, torch losses (tensors: own tests)."""
+    ml = _mod("metric_losses")
+    yb = np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    sc = np.linspace(0.05, 0.95, 12)
+    C: dict[str, Case] = {}
+    C["metric_losses.confusion_metric"] = Case(
+        lambda y_true, y_pred, beta: ml.confusion_metric(y_true, y_pred, beta=beta),
+        dict(y_true=yb, y_pred=sc, beta=1.0))
+    C["metric_losses.tune_threshold"] = Case(
+        lambda scores, y_true, beta: ml.tune_threshold(scores, y_true, beta=beta),
+        dict(scores=sc, y_true=yb, beta=1.0))
+    C["metric_losses.imbalanced_dataset"] = Case(
+        lambda positive_fraction: ml.imbalanced_dataset("wine", rng=0,
+                                                        positive_fraction=positive_fraction),
+        dict(positive_fraction=0.2))
+    C["metric_losses.split_standardize"] = Case(
+        lambda X, y, val_fraction, test_fraction: ml.split_standardize(
+            X, y, val_fraction=val_fraction, test_fraction=test_fraction, rng=0),
+        dict(X=X, y=yb, val_fraction=0.2, test_fraction=0.3))
+
+    def _t(a):
+        import torch
+
+        return torch.as_tensor(a)
+
+    C["metric_losses.approximation"] = Case(lambda L: ml.approximation(_t(sc), L=L),
+                                            dict(L=5.0), needs=("torch",))
+    C["metric_losses.soft_confusion"] = Case(lambda L: ml.soft_confusion(_t(sc), _t(yb), L=L),
+                                             dict(L=5.0), needs=("torch",))
+    C["metric_losses.anyloss"] = Case(
+        lambda L, beta: ml.anyloss(_t(sc), _t(yb), L=L, beta=beta), dict(L=5.0, beta=1.0),
+        needs=("torch",))
+    C["metric_losses.weighted_bce"] = Case(lambda: ml.weighted_bce(_t(sc), _t(yb)), dict(),
+                                           needs=("torch",))
+    C["metric_losses.hybrid_loss"] = Case(
+        lambda rho, L, beta: ml.hybrid_loss(_t(sc), _t(yb), rho=rho, L=L, beta=beta),
+        dict(rho=0.5, L=5.0, beta=1.0), needs=("torch",))
+    C["metric_losses.fit_binary_mlp"] = Case(
+        lambda X, y, L, beta, rho, hidden, steps, lr: ml.fit_binary_mlp(
+            X, y, loss="hybrid", L=L, beta=beta, rho=rho, hidden=hidden, steps=steps, lr=lr),
+        dict(X=X, y=yb, L=5.0, beta=1.0, rho=0.5, hidden=4, steps=2, lr=1e-2),
+        needs=("torch",))
+    return C
+
+
+def _robust_cases() -> dict[str, Case]:
+    """TSCNC tools (tscnc2025_lipschitz_condition): NumPy condition numbers, torch rest."""
+    rb = _mod("robust")
+    W = _R.standard_normal((6, 4))
+    C: dict[str, Case] = {}
+    C["robust.active_condition_number"] = Case(
+        lambda W, tol, rank_rtol: rb.active_condition_number(W, tol=tol, rank_rtol=rank_rtol),
+        dict(W=W, tol=0.0, rank_rtol=1e-12))
+    C["robust.active_submatrix"] = Case(lambda W, tol: rb.active_submatrix(W, tol=tol),
+                                        dict(W=W, tol=0.0))
+
+    def _net():
+        import torch
+
+        g = torch.Generator().manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.uniform_(-0.5, 0.5, generator=g)
+        return net
+
+    def _xy():
+        import torch
+
+        return torch.rand(6, 4, generator=torch.Generator().manual_seed(1)), \
+            torch.tensor([0, 1, 2, 0, 1, 2])
+
+    def _w():
+        import torch
+
+        return torch.as_tensor(W)
+
+    C["robust.log_condition_penalty"] = Case(lambda: rb.log_condition_penalty(_w()), dict(),
+                                             needs=("torch",))
+    C["robust.lipschitz_penalty"] = Case(lambda: rb.lipschitz_penalty(_w()), dict(),
+                                         needs=("torch",))
+    C["robust.transformed_l1"] = Case(lambda a: rb.transformed_l1(_w(), a=a), dict(a=1.0),
+                                      needs=("torch",))
+    C["robust.magnitude_prune"] = Case(lambda rate: rb.magnitude_prune(_net(), rate=rate),
+                                       dict(rate=0.5), needs=("torch",))
+    C["robust.apply_masks"] = Case(
+        lambda: (lambda n: rb.apply_masks(n, rb.magnitude_prune(n, rate=0.5)))(_net()),
+        dict(), needs=("torch",))
+    C["robust.fgsm"] = Case(lambda eps: rb.fgsm(_net(), *_xy(), eps=eps), dict(eps=0.1),
+                            needs=("torch",))
+    C["robust.pgd"] = Case(
+        lambda eps, steps, step_size: rb.pgd(_net(), *_xy(), eps=eps, steps=steps,
+                                             step_size=step_size),
+        dict(eps=0.1, steps=2, step_size=0.05), needs=("torch",))
+    C["robust.gaussian_noise"] = Case(
+        lambda sigma: rb.gaussian_noise(_xy()[0], sigma=sigma), dict(sigma=0.1),
+        needs=("torch",))
+    C["robust.accuracy"] = Case(lambda: rb.accuracy(_net(), *_xy()), dict(), needs=("torch",))
     return C
 
 

@@ -22,6 +22,7 @@ SUBPACKAGES = ["boolean", "convex_relu", "dro", "dynamics", "gamp", "sketch", "s
 SUBPACKAGES.append("precond")
 SUBPACKAGES += ["pretrain"]
 SUBPACKAGES += ["ncd"]
+SUBPACKAGES += ["metric_losses", "robust"]
 REPR_LIMIT = 400
 
 
