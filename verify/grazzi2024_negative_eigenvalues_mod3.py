@@ -31,7 +31,8 @@ measured and reported, not asserted: in the pilot both arms were at chance there
 CPU-trained model does not generalise to the paper's test lengths — that part of the claim
 is not reproduced here (LABEL partial).
 Smoke (≤ 10 s, no training): the witness at T = 256 on 64 random sequences per seed —
-exact (accuracy 1.0) with β = 2, and ≤ 0.5 final-step accuracy with β = 1.
+exact (accuracy 1.0) with β = 2, and ≤ 0.4 accuracy over all 64 × 256 positions with
+β = 1 (chance 1/3, standard error 0.004).
 Scale ``paper``: a 2-layer DeltaNet, d_model 64, 4 heads, batch 256, lr 1e-3, 20k steps,
 train lengths 3–40, test up to 256 (an assumed GPU configuration in the spirit of the
 authors' parity set-up; their modular-arithmetic configuration is unconfirmed) on
@@ -69,6 +70,8 @@ ASSERT_LENGTH = 40  # full scale: twice the longest training length
 TRAINED_THRESHOLD = 0.9
 CHANCE_MAX = 0.5  # chance 1/3, s.e. 0.021 on 512 sequences
 WITNESS_BETA_MAX = 1.0  # β = 1: the top of the [0, 1] range
+# β = 1 witness: all 64 × 256 positions, s.e. of chance 0.0037, so 0.4 is 18 s.e. above it
+WITNESS_CHANCE_MAX = 0.4
 
 
 def reflection_witness(tokens, beta_max: float):
@@ -173,8 +176,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.add(Check.at_least(f"witness, β = 2: accuracy at every position up to T = {L}",
                            w["beta2"]["all"], 1.0,
                            detail=f"{cfg['witness_batch']} random sequences"))
-    res.add(Check.at_most(f"witness, same weights with β = 1: final accuracy at T = {L} "
-                          "(chance 1/3)", w["beta1"]["final"], CHANCE_MAX))
+    res.add(Check.at_most(f"witness, same weights with β = 1: accuracy over all positions "
+                          f"up to T = {L} (chance 1/3)", w["beta1"]["all"], WITNESS_CHANCE_MAX,
+                          detail=f"final-step accuracy {w['beta1']['final']:.3f}"))
     if not cfg["train"]:
         res.caveats.append("Smoke runs the hand-set witness only (no training); the trained "
                            "comparison of the two ranges runs at full scale.")
