@@ -336,7 +336,12 @@ def min_pointer_loss(pointer_logits: torch.Tensor, numbers: torch.Tensor,
     ``pointer_logits`` (B, L) float, ``numbers`` (B, L) integer, ``mask`` (B, L) bool (True =
     already selected; at least one position per row must be free).
     """
-    pointer_logits = check_float_tensor(pointer_logits, name="pointer_logits", ndim=2)
+    # −inf marks positions already selected; NaN is an error
+    pointer_logits = check_float_tensor(pointer_logits, name="pointer_logits", ndim=2,
+                                        finite=False)
+    if bool(torch.isnan(pointer_logits).any()):
+        raise ValueError(f"pointer_logits must not contain NaN, got "
+                         f"{int(torch.isnan(pointer_logits).sum())} NaN entries")
     numbers = check_int_tensor(numbers, name="numbers", ndim=2)
     if numbers.shape != pointer_logits.shape:
         raise ValueError(f"numbers must have shape {tuple(pointer_logits.shape)} (that of "
