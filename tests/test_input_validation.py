@@ -14,6 +14,7 @@ must come with its row.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ SUBPACKAGES.append("precond")
 SUBPACKAGES += ["pretrain"]
 SUBPACKAGES += ["ncd"]
 SUBPACKAGES += ["metric_losses", "robust"]
+# the torch subpackage (its functions take tensors: complex, empty and NaN tensors below)
+if importlib.util.find_spec("torch") is not None:
+    SUBPACKAGES.append("seq")
 
 
 def _mod(name):
@@ -642,19 +646,137 @@ NOT_FUNCTIONS_OF_DATA = {
     "precond.PRECONDITIONERS",  # a tuple constant
 }
 
+def _seq_cases() -> dict[str, Case]:
+    """Rows of ``theorylab.seq`` (torch tensors; float64 unless the argument is integer)."""
+    import torch
+
+    s = _mod("seq")
+    g = torch.Generator().manual_seed(0)
+
+    def rn(*shape):
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    a, b, h0 = torch.rand(2, 5, 3, dtype=torch.float64), rn(2, 5, 3), rn(2, 3)
+    q, k, v = rn(1, 2, 5, 3), rn(1, 2, 5, 3), rn(1, 2, 5, 4)
+    k = k / k.norm(dim=-1, keepdim=True)
+    beta, S0 = 2 * torch.rand(1, 2, 5, dtype=torch.float64), rn(1, 2, 3, 4)
+    Q, K1, K2, V1, V2 = rn(4, 3), rn(5, 3), rn(6, 3), rn(5, 2), rn(6, 2)
+    cfg = s.LinearRNNConfig(vocab_size=2, n_classes=2, d_model=4, kind="diag")
+    model = s.LinearRNNModel(cfg, generator=torch.Generator().manual_seed(0))
+    batch = s.parity_task(2, 5, generator=torch.Generator().manual_seed(0))
+    nums = torch.tensor([[3, 1, 2], [0, 5, 4]])
+    ttl = {"z": rn(2, 3)}
+    C: dict[str, Case] = {}
+    # linear RNNs
+    C["seq.eigenvalue_transform"] = Case(
+        lambda z: s.eigenvalue_transform(z, eig_range="[-1,1]", kind="delta"), ttl)
+    C["seq.diagonal_scan_sequential"] = Case(s.diagonal_scan_sequential, dict(a=a, b=b, h0=h0))
+    C["seq.diagonal_scan_chunked"] = Case(s.diagonal_scan_chunked,
+                                          dict(a=a, b=b, h0=h0, chunk_size=2))
+    C["seq.delta_rule_sequential"] = Case(s.delta_rule_sequential,
+                                          dict(q=q, k=k, v=v, beta=beta, S0=S0))
+    C["seq.delta_rule_chunked"] = Case(s.delta_rule_chunked,
+                                       dict(q=q, k=k, v=v, beta=beta, S0=S0, chunk_size=2))
+    # state-tracking tasks
+    C["seq.parity_task"] = Case(s.parity_task, dict(batch=2, length=5))
+    C["seq.mod_add_task"] = Case(s.mod_add_task, dict(batch=2, length=5, modulus=3))
+    C["seq.mod_arithmetic_task"] = Case(s.mod_arithmetic_task,
+                                        dict(batch=2, length=5, modulus=5))
+    C["seq.cycle_navigation_task"] = Case(s.cycle_navigation_task,
+                                          dict(batch=2, length=5, n_states=5))
+    C["seq.make_task"] = Case(
+        lambda batch, length, modulus: s.make_task("mod_add", batch, length, modulus=modulus),
+        dict(batch=2, length=5, modulus=3))
+    C["seq.task_loss"] = Case(lambda: s.task_loss(model, batch), {})
+    C["seq.sequence_accuracy"] = Case(lambda: s.sequence_accuracy(model, batch), {})
+    C["seq.train_state_tracking"] = Case(
+        lambda steps, lr, batch, min_length, max_length, modulus: s.train_state_tracking(
+            s.LinearRNNModel(cfg, generator=torch.Generator().manual_seed(0)), "parity",
+            steps=steps, lr=lr, batch=batch, min_length=min_length, max_length=max_length,
+            modulus=modulus, generator=torch.Generator().manual_seed(0)),
+        dict(steps=1, lr=0.01, batch=2, min_length=2, max_length=4, modulus=3))
+    # tensor attention
+    qkv = dict(Q=Q, K1=K1, K2=K2, V1=V1, V2=V2)
+    C["seq.tensor_attention_exact"] = Case(
+        lambda Q, K1, K2, V1, V2, block_queries: s.tensor_attention_exact(
+            Q, K1, K2, V1, V2, block_queries=block_queries), dict(qkv, block_queries=2))
+    C["seq.tensor_attention_poly"] = Case(
+        lambda Q, K1, K2, V1, V2, degree: s.tensor_attention_poly(Q, K1, K2, V1, V2,
+                                                                  degree=degree),
+        dict(qkv, degree=2))
+    C["seq.tensor_attention_bruteforce"] = Case(s.tensor_attention_bruteforce, dict(qkv))
+    C["seq.poly_feature_dim"] = Case(s.poly_feature_dim, dict(d=3, degree=2))
+    C["seq.poly_features"] = Case(lambda X, degree: s.poly_features(X, degree),
+                                  dict(X=Q, degree=2))
+    C["seq.poly_error_bound"] = Case(s.poly_error_bound, dict(R=0.5, degree=2, v_max=1.0))
+    C["seq.softmax_attention"] = Case(s.softmax_attention, dict(Q=Q, K=K1, V=V1))
+    # hyper-connections
+    C["seq.sinkhorn"] = Case(lambda logits, n_iter: s.sinkhorn(logits, n_iter=n_iter),
+                             dict(logits=rn(3, 3), n_iter=5))
+    C["seq.spectral_normalize"] = Case(
+        lambda H, n_power_iter: s.spectral_normalize(H, method="power",
+                                                     n_power_iter=n_power_iter),
+        dict(H=rn(3, 3), n_power_iter=3))
+    C["seq.expand_streams"] = Case(s.expand_streams, dict(x=rn(2, 3), n_streams=2))
+    C["seq.reduce_streams"] = Case(s.reduce_streams, dict(X=rn(2, 2, 3)))
+    C["seq.composite_gain"] = Case(lambda H_list: s.composite_gain(list(H_list)),
+                                   dict(H_list=rn(2, 3, 3)))
+    C["seq.stream_similarity"] = Case(s.stream_similarity, dict(X=rn(2, 2, 3)))
+    # neural execution engines
+    C["seq.selection_sort_traces"] = Case(
+        lambda n_lists, length, bits, hard_fraction: s.selection_sort_traces(
+            n_lists, length, bits=bits, hard_fraction=hard_fraction,
+            generator=torch.Generator().manual_seed(0)),
+        dict(n_lists=2, length=4, bits=4, hard_fraction=0.25))
+    C["seq.encode_bits"] = Case(s.encode_bits, dict(numbers=nums, bits=4))
+    C["seq.decode_bits"] = Case(s.decode_bits, dict(bit_logits=rn(2, 3, 4)))
+    C["seq.min_pointer_loss"] = Case(
+        s.min_pointer_loss,
+        dict(pointer_logits=rn(2, 3), numbers=nums, mask=Mask(torch.ones(2, 3, dtype=bool))))
+    return C
+
+
 CASES = build_cases()
+if "seq" in SUBPACKAGES:
+    CASES |= _seq_cases()
+
+
+def _is_tensor(v) -> bool:
+    return type(v).__module__.startswith("torch") and hasattr(v, "is_floating_point")
+
+
+def _tensor_corruptions(name, v):
+    """Complex, empty (and empty columns for 2-d), NaN versions of a torch tensor (a
+    ``Mask``-wrapped bool tensor gets no NaN version; an integer tensor's NaN version is a
+    float tensor, so its error may be a dtype ``TypeError``)."""
+    import torch
+
+    mask = isinstance(v, Mask)
+    v = _unwrap(v)
+    out = [(name, "complex", v.to(torch.complex128) + 1j, (TypeError,)),
+           (name, "empty", v[:0], (ValueError,))]
+    if v.ndim == 2:
+        out.append((name, "empty_cols", v[:, :0], (ValueError,)))
+    if not mask:
+        bad = v.to(torch.float64).clone()
+        bad.view(-1)[0] = float("nan")
+        exc = (ValueError,) if v.is_floating_point() else (TypeError, ValueError)
+        out.append((name, "nan", bad, exc))
+    return out
 
 
 def _corruptions(case: Case):
     """(param, kind, bad value, expected exception types) for every argument."""
     out = []
     for name, v in case.params.items():
-        if isinstance(v, Mask):
+        if isinstance(v, Mask) and isinstance(v.value, np.ndarray):
             a = v.value
             out += [(name, "complex", a.astype(complex) + 1j, (TypeError,)),
                     (name, "empty", a[:0], (ValueError,))]
             if a.ndim == 2:
                 out.append((name, "empty_cols", a[:, :0], (ValueError,)))
+        elif isinstance(v, Mask) or _is_tensor(v):
+            out += _tensor_corruptions(name, v)
         elif isinstance(v, IntSeq):
             out += [(name, "complex", [complex(x, 1) for x in v.value], (TypeError,)),
                     (name, "empty", [], (ValueError,))]

@@ -46,6 +46,13 @@ def _public_dataclasses():
     found["dro.TorchRSSResult"] = theorylab.dro.TorchRSSResult
     for name in ("TrainHistory", "RankAllocation", "CompressionReport"):
         found[f"nn.{name}"] = getattr(theorylab.nn, name)
+    import theorylab.seq
+
+    for name in theorylab.seq.__all__:  # data types (configs are options, not results)
+        obj = getattr(theorylab.seq, name)
+        if (isinstance(obj, type) and dataclasses.is_dataclass(obj)
+                and not name.endswith("Config")):
+            found[f"seq.{name}"] = obj
     return found
 
 
@@ -66,6 +73,10 @@ def _fill(cls):
             kwargs[f.name] = {"objective": np.arange(5000.0), "step": np.arange(5000.0)}
         elif f.name in ("converged", "solved"):
             kwargs[f.name] = False
+        elif "Tensor" in ann:  # torch data types (theorylab.seq)
+            import torch
+
+            kwargs[f.name] = torch.from_numpy(big.copy())
         elif "ndarray" in ann or ann in ("Any", "object") or f.name == "x":
             kwargs[f.name] = big.copy()
         elif ann.startswith("int"):

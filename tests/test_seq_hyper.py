@@ -377,7 +377,7 @@ def test_bad_inputs():
         sinkhorn(torch.zeros(2, 3))
     with pytest.raises(ValueError, match="logits must be finite, got 1 non-finite"):
         sinkhorn(torch.tensor([[0.0, float("nan")], [0.0, 0.0]]))
-    with pytest.raises(TypeError, match="logits must be a floating-point tensor"):
+    with pytest.raises(TypeError, match="logits must be real-valued with a floating dtype"):
         sinkhorn(torch.zeros(2, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="H must be non-zero"):
         spectral_normalize(torch.zeros(3, 3))

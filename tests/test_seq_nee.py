@@ -205,7 +205,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r"numbers must lie in \[0, 256\) \(8 bits\), got "
                                          r"values in \[0, 256\]"):
         m.step(torch.tensor([[0, 256]]))
-    with pytest.raises(TypeError, match="numbers must be an int64 tensor, got torch.float32"):
+    with pytest.raises(TypeError, match="numbers must be an integer tensor, got torch.float32"):
         m.step(torch.tensor([[1.0, float("nan")]]))
     with pytest.raises(ValueError, match=r"numbers must have shape \(B, L\) with L >= 1"):
         m.step(torch.tensor([1, 2]))

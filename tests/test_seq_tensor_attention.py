@@ -146,7 +146,7 @@ def test_bad_inputs_raise_clear_errors():
     bad[1, 1] = float("nan")
     with pytest.raises(ValueError, match="Q must be finite, got 1 NaN and 0 inf entries"):
         tensor_attention_exact(bad, K1, K2, V1, V2)
-    with pytest.raises(ValueError, match="K2 must have at least one row"):
+    with pytest.raises(ValueError, match=r"K2 must be non-empty, got shape \(0, 3\)"):
         tensor_attention_exact(Q, K1, K2[:0], V1, V2[:0])
     with pytest.raises(TypeError, match="K2 must have the dtype of Q"):
         tensor_attention_exact(Q, K1, K2.float(), V1, V2)
@@ -156,7 +156,7 @@ def test_bad_inputs_raise_clear_errors():
         tensor_attention_exact(Q, K1, K2, V1, V2, block_queries=0)
     with pytest.raises(ValueError, match="Q must have 2 dimensions, got shape"):
         tensor_attention_exact(Q[None], K1, K2, V1, V2)
-    with pytest.raises(ValueError, match="R must be a finite number >= 0, got -1.0"):
+    with pytest.raises(ValueError, match="R must be >= 0, got -1.0"):
         poly_error_bound(-1.0, 2)
     with pytest.raises(ValueError, match="dim must be divisible by heads=3, got 8"):
         TensorAttention(8, heads=3)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["check_float_tensor", "check_same_dtype_device"]
+__all__ = ["check_float_tensor", "check_int_tensor", "check_same_dtype_device"]
 
 
 def check_float_tensor(x, *, name: str, ndim: int | None = None,
@@ -20,7 +20,9 @@ def check_float_tensor(x, *, name: str, ndim: int | None = None,
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{name} must have a floating dtype, got {x.dtype}")
+        raise TypeError(f"{name} must be real-valued with a floating dtype, got {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {tuple(x.shape)}")
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
     if shape is not None:
@@ -37,6 +39,19 @@ def check_float_tensor(x, *, name: str, ndim: int | None = None,
             n_inf = int((~ok).sum()) - n_nan
             raise ValueError(f"{name} must be finite, got {n_nan} NaN and {n_inf} inf entries "
                              f"out of {x.numel()}")
+    return x
+
+
+def check_int_tensor(x, *, name: str, ndim: int | None = None) -> torch.Tensor:
+    """``x`` itself when it is a non-empty integer torch tensor (of rank ``ndim``)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor, got {x.dtype}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {tuple(x.shape)}")
     return x
 
 

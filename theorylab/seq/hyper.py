@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_scalar
+from theorylab.seq._tensors import check_float_tensor
 
 __all__ = [
     "HyperConfig",
@@ -69,7 +70,7 @@ def _check_square(H: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must have shape (..., n, n) with n >= 1, got "
                          f"{tuple(H.shape)}")
     if not H.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {H.dtype}")
+        raise TypeError(f"{name} must be real-valued with a floating dtype, got {H.dtype}")
     if not bool(torch.isfinite(H).all()):
         raise ValueError(f"{name} must be finite, got {int((~torch.isfinite(H)).sum())} "
                          "non-finite entries")
@@ -185,18 +186,19 @@ def spectral_normalize(H: torch.Tensor, *, method: Literal["svd", "power"] = "sv
 def expand_streams(x: torch.Tensor, n_streams: int) -> torch.Tensor:
     """``(..., C)`` → ``(..., n, C)``: ``n`` copies of the residual stream."""
     n_streams = check_int(n_streams, name="n_streams", minimum=1)
-    if not isinstance(x, torch.Tensor) or x.ndim < 1:
-        raise ValueError("x must be a tensor with a feature dimension, got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
+    x = check_float_tensor(x, name="x")
+    if x.ndim < 1:
+        raise ValueError(f"x must be a tensor with a feature dimension, got shape "
+                         f"{tuple(x.shape)}")
     return x.unsqueeze(-2).expand(*x.shape[:-1], n_streams, x.shape[-1]).contiguous()
 
 
 def reduce_streams(X: torch.Tensor) -> torch.Tensor:
     """``(..., n, C)`` → ``(..., C)``: the mean of the streams (inverse of ``expand_streams``
     on identical streams)."""
-    if not isinstance(X, torch.Tensor) or X.ndim < 2:
-        raise ValueError("X must have shape (..., n, C), got "
-                         f"{getattr(X, 'shape', type(X).__name__)}")
+    X = check_float_tensor(X, name="X")
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (..., n, C), got {tuple(X.shape)}")
     return X.mean(dim=-2)
 
 
@@ -205,6 +207,8 @@ def composite_gain(H_list: list[torch.Tensor]) -> float:
     every factor has spectral norm ≤ 1; HC can drift above 1)."""
     if not H_list:
         raise ValueError("H_list must contain at least one matrix, got none")
+    for i, H in enumerate(H_list):
+        _check_square(H, f"H_list[{i}]")
     P = H_list[0].detach().double()
     for H in H_list[1:]:
         P = H.detach().double() @ P
@@ -214,9 +218,9 @@ def composite_gain(H_list: list[torch.Tensor]) -> float:
 def stream_similarity(X: torch.Tensor) -> float:
     """Mean pairwise cosine similarity of the ``n`` streams of ``X`` (..., n, C), each
     flattened over all tokens: 1 means the streams have collapsed onto one."""
-    if not isinstance(X, torch.Tensor) or X.ndim < 2:
-        raise ValueError("X must have shape (..., n, C), got "
-                         f"{getattr(X, 'shape', type(X).__name__)}")
+    X = check_float_tensor(X, name="X")
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (..., n, C), got {tuple(X.shape)}")
     n = X.shape[-2]
     if n < 2:
         return 1.0

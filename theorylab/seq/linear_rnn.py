@@ -77,6 +77,7 @@ def eigenvalue_transform(z: torch.Tensor, *, eig_range: EigRange,
     """
     check_choice(eig_range, name="eig_range", choices=EIG_RANGES)
     check_choice(kind, name="kind", choices=("diag", "delta"))
+    z = check_float_tensor(z, name="z")
     s = torch.sigmoid(z)
     if eig_range == "[0,1]":
         return s

@@ -38,6 +38,8 @@ import torch
 from torch import nn
 
 from theorylab._validation import check_choice, check_int, check_probability
+from theorylab.results import ResultRepr
+from theorylab.seq._tensors import check_float_tensor, check_int_tensor
 
 __all__ = [
     "NEEConfig",
@@ -68,16 +70,16 @@ def encode_bits(numbers: torch.Tensor, bits: int) -> torch.Tensor:
 
 def decode_bits(bit_logits: torch.Tensor) -> torch.Tensor:
     """``(..., bits)`` logits (> 0 means bit 1) → ``(...)`` int64 numbers."""
+    bit_logits = check_float_tensor(bit_logits, name="bit_logits")
     bits = bit_logits.shape[-1]
     weights = 2 ** torch.arange(bits, device=bit_logits.device)
     return ((bit_logits > 0).long() * weights).sum(-1)
 
 
 def _check_numbers(numbers, bits: int, name: str) -> torch.Tensor:
-    if not isinstance(numbers, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(numbers).__name__}")
+    check_int_tensor(numbers, name=name)
     if numbers.dtype != torch.long:
-        raise TypeError(f"{name} must be an int64 tensor, got {numbers.dtype}")
+        raise TypeError(f"{name} must be an integer tensor of dtype int64, got {numbers.dtype}")
     if numbers.numel() and (int(numbers.min()) < 0 or int(numbers.max()) >= 2 ** bits):
         raise ValueError(f"{name} must lie in [0, {2 ** bits}) ({bits} bits), got values in "
                          f"[{int(numbers.min())}, {int(numbers.max())}]")
@@ -285,7 +287,7 @@ class MaskedPointerExecutor(nn.Module):
 
 
 @dataclass(frozen=True)
-class SortTraces:
+class SortTraces(ResultRepr):
     """Teacher-forcing traces of selection sort.
 
     ``numbers`` (N, L) int64; ``order`` (N, L): a stable argsort (``numbers[order]`` is
@@ -330,7 +332,27 @@ def min_pointer_loss(pointer_logits: torch.Tensor, numbers: torch.Tensor,
                      mask: torch.Tensor) -> torch.Tensor:
     """``−log Σ_{i ∈ argmin} p_i``, averaged over the batch: the pointer may pick any
     unselected position holding the minimum (ties are indistinguishable without positions).
+
+    ``pointer_logits`` (B, L) float, ``numbers`` (B, L) integer, ``mask`` (B, L) bool (True =
+    already selected; at least one position per row must be free).
     """
+    # −inf marks positions already selected; NaN is an error
+    pointer_logits = check_float_tensor(pointer_logits, name="pointer_logits", ndim=2,
+                                        finite=False)
+    if bool(torch.isnan(pointer_logits).any()):
+        raise ValueError(f"pointer_logits must not contain NaN, got "
+                         f"{int(torch.isnan(pointer_logits).sum())} NaN entries")
+    numbers = check_int_tensor(numbers, name="numbers", ndim=2)
+    if numbers.shape != pointer_logits.shape:
+        raise ValueError(f"numbers must have shape {tuple(pointer_logits.shape)} (that of "
+                         f"pointer_logits), got {tuple(numbers.shape)}")
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        real = " real-valued" if isinstance(mask, torch.Tensor) and mask.is_complex() else ""
+        raise TypeError(f"mask must be a{real} bool tensor, got "
+                        f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if mask.shape != pointer_logits.shape:
+        raise ValueError(f"mask must have shape {tuple(pointer_logits.shape)} (that of "
+                         f"pointer_logits), got {tuple(mask.shape)}")
     big = torch.iinfo(numbers.dtype).max
     free = numbers.masked_fill(mask, big)
     is_min = free == free.min(dim=1, keepdim=True).values  # (B, L)

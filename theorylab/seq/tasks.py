@@ -19,7 +19,8 @@ from typing import Literal
 
 import torch
 
-from theorylab._validation import check_choice, check_int
+from theorylab._validation import check_choice, check_int, check_scalar
+from theorylab.results import ResultRepr
 
 __all__ = ["StateTrackingBatch", "parity_task", "mod_add_task", "mod_arithmetic_task",
            "task_loss", "sequence_accuracy", "train_state_tracking",
@@ -30,7 +31,7 @@ TASKS: tuple[str, ...] = ("parity", "mod_add", "mod_arithmetic", "mod_arithmetic
 
 
 @dataclass(frozen=True)
-class StateTrackingBatch:
+class StateTrackingBatch(ResultRepr):
     """``tokens`` (B, T) int64, ``labels`` (B, T) int64, ``mask`` (B, T) bool (labelled
     positions), and the sizes a model needs."""
 
@@ -230,6 +231,8 @@ def train_state_tracking(model: torch.nn.Module, name: str, *, steps: int, lr: f
     steps = check_int(steps, name="steps", minimum=1)
     lo = check_int(min_length, name="min_length", minimum=1)
     hi = check_int(max_length, name="max_length", minimum=lo)
+    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    check_int(modulus, name="modulus", minimum=2)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()

@@ -44,7 +44,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from theorylab._validation import check_choice, check_int
+from theorylab._validation import check_choice, check_int, check_scalar
 from theorylab.seq._tensors import check_float_tensor, check_same_dtype_device
 
 __all__ = ["tensor_attention_exact", "tensor_attention_poly", "tensor_attention_bruteforce",
@@ -243,9 +243,9 @@ def poly_error_bound(R: float, degree: int, v_max: float = 1.0) -> float:
     >>> f"{poly_error_bound(0.375, 4):.1e}", poly_error_bound(24.0, 4)
     ('1.7e-04', inf)
     """
-    if not (isinstance(R, int | float) and math.isfinite(R) and R >= 0):
-        raise ValueError(f"R must be a finite number >= 0, got {R!r}")
+    R = check_scalar(R, name="R", lower=0.0)
     g = check_int(degree, name="degree", minimum=0)
+    v_max = check_scalar(v_max, name="v_max", lower=0.0)
     eps = _taylor_rel_error(float(R), g)
     return math.inf if eps >= 1 else 2 * eps / (1 - eps) * float(v_max)
 
