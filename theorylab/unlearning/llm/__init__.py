@@ -1,0 +1,49 @@
+"""Language-model unlearning on real ``transformers`` code.
+
+A tiny GPT-2-architecture model trained from scratch on fictitious facts stands in for the
+1–7 B chat models of the papers; every function takes any Hugging Face causal LM and its
+tokenizer, so the same code runs on a public checkpoint loaded from a local path on a GPU.
+``facts`` is NumPy only; the other submodules import torch and transformers, so names are
+resolved lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> submodule that defines it
+_LAZY: dict[str, str] = {
+    # data
+    "Fact": "facts",
+    "FactSet": "facts",
+    "make_facts": "facts",
+    "ATTRIBUTES": "facts",
+    # model and tokenizer
+    "build_tokenizer": "model",
+    "tiny_gpt2": "model",
+    "check_compatible": "model",
+    "encode_qa": "model",
+    "token_logprobs": "model",
+    "sequence_logprob": "model",
+    "qa_loss": "model",
+    "train_lm": "model",
+    "greedy_answers": "model",
+    "save_lm": "model",
+    "load_lm": "model",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
