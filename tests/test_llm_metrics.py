@@ -17,7 +17,6 @@ pytest.importorskip("transformers")
 from theorylab.unlearning.llm import (  # noqa: E402
     UTILITY_COMPONENTS,
     RelearnCurve,
-    TofuEvaluation,
     TofuSplits,
     answer_nll,
     answer_probability,
@@ -46,14 +45,15 @@ from theorylab.unlearning.llm import (  # noqa: E402
 
 SPLIT_KW = dict(n_authors=8, attributes=3, forget_fraction=0.25, n_real_authors=2,
                 n_world_facts=2)
-MODEL_KW = dict(n_layer=2, n_embd=64, n_head=4, n_positions=32)
+MODEL_KW = dict(n_layer=2, n_embd=32, n_head=4, n_positions=32)
 
 
 def _train(splits, tok, idx, seed):
     facts = splits.facts.subset(idx)
     model = tiny_gpt2(tok, seed=seed, **MODEL_KW)
     batch = encode_qa(tok, [f.question for f in facts], [f.answer for f in facts], model=model)
-    return train_lm(model, batch, epochs=80, lr=3e-3, batch_size=8,
+    # full-batch Adam: the fewest optimiser steps to 100 % greedy accuracy (tests stay fast)
+    return train_lm(model, batch, epochs=100, lr=1e-2, batch_size=len(facts),
                     generator=torch.Generator().manual_seed(seed))
 
 
@@ -143,7 +143,8 @@ def test_model_utility_is_the_harmonic_mean():
     from scipy.stats import hmean
 
     x = np.random.default_rng(1).uniform(0.05, 1.0, 9)
-    assert model_utility(dict(zip(UTILITY_COMPONENTS, x))) == pytest.approx(hmean(x), rel=1e-12)
+    assert model_utility(dict(zip(UTILITY_COMPONENTS, x, strict=True))) == pytest.approx(hmean(x),
+                                                                                rel=1e-12)
     # never above the arithmetic mean, equal only for equal components
     assert model_utility(x) < np.mean(x)
 
@@ -202,7 +203,10 @@ def test_score_answers_by_hand():
     assert (res.exact_match, res.value_match, res.gibberish_rate) == (0.25, 0.5, 0.5)
     assert res.n_facts == 4
     assert is_well_formed("  " + f.answer.replace(" ", "  "), f)  # whitespace-normalised
-    assert not is_well_formed(f.answer.replace(f.entity, "someone else"), f)
+    # a wrong name is a hallucination, not gibberish; a repeated or cut sentence is gibberish
+    assert is_well_formed(f.answer.replace(f.entity, "someone else"), f)
+    assert not is_well_formed(f"{f.answer} {f.answer}", f)
+    assert not is_well_formed(f.answer[:-2], f)
     with pytest.raises(ValueError, match="predictions must hold one answer per fact"):
         score_answers(preds[:2], [f] * 4)
 
@@ -254,10 +258,10 @@ def test_batched_likelihoods_equal_a_per_question_loop(tofu):
     qs = [f.question for f in facts]
     ys = [f.paraphrased_answer for f in facts]
     batched = answer_nll(full, tok, qs, ys, batch_size=7)  # several padded chunks
-    loop = np.array([answer_nll(full, tok, [q], [y])[0] for q, y in zip(qs, ys)])
+    loop = np.array([answer_nll(full, tok, [q], [y])[0] for q, y in zip(qs, ys, strict=True)])
     assert np.allclose(batched, loop, rtol=1e-5, atol=1e-6)
     # s by its definition, one question at a time
-    s = truth_ratio_statistic(full, tok, facts)
+    s = truth_ratio_statistic(full, tok, facts, template="paraphrased")
     want = [np.exp(np.mean(answer_nll(full, tok, [f.question] * 3, list(f.perturbed_answers)))
                    - answer_nll(full, tok, [f.question], [f.paraphrased_answer])[0])
             for f in facts]
@@ -392,7 +396,7 @@ def test_relearning_attack_recovers_a_ga_unlearned_set(tofu):
     k = steps_to_recover(curve, 2 / 3, metric="value_accuracy")
     assert 0 < k <= 80 and k in curve.steps
     # the unlearned model itself is untouched
-    assert all(torch.equal(p, q) for p, q in zip(before, unlearned.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(before, unlearned.parameters(), strict=True))
     assert qa_accuracy(unlearned, tok, held_out).value_match == 0.0
     # the same generator seed gives the same curve
     again = relearn_attack(unlearned, tok, relearn, held_out, steps=[0, 10, 20, 40, 80],
@@ -486,3 +490,26 @@ def test_steps_to_recover_and_relearn_bad_inputs(tofu):
     ]:
         with pytest.raises(exc, match=match):
             relearn_attack(full, tok, f[:2], f[2:], **kw)
+
+
+@pytest.mark.gpu
+def test_cuda_evaluation_matches_cpu(tofu):
+    import copy
+
+    splits, tok, full, retain = tofu
+    ref = evaluate_tofu(retain, tok, splits)
+    cpu = evaluate_tofu(full, tok, splits, ref)
+    gpu_model = copy.deepcopy(full).to("cuda")
+    gpu = evaluate_tofu(gpu_model, tok, splits, ref)
+    assert (gpu.forget_accuracy, gpu.retain_accuracy) == (cpu.forget_accuracy,
+                                                          cpu.retain_accuracy)
+    assert np.allclose(gpu.forget_stat, cpu.forget_stat, rtol=1e-3)
+    for k in UTILITY_COMPONENTS:
+        assert gpu.components[k] == pytest.approx(cpu.components[k], rel=1e-3, abs=1e-6)
+    forget = splits.subset("forget")
+    kw = dict(steps=[0, 5], lr=1e-3, batch_size=3)
+    c_gpu = relearn_attack(gpu_model, tok, forget[:3], forget[3:],
+                           generator=torch.Generator().manual_seed(0), **kw)
+    c_cpu = relearn_attack(full, tok, forget[:3], forget[3:],
+                           generator=torch.Generator().manual_seed(0), **kw)
+    assert np.allclose(c_gpu.probability, c_cpu.probability, rtol=1e-2)

@@ -32,12 +32,18 @@ template) and perturbed answers â_1..â_J (wrong values, the paraphrase templat
 TOFU's "real authors" and "world facts" sets are facts about real people and the world the
 pretrained model knows; with a model trained from scratch they are stood in for by two
 held-out fact sets the model also trains on and that unlearning never touches
-(:func:`tofu_splits`). In TOFU's real-author set the options share the answer's format; here
-the perturbed answers share the paraphrase template, so the normalised probability uses the
-paraphrased answer as P_true (``template="paraphrased"``). With ``template="trained"`` the
-truth ratio and the normalised probability use the trained answer template for the true and
-the wrong values instead (a model trained from scratch has never seen the paraphrase template,
-so it may carry no knowledge into it — check :func:`truth_score` of the trained model).
+(:func:`tofu_splits`).
+
+Answer template of the truth ratio (``template=``). TOFU compares the paraphrased answer ã
+with perturbed answers in the same paraphrase template (``"paraphrased"``): a 7 B model
+pretrained on text carries what it learnt into the new wording. A model trained from scratch
+on one template does not: measured on 8 authors x 3 facts (GPT-2, 2 blocks, d = 64, 100 %
+greedy accuracy), s of the trained model on its own facts was 0.9–1.5 (no preference for the
+truth) and the truth scores near 0. So the default here, ``"trained"``, puts the true and
+the same wrong values into the trained answer template (s = 2.3–4.1 on trained facts, 0.3–0.7
+on never-seen facts); ``"paraphrased"`` is TOFU's choice for pretrained checkpoints. In both
+the normalised probability uses the same template for P_true and the P_j (TOFU's real-author
+options share the answer's format).
 
 Every model call is batched: one padded forward pass per ``batch_size`` sequences for all
 likelihoods of all sets, and one greedy decoding per prompt length for all questions.
@@ -133,7 +139,7 @@ def _check_batch_size(batch_size: Any) -> int:
 # ------------------------------------------------------------------ likelihood statistics
 
 def answer_nll(model, tokenizer, questions: Sequence[str], answers: Sequence[str], *,
-               batch_size: int = 256) -> np.ndarray:
+               batch_size: int = 64) -> np.ndarray:
     """Length-normalised answer NLL L(q_i, y_i) = -(1/|y_i|) Σ_t log π(y_it | q_i, y_i,<t).
 
     Batched: ``batch_size`` right-padded sequences per forward pass, in eval mode without
@@ -239,8 +245,8 @@ def _fact_nll(model, tokenizer, facts: list[Fact], template: Template, batch_siz
                        with_alternatives=with_alternatives)
 
 
-def truth_ratio_statistic(model, tokenizer, facts, *, template: Template = "paraphrased",
-                          batch_size: int = 256) -> np.ndarray:
+def truth_ratio_statistic(model, tokenizer, facts, *, template: Template = "trained",
+                          batch_size: int = 64) -> np.ndarray:
     """Per-question statistic s_i = exp(mean_j L(q_i, â_ij) − L(q_i, ã_i)).
 
     The input of :func:`forget_quality`, :func:`forget_truth_ratio` and :func:`truth_score`
@@ -326,7 +332,7 @@ def truth_score(s) -> float:
 
 def answer_probability(model, tokenizer, facts, *,
                        kind: Literal["answer", "normalised"] = "answer",
-                       template: Template = "paraphrased", batch_size: int = 256) -> float:
+                       template: Template = "trained", batch_size: int = 64) -> float:
     """Mean answer probability: ``"answer"``: mean_i exp(−L(q_i, a_i)) (TOFU's retain and
     forget probability); ``"normalised"``: mean_i P_i / (P_i + Σ_j P_ij) with length-
     normalised probabilities of the true and the perturbed answers (real authors, world
@@ -433,25 +439,25 @@ def _norm(text: str) -> str:
     return " ".join(str(text).split())
 
 
-_FORM_CACHE: dict[tuple[str, str], re.Pattern] = {}
+_FORMS: dict[str, re.Pattern] = {}
 
 
 def is_well_formed(prediction: str, fact: Fact) -> bool:
     """Whether ``prediction`` is an answer of the fact's template kind: the trained answer
-    template of its attribute with its entity and any single word as the value (a wrong
-    value is well-formed; a broken or repeated sentence is not)."""
+    template of its attribute with one to four words as the entity and one word as the value
+    (a wrong value or a wrong name is well-formed — a hallucination, not gibberish; a broken,
+    truncated or repeated sentence is not)."""
     if fact.attribute not in TEMPLATES:
         raise ValueError(f"fact.attribute must be one of {list(ATTRIBUTES)}, got "
                          f"{fact.attribute!r}")
-    key = (fact.attribute, fact.entity)
-    pat = _FORM_CACHE.get(key)
+    pat = _FORMS.get(fact.attribute)
     if pat is None:
-        t = TEMPLATES[fact.attribute][1]
-        head, tail = t.split("{v}")
-        pat = re.compile(re.escape(head.format(e=fact.entity)) + r"\S+"
-                         + re.escape(tail.format(e=fact.entity)))
-        if len(_FORM_CACHE) < 100_000:
-            _FORM_CACHE[key] = pat
+        head, tail = TEMPLATES[fact.attribute][1].split("{v}")
+        e_head, e_tail = head.split("{e}")
+        name = r"[^\s.?]+(?: [^\s.?]+){0,3}"
+        pat = re.compile(re.escape(e_head) + name + re.escape(e_tail) + r"\S+"
+                         + re.escape(tail))
+        _FORMS[fact.attribute] = pat
     return pat.fullmatch(_norm(prediction)) is not None
 
 
@@ -616,6 +622,8 @@ class TofuEvaluation(ResultRepr):
     forget_stat : array (n_forget,)
         s on the forget questions: pass it (or this object) as ``retain_model_stats`` when
         this is the retain-only model.
+    template : str
+        The answer template of the truth ratio (``"trained"`` or ``"paraphrased"``).
     """
 
     forget_quality: float
@@ -630,6 +638,7 @@ class TofuEvaluation(ResultRepr):
     retain_accuracy: float
     components: Mapping[str, float] = field(default_factory=dict)
     forget_stat: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    template: str = "trained"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "components", ReadOnlyDict(dict(self.components)))
@@ -645,8 +654,9 @@ class TofuEvaluation(ResultRepr):
     def to_dict(self) -> dict[str, Any]:
         """Plain floats (JSON-ready): the scalars and ``components`` (not ``forget_stat``)."""
         out: dict[str, Any] = {f.name: float(getattr(self, f.name)) for f in fields(self)
-                               if f.name not in ("components", "forget_stat")}
+                               if f.name not in ("components", "forget_stat", "template")}
         out["components"] = {k: float(v) for k, v in self.components.items()}
+        out["template"] = str(self.template)
         return out
 
 
@@ -659,7 +669,7 @@ def _retain_stat(retain_model_stats: Any) -> np.ndarray | None:
 
 
 def evaluate_tofu(model, tokenizer, splits: TofuSplits, retain_model_stats=None, *,
-                  template: Template = "paraphrased", batch_size: int = 256,
+                  template: Template = "trained", batch_size: int = 64,
                   max_new_tokens: int = 16) -> TofuEvaluation:
     """Forget quality, model utility and its nine components, and forget-set scores.
 
@@ -735,5 +745,5 @@ def evaluate_tofu(model, tokenizer, splits: TofuSplits, retain_model_stats=None,
         forget_rouge_l=float(np.mean(per["forget"][1])),
         forget_accuracy=f_scores.exact_match, forget_value_accuracy=f_scores.value_match,
         forget_gibberish=f_scores.gibberish_rate, retain_accuracy=r_scores.exact_match,
-        components=comps, forget_stat=s_f)
+        components=comps, forget_stat=s_f, template=template)
 

@@ -113,12 +113,11 @@ def encode_qa(tokenizer, questions: Sequence[str], answers: Sequence[str], *,
                          f"{len(questions)} and {len(answers)}")
     if len(questions) == 0:
         raise ValueError("questions must hold at least one QA pair, got an empty sequence")
-    ids, labels = [], []
-    for q, a in zip(questions, answers, strict=True):
-        p = tokenizer.encode(f"{BOS} {q} {SEP}", add_special_tokens=False)
-        t = tokenizer.encode(f"{a} {EOS}", add_special_tokens=False)
-        ids.append(p + t)
-        labels.append([-100] * len(p) + t)
+    # one batched tokenizer call per side (the fast tokenizer encodes in Rust)
+    P = tokenizer([f"{BOS} {q} {SEP}" for q in questions], add_special_tokens=False)["input_ids"]
+    T = tokenizer([f"{a} {EOS}" for a in answers], add_special_tokens=False)["input_ids"]
+    ids = [p + t for p, t in zip(P, T, strict=True)]
+    labels = [[-100] * len(p) + t for p, t in zip(P, T, strict=True)]
     L = max(map(len, ids))
     if model is not None:
         check_compatible(model, tokenizer)

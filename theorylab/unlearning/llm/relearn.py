@@ -172,7 +172,7 @@ def relearn_attack(model, tokenizer, relearn_facts, eval_facts, *, steps: Sequen
 
     def record(k: int) -> None:
         acc = qa_accuracy(m, tokenizer, eval_f, max_new_tokens=max_new_tokens)
-        nll = _fact_nll(m, tokenizer, eval_f, "paraphrased", 256, with_alternatives=False)
+        nll = _fact_nll(m, tokenizer, eval_f, "paraphrased", 64, with_alternatives=False)
         with _evaluating(m):
             loss = float(qa_loss(m, batch))
         rec["acc"].append(acc.exact_match)
