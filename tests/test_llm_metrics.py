@@ -362,7 +362,7 @@ def test_evaluation_bad_inputs(tofu):
 
 # ------------------------------------------------------------------------- relearning
 
-def _ga_unlearn(model, tok, facts, *, lr=1e-3, max_steps=200):
+def _ga_unlearn(model, tok, facts, *, lr=3e-4, max_steps=200):
     """Gradient ascent on the forget answers until none is answered exactly."""
     import copy
 
@@ -383,24 +383,28 @@ def test_relearning_attack_recovers_a_ga_unlearned_set(tofu):
     splits, tok, full, _ = tofu
     forget = splits.subset("forget")
     unlearned, n_ga = _ga_unlearn(full, tok, forget)
+    assert qa_accuracy(unlearned, tok, splits.subset("retain")).exact_match == 1.0
     before = [p.detach().clone() for p in unlearned.parameters()]
-    relearn, held_out = split_for_relearning(forget, 0.5, rng=0)
-    curve = relearn_attack(unlearned, tok, relearn, held_out, steps=[0, 10, 20, 40, 80],
-                           lr=1e-3, batch_size=4, generator=torch.Generator().manual_seed(0))
+    # one fact of each forgotten author is relearned, the other two are held out
+    relearn, held_out = split_for_relearning(forget, 0.34, rng=0)
+    assert (len(relearn), len(held_out)) == (2, 4)
+    kw = dict(steps=[0, 10, 20, 40], lr=3e-4, batch_size=4)
+    curve = relearn_attack(unlearned, tok, relearn, held_out,
+                           generator=torch.Generator().manual_seed(0), **kw)
     assert curve.accuracy[0] == 0.0 and curve.value_accuracy[0] == 0.0
-    assert curve.value_accuracy[-1] >= 2 / 3
-    # monotone-ish: the answer probability climbs and the relearning loss falls
-    assert curve.probability[-1] > 10 * curve.probability[0]
+    assert curve.value_accuracy[-1] >= 0.75  # measured: 1.0 for split seeds 0-3
+    # monotone-ish: the held-out answer probability climbs, the relearning loss falls
+    assert curve.probability[-1] > curve.probability[0] + 0.3
     assert np.all(np.diff(curve.probability) > -0.05)
     assert curve.relearn_loss[-1] < curve.relearn_loss[0]
-    k = steps_to_recover(curve, 2 / 3, metric="value_accuracy")
-    assert 0 < k <= 80 and k in curve.steps
+    k = steps_to_recover(curve, 0.75, metric="value_accuracy")
+    assert 0 < k <= 40 and k in curve.steps
     # the unlearned model itself is untouched
     assert all(torch.equal(p, q) for p, q in zip(before, unlearned.parameters(), strict=True))
     assert qa_accuracy(unlearned, tok, held_out).value_match == 0.0
     # the same generator seed gives the same curve
-    again = relearn_attack(unlearned, tok, relearn, held_out, steps=[0, 10, 20, 40, 80],
-                           lr=1e-3, batch_size=4, generator=torch.Generator().manual_seed(0))
+    again = relearn_attack(unlearned, tok, relearn, held_out,
+                           generator=torch.Generator().manual_seed(0), **kw)
     assert np.array_equal(again.probability, curve.probability)
 
 
@@ -452,15 +456,23 @@ def test_relearn_copy_keeps_wrappers_and_trains_only_what_is_asked(tofu):
 
 def test_split_for_relearning():
     splits = tofu_splits(**SPLIT_KW, seed=0)
-    facts = splits.subset("retain")
+    facts = splits.subset("retain")  # 6 authors x 3 facts
     a, b = split_for_relearning(facts, 0.2, rng=3)
-    a2, b2 = split_for_relearning(facts, 0.2, rng=3)
-    assert (a, b) == (a2, b2) and len(a) == round(0.2 * len(facts))
+    assert (a, b) == split_for_relearning(facts, 0.2, rng=3)
     assert sorted(a + b, key=facts.index) == facts and not set(a) & set(b)
+    # stratified by author: round(0.2 * 3) = 0 -> at least one relearned fact per author
+    assert sorted(f.entity for f in a) == sorted({f.entity for f in facts})
+    a, b = split_for_relearning(facts, 0.9, rng=3)  # ... and at least one held out
+    assert sorted(f.entity for f in b) == sorted({f.entity for f in facts})
+    a, b = split_for_relearning(facts, 0.2, stratify=False, rng=3)
+    assert len(a) == round(0.2 * len(facts)) and sorted(a + b, key=facts.index) == facts
     with pytest.raises(ValueError, match="fraction must be"):
         split_for_relearning(facts, 1.0, rng=0)
     with pytest.raises(ValueError, match="facts must hold at least 2 facts"):
         split_for_relearning(facts[:1], 0.5, rng=0)
+    one_each = [facts[0], facts[3]]
+    with pytest.raises(ValueError, match="facts must hold an entity with at least 2 facts"):
+        split_for_relearning(one_each, 0.5, rng=0)
 
 
 def test_steps_to_recover_and_relearn_bad_inputs(tofu):

@@ -72,10 +72,16 @@ class RelearnCurve(ResultRepr):
                          else getattr(self, f.name)) for f in fields(self)}
 
 
-def split_for_relearning(facts, fraction: float = 0.2, *, rng=None
-                         ) -> tuple[list[Fact], list[Fact]]:
-    """Random split of a forget set into the relearning facts (a ``fraction`` of them, at
-    least one) and the held-out facts the attack is scored on (at least one).
+def split_for_relearning(facts, fraction: float = 0.2, *, stratify: bool = True,
+                         rng=None) -> tuple[list[Fact], list[Fact]]:
+    """Random split of a forget set into the relearning facts (about a ``fraction`` of
+    them) and the held-out facts the attack is scored on.
+
+    With ``stratify=True`` (default) the split is made within each entity: an entity with
+    n_e >= 2 facts gives min(max(1, round(fraction · n_e)), n_e − 1) of them to relearning and
+    keeps the rest held out, so every held-out fact has relearned facts of the same entity
+    beside it (an entity with one fact is held out). With ``stratify=False`` the facts are
+    drawn from the whole set (at least one on each side).
 
     Returns ``(relearn, held_out)``, each in the original order."""
     fs = _as_facts(facts, "facts")
@@ -83,9 +89,23 @@ def split_for_relearning(facts, fraction: float = 0.2, *, rng=None
         raise ValueError(f"facts must hold at least 2 facts to split, got {len(fs)}")
     fraction = check_scalar(fraction, name="fraction", lower=0.0, upper=1.0,
                             lower_inclusive=False, upper_inclusive=False)
-    k = min(max(1, int(np.floor(fraction * len(fs) + 0.5))), len(fs) - 1)
+    gen = check_rng(rng)
     pick = np.zeros(len(fs), dtype=bool)
-    pick[check_rng(rng).choice(len(fs), size=k, replace=False)] = True
+    if stratify:
+        groups: dict[str, list[int]] = {}
+        for i, f in enumerate(fs):
+            groups.setdefault(f.entity, []).append(i)
+        for idx in groups.values():
+            if len(idx) < 2:
+                continue
+            k = min(max(1, int(np.floor(fraction * len(idx) + 0.5))), len(idx) - 1)
+            pick[np.asarray(idx)[gen.choice(len(idx), size=k, replace=False)]] = True
+        if not pick.any():
+            raise ValueError("facts must hold an entity with at least 2 facts when "
+                             "stratify=True, got one fact per entity")
+    else:
+        k = min(max(1, int(np.floor(fraction * len(fs) + 0.5))), len(fs) - 1)
+        pick[gen.choice(len(fs), size=k, replace=False)] = True
     return ([f for f, p in zip(fs, pick, strict=True) if p],
             [f for f, p in zip(fs, pick, strict=True) if not p])
 
