@@ -842,7 +842,7 @@ def _llm_cases() -> dict[str, Case]:
         dict(batch_size=8, max_new_tokens=2))
     # relearn.py
     C[k + "split_for_relearning"] = Case(
-        lambda fraction: llm.split_for_relearning(L()["facts"], fraction, rng=0),
+        lambda fraction: llm.split_for_relearning(L()["facts"], fraction, stratify=False, rng=0),
         dict(fraction=0.5))
     C[k + "relearn_attack"] = Case(
         lambda lr, batch_size: llm.relearn_attack(
