@@ -34,6 +34,7 @@ from theorylab.unlearning.llm import (
     train_lm,
     truth_score,
 )
+from theorylab.unlearning.llm.facts import TEMPLATES
 
 
 def _time(fn):
@@ -58,9 +59,12 @@ def per_question(model, tok, splits, retain_stat) -> dict[str, float]:
         facts = splits.subset(name)
         prob, rouge, s = [], [], []
         for f in facts:
-            l_ans = nll(f.question, f.answer)
-            l_true = nll(f.question, f.paraphrased_answer)
-            l_wrong = np.array([nll(f.question, p) for p in f.perturbed_answers])
+            # the default template ("trained"): the true and the wrong values in the
+            # trained answer template
+            l_ans = l_true = nll(f.question, f.answer)
+            form = TEMPLATES[f.attribute][1]
+            l_wrong = np.array([nll(f.question, form.format(e=f.entity, v=v))
+                                for v in f.perturbed_values])
             s.append(np.exp(np.mean(l_wrong) - l_true))
             if name in ("retain", "forget"):
                 prob.append(np.exp(-l_ans))
@@ -112,7 +116,7 @@ def main(argv=None) -> dict[str, float]:
     full = trained(splits.train, 0)
     retain = trained(splits.retain_train, 1)
     ref = evaluate_tofu(retain, tok, splits).forget_stat
-    n_seq = sum(len(f.perturbed_answers) + 2 for f in splits.subset("train"))
+    n_seq = sum(len(f.perturbed_answers) + 1 for f in splits.subset("train"))
     print(f"{len(splits.facts)} facts, {n_seq} scored sequences, "
           f"{len(splits.facts)} greedy answers")
     batched(full, tok, splits, ref)  # warm-up

@@ -236,11 +236,20 @@ def _unpack_nll(L: np.ndarray, n: int, n_wrong: list[int], *, with_answer: bool 
     return _FactNLL(answer=answer, true=true, wrong=wrong)
 
 
+def _unique_nll(model, tokenizer, qs: list[str], ys: list[str], batch_size: int) -> np.ndarray:
+    """:func:`answer_nll` of each distinct (question, answer) pair once (with the trained
+    template the true answer is the trained answer: scored once, used twice)."""
+    index: dict[tuple[str, str], int] = {}
+    pos = [index.setdefault(k, len(index)) for k in zip(qs, ys, strict=True)]
+    uq, uy = zip(*index, strict=True)
+    return answer_nll(model, tokenizer, list(uq), list(uy), batch_size=batch_size)[pos]
+
+
 def _fact_nll(model, tokenizer, facts: list[Fact], template: Template, batch_size: int, *,
               with_answer: bool = True, with_alternatives: bool = True) -> _FactNLL:
     qs, ys, n_wrong = _nll_requests(facts, template, with_answer=with_answer,
                                     with_alternatives=with_alternatives)
-    L = answer_nll(model, tokenizer, qs, ys, batch_size=batch_size)
+    L = _unique_nll(model, tokenizer, qs, ys, batch_size)
     return _unpack_nll(L, len(facts), n_wrong, with_answer=with_answer,
                        with_alternatives=with_alternatives)
 
@@ -702,8 +711,8 @@ def evaluate_tofu(model, tokenizer, splits: TofuSplits, retain_model_stats=None,
     sets = {k: _as_facts(splits.subset(k), f"splits.{k}") for k in names}
     # one batched likelihood pass over every request of every set
     reqs = {k: _nll_requests(sets[k], template) for k in names}
-    L = answer_nll(model, tokenizer, [q for k in names for q in reqs[k][0]],
-                   [y for k in names for y in reqs[k][1]], batch_size=bs)
+    L = _unique_nll(model, tokenizer, [q for k in names for q in reqs[k][0]],
+                    [y for k in names for y in reqs[k][1]], bs)
     nll: dict[str, _FactNLL] = {}
     pos = 0
     for k in names:
