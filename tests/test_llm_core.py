@@ -116,6 +116,28 @@ def test_encode_qa_labels_cover_answer_and_eos_only():
     assert int((row != -100).sum()) == n_a + 1
 
 
+def test_encode_qa_without_a_pad_token():
+    """Public checkpoints such as GPT-2 have no pad token: padding falls back to <eos>."""
+    import copy
+
+    fs, tok = _set()
+    model = tiny_gpt2(tok, n_layer=1, n_embd=32, n_head=2, n_positions=32, seed=1)
+    facts = [fs.facts[0], fs.facts[4]]
+    qs, ans = [f.question for f in facts], [f.answer for f in facts]
+    b = encode_qa(tok, qs, ans)
+    nopad = copy.deepcopy(tok)
+    nopad.pad_token = None
+    assert nopad.pad_token_id is None
+    b2 = encode_qa(nopad, qs, ans)
+    assert torch.equal(b2["attention_mask"], b["attention_mask"])
+    assert torch.equal(b2["labels"], b["labels"])
+    m = b["attention_mask"].bool()
+    assert torch.equal(b2["input_ids"][m], b["input_ids"][m])
+    assert (b2["input_ids"][~m] == tok.eos_token_id).all() and (~m).any()
+    with torch.no_grad():
+        assert torch.allclose(sequence_logprob(model, b2), sequence_logprob(model, b))
+
+
 def test_sequence_logprob_matches_a_direct_computation():
     fs, tok = _set()
     model = tiny_gpt2(tok, n_layer=1, n_embd=32, n_head=2, n_positions=32, seed=1)

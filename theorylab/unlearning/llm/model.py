@@ -125,7 +125,9 @@ def encode_qa(tokenizer, questions: Sequence[str], answers: Sequence[str], *,
         if n_pos is not None and L > n_pos:
             raise ValueError(f"sequence length must be <= the model's context "
                              f"(n_positions={n_pos}), got {L} tokens")
-    pad = tokenizer.pad_token_id
+    # many public checkpoints (GPT-2 among them) define no pad token; padded positions are
+    # masked out and unlabelled, so any valid id serves
+    pad = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
     input_ids = torch.full((len(ids), L), pad, dtype=torch.long)
     lab = torch.full((len(ids), L), -100, dtype=torch.long)
     mask = torch.zeros((len(ids), L), dtype=torch.long)
