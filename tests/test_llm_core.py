@@ -203,6 +203,8 @@ def test_vocabulary_mismatch_is_refused():
     f = fs.facts[0]
     with pytest.raises(ValueError, match="tokenizer vocabulary"):
         encode_qa(tok, [f.question], [f.answer], model=model)
+    with pytest.raises(ValueError, match="tokenizer vocabulary"):
+        greedy_answers(model, tok, [f.question])
 
 
 def test_sequence_longer_than_context_is_refused():
@@ -221,6 +223,8 @@ def test_sequence_longer_than_context_is_refused():
     (lambda tok, m: encode_qa(tok, [], []), "questions must hold at least one"),
     (lambda tok, m: encode_qa(tok, ["a"], ["b", "c"]), "questions and answers must have"),
     (lambda tok, m: greedy_answers(m, tok, []), "questions must hold at least one"),
+    (lambda tok, m: greedy_answers(m, tok, ["where"], max_new_tokens=0),
+     "max_new_tokens must be >= 1"),
     (lambda tok, m: build_tokenizer([]), "texts must be a non-empty"),
     (lambda tok, m: build_tokenizer("one string"), "texts must be a non-empty"),
     (lambda tok, m: tiny_gpt2(tok, n_embd=30, n_head=4), "n_embd must be divisible"),

@@ -208,9 +208,14 @@ def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens
     of equal length are grouped; no sampling, so the result is deterministic)."""
     if len(questions) == 0:
         raise ValueError("questions must hold at least one question, got an empty sequence")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int | np.integer):
+        raise TypeError(f"max_new_tokens must be an integer, got {max_new_tokens!r}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    check_compatible(model, tokenizer)
     dev = device if device is not None else next(model.parameters()).device
-    prompts = [tokenizer.encode(f"{BOS} {q} {SEP}", add_special_tokens=False)
-               for q in questions]
+    prompts = tokenizer([f"{BOS} {q} {SEP}" for q in questions],
+                        add_special_tokens=False)["input_ids"]
     n_pos = _max_positions(model)
     out: list[str | None] = [None] * len(prompts)
     by_len: dict[int, list[int]] = {}
