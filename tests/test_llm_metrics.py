@@ -312,6 +312,11 @@ def test_evaluate_tofu_matches_the_separate_metrics(tofu):
     assert evaluate_tofu(full, tok, splits, ref.forget_stat).forget_quality == res.forget_quality
     d = res.to_dict()
     assert json.loads(json.dumps(d)) == d and set(d["components"]) == set(UTILITY_COMPONENTS)
+    assert d["template"] == "trained"
+    import pickle
+
+    again = pickle.loads(pickle.dumps(res))  # results travel through the sweep cache
+    assert again.to_dict() == d and np.array_equal(again.forget_stat, res.forget_stat)
     assert repr(res).startswith("TofuEvaluation(forget_quality=") and len(repr(res)) < 200
     assert "model_utility" in res.summary()
 
