@@ -14,6 +14,8 @@ template) and perturbed answers â_1..â_J (wrong values, the paraphrase templat
 - s = exp(mean_j L(q, â_j) − L(q, ã)) per question (:func:`truth_ratio_statistic`): the
   length-normalised probability of the paraphrased answer over the geometric mean of the
   length-normalised probabilities of the perturbed ones. s > 1: the model prefers the truth.
+  (With the default ``template="trained"``, ã is the trained answer a and â_j are the
+  trained template with the wrong values; see "Answer template" below.)
 - Forget quality = p-value of the two-sample Kolmogorov–Smirnov test (``scipy.stats.ks_2samp``,
   two-sided) between s of the unlearned model and s of the retain-only model on the forget
   questions (:func:`forget_quality`; 1.0 for identical samples, higher is better).
