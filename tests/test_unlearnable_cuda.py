@@ -279,7 +279,7 @@ def test_l2_projection_closed_form_and_optimality():
 def test_attack_determinism_mode_restored_and_zero_radius():
     model, x, y = _model_and_batch(seed=5)
     model.train()
-    kw = dict(norm="l2", eps=0.3, n_steps=3)
+    kw = dict(norm="l2", eps=0.3, n_steps=3, random_start=True)
     a = pgd_attack(model, x, y, **kw, generator=torch.Generator().manual_seed(9))
     b = pgd_attack(model, x, y, **kw, generator=torch.Generator().manual_seed(9))
     torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -307,6 +307,8 @@ def test_attack_bad_inputs():
         pgd_attack(model, x * float("nan"), y, eps=0.1)
     with pytest.raises(ValueError, match=r"^x must have at least 1 sample"):
         pgd_attack(model, x[:0], y[:0], eps=0.1)
+    with pytest.raises(ValueError, match=r"^generator must be a torch.Generator when random_st"):
+        pgd_attack(model, x, y, eps=0.1, random_start=True)
     with pytest.raises(ValueError, match=r"^attack_generator must be a torch.Generator"):
         adversarial_train(model, x, y, recipe=Recipe(epochs=1), generator=torch.Generator(),
                           eps=0.1)
@@ -414,3 +416,63 @@ def test_attack_on_cuda_matches_cpu():
     b = pgd_attack(model.cuda(), x.cuda(), y.cuda(), **kw,
                    generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(b.cpu(), a, rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------------------------------ the reference (GPU) recipe
+
+def test_crop_flip_is_a_shifted_window_of_the_padded_image():
+    from theorylab.unlearnable import augment_crop_flip
+
+    x = torch.arange(2 * 2 * 5 * 6, dtype=torch.float64).reshape(2, 2, 5, 6) + 1
+    out = augment_crop_flip(x, pad=2, generator=torch.Generator().manual_seed(0))
+    again = augment_crop_flip(x, pad=2, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, again, rtol=0, atol=0)
+    xp = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for i in range(2):  # brute force over every window and flip
+        found = [(dy, dx, f) for dy in range(5) for dx in range(5) for f in (False, True)
+                 if torch.equal(out[i], (lambda w: w.flip(-1) if f else w)(
+                     xp[i, :, dy:dy + 5, dx:dx + 6]))]
+        assert len(found) == 1, found
+    seen = set()
+    for s in range(40):
+        o = augment_crop_flip(x[:1], pad=2, generator=torch.Generator().manual_seed(s))
+        seen.add(o.numpy().tobytes())
+    assert len(seen) > 20  # offsets and flips vary
+
+
+def test_resnet18_size_and_explicit_randomness():
+    from theorylab.unlearnable import resnet18
+
+    state = torch.random.get_rng_state()
+    a = resnet18(10, generator=torch.Generator().manual_seed(0))
+    b = resnet18(10, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(state, torch.random.get_rng_state())  # global RNG untouched
+    assert sum(p.numel() for p in a.parameters()) == 11_173_962  # CIFAR ResNet-18
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    with torch.no_grad():
+        assert a.eval()(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_train_sgd_learns_and_is_deterministic():
+    from theorylab.unlearnable.training import train_sgd
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand((64, 1, 6, 6), generator=g)
+    y = (X[:, 0, 2:4, 2:4].mean(dim=(1, 2)) > 0.5).long()  # centre brightness
+
+    def fit(**kw):
+        torch.manual_seed(0)  # the test's own model init (tests may seed globally)
+        m = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(144, 2))
+        train_sgd(m, X, y, epochs=30, lr=0.05, batch_size=16, augment=False,
+                  generator=torch.Generator().manual_seed(1), **kw)
+        return m
+
+    m1, m2 = fit(), fit()
+    for p, q in zip(m1.parameters(), m2.parameters(), strict=True):
+        assert torch.equal(p, q)
+    with torch.no_grad():
+        assert float((m1(X).argmax(1) == y).float().mean()) > 0.9
+    with pytest.raises(ValueError, match=r"^X must have shape \(n, C, H, W\)"):
+        train_sgd(m1, X.flatten(1), y, epochs=1, generator=torch.Generator())

@@ -3,8 +3,8 @@ ERM: a CNN trained on 100 % CUDA images reaches far lower clean test accuracy th
 training, while the `same`-filter control (one filter for all classes) does not.
 
 Paper: Sadasivan, Soltanolkotabi & Feizi 2023, "CUDA: Convolution-based Unlearnable Datasets"
-(CVPR 2023, arXiv:2303.04278), Sec. 3 (the construction) and Tables 1-3 / Fig. 4 (clean test
-accuracy of models trained on CUDA data). Published headline: ResNet-18 on ImageNet-100 CUDA
+(CVPR 2023, arXiv:2303.04278): the construction and the experiments on clean test accuracy of
+models trained on CUDA data. Published headline: ResNet-18 on ImageNet-100 CUDA
 reaches 8.96 % clean test accuracy with ERM, 40.08 % with L∞ and 20.58 % with L2 adversarial
 training, against 80.66 % for clean ERM.
 
@@ -26,10 +26,18 @@ filter of a random class j that are predicted as j (chance 0.1).
 
 Checks. Full (acceptance fixed before the first full run): CNN ERM on 100 % CUDA (blur 0.3)
 mean clean test accuracy ≤ 0.40; clean CNN ERM ≥ 0.85; the `same`-filter control within 0.05
-of clean. The full run uses private keys 271828 + seed, never used during development (the
-smoke runs and every development run used keys 1000 + seed or the test keys). Smoke (digits,
+of clean. The full run uses the private keys 271828 + trial seed (trial seeds 0, 1, 2), never
+used during development (smoke runs and every development run used keys 1000 + trial seed or
+the test keys). Smoke (digits,
 MLP, one model per arm): CUDA ≤ 0.65, clean ≥ 0.90, `same` within 0.10 of clean; TODO-CALIBRATE: digits
 images are 8×8, so the 3×3 filter is a large blur and the margins are looser than at full.
+
+Paper scale (GPU, `--device cuda --scale paper`): the reference recipe on CIFAR-10 read from
+the folder in the environment variable THEORYLAB_CIFAR10_PATH (python pickles,
+`cifar-10-batches-py`): CIFAR ResNet-18, SGD lr 0.1, momentum 0.9, weight decay 5e-4, ×0.1
+every 40 of 100 epochs, batch 512, crop/flip augmentation, gradient clipping 5; arms clean,
+CUDA, same, L∞ (ε 0.015) and L2 (ε 0.25, unconfirmed) PGD adversarial training with 10 steps.
+`--dry-run` builds that model and takes one step on four random images (CPU).
 """
 
 import numpy as np
@@ -61,7 +69,14 @@ SIZES = {
                  blur=0.3, mixes=(0.0, 0.2, 0.5, 0.8, 1.0), at_eps=8 / 255, at_steps=7,
                  seeds=3, key_base=KEY_FULL, thresholds=dict(cuda=0.40, clean=0.85, same=0.05),
                  check_arch="cnn"),
+    # the reference code's CIFAR-10 run (GPU): ResNet-18, SGD 0.1, 100 epochs, x0.1 every 40,
+    # batch 512, crop/flip, gradient clipping 5; adversarial training 10 PGD steps
+    "paper": dict(dataset="cifar10", epochs=100, lr=0.1, batch_size=512, blur=0.3,
+                  arms=("clean", "cuda", "same", "cuda_at_linf", "cuda_at_l2"),
+                  at=dict(linf=0.015, l2=0.25), at_steps=10, seeds=1, key_base=KEY_FULL,
+                  thresholds=dict(cuda=0.40, clean=0.85, same=0.05)),
 }
+CIFAR_ENV = "THEORYLAB_CIFAR10_PATH"
 
 
 def _load(dataset, n_train):
@@ -142,8 +157,122 @@ def _points(cfg):
     return pts
 
 
+def _load_cifar10(root):
+    """CIFAR-10 from the python pickles (``data_batch_1..5``, ``test_batch``) under ``root``
+    or ``root/cifar-10-batches-py``; images ``(n, 3, 32, 32)`` in [0, 1]."""
+    import pickle
+    from pathlib import Path
+
+    base = Path(root)
+    if (base / "cifar-10-batches-py").is_dir():
+        base = base / "cifar-10-batches-py"
+
+    def read(name):
+        path = base / name
+        if not path.is_file():
+            raise FileNotFoundError(f"CIFAR-10 file {name} not found in {base}; set {CIFAR_ENV} "
+                                    "to the folder holding cifar-10-batches-py")
+        with open(path, "rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        X = np.asarray(d[b"data"], dtype=np.float32).reshape(-1, 3, 32, 32) / 255.0
+        return X, np.asarray(d[b"labels"], dtype=np.int64)
+
+    parts = [read(f"data_batch_{i}") for i in range(1, 6)]
+    X_te, y_te = read("test_batch")
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            X_te, y_te)
+
+
+def _paper_trial(root, arm, epochs, lr, batch_size, blur, key_base, at, at_steps, dry, device,
+                 seed):
+    """One arm of the reference recipe (ResNet-18, SGD) on CIFAR-10; ``dry``: one step on
+    four random images instead."""
+    import torch
+
+    from theorylab.unlearnable import AttackConfig, apply_cuda, cuda_filters, resnet18, train_sgd
+    from theorylab.unlearning.models import predict_logits
+
+    torch.set_num_threads(1)
+    if dry:
+        rng = np.random.default_rng(seed)
+        X, y = rng.random((4, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, 4)
+        X_te, y_te = X, y
+    else:
+        X, y, X_te, y_te = _load_cifar10(root)
+    if arm != "clean":
+        F = cuda_filters(10, key_base + seed, blur=blur, same=arm == "same")
+        X = apply_cuda(X, y, F, generator=np.random.default_rng([seed, 1])).X
+    attack = None
+    if arm.startswith("cuda_at_"):
+        norm = arm.rsplit("_", 1)[1]
+        attack = AttackConfig(norm=norm, eps=at[norm], n_steps=1 if dry else at_steps)
+    gen = lambda j: torch.Generator().manual_seed(1000 * seed + j)  # noqa: E731
+    dev = torch.device(device)
+    model = resnet18(10, generator=gen(1), device=dev)
+    Xt = torch.as_tensor(X, dtype=torch.float32, device=dev)
+    yt = torch.as_tensor(y, device=dev)
+    train_sgd(model, Xt, yt, epochs=1 if dry else epochs, lr=lr, batch_size=batch_size,
+              generator=gen(2), attack=attack, attack_generator=gen(3),
+              max_steps=1 if dry else None)
+    logits = predict_logits(model, torch.as_tensor(X_te, dtype=torch.float32, device=dev),
+                            batch_size=1000)
+    ye = torch.as_tensor(y_te, device=dev)
+    return {"test_acc": float((logits.argmax(1) == ye).float().mean()),
+            "loss": float(torch.nn.functional.cross_entropy(logits.double(), ye)),
+            "n_params": int(sum(p.numel() for p in model.parameters()))}
+
+
+def _paper(cfg, seed) -> ClaimResult:
+    """``--scale paper``: the reference recipe on CIFAR-10 from ``THEORYLAB_CIFAR10_PATH``
+    (GPU); ``--dry-run``: the same model and step on four random images (CPU)."""
+    import os
+
+    res = ClaimResult(claim="sadasivan2023_cuda_erm", paper=PAPER, statement=CLAIM,
+                      scale="paper", seed=seed)
+    dry = claims.dry_run()
+    root = os.environ.get(CIFAR_ENV)
+    if not dry and not root:
+        raise ValueError(f"{CIFAR_ENV} must name a folder holding CIFAR-10 "
+                         "(cifar-10-batches-py) for --scale paper, got it unset")
+    arms = ("clean", "cuda_at_linf") if dry else cfg["arms"]
+    common = {k: cfg[k] for k in ("epochs", "lr", "batch_size", "blur", "key_base", "at",
+                                  "at_steps")}
+    common.update(root=root, dry=dry, device=claims.device())
+    sw = sweep(_paper_trial, [dict(common, arm=a) for a in arms],
+               seeds=[100 * seed + s for s in range(cfg["seeds"])], backend="serial",
+               desc="CUDA paper arms")
+    if dry:
+        res.add(Check.close("paper config built: CIFAR ResNet-18 parameters",
+                            float(sw.array("n_params")[0, 0]), 11_173_962, 0.0))
+        for i, a in enumerate(arms):
+            res.add(Check.true(f"one SGD step ({a}): finite loss",
+                               bool(np.isfinite(sw.array("loss")[i]).all()),
+                               measured=float(sw.array("loss")[i, 0]),
+                               detail=f"device {claims.device()}"))
+        return res
+    acc = {a: sw.array("test_acc")[i] for i, a in enumerate(arms)}
+    th = cfg["thresholds"]
+    res.add(Check.at_most("ResNet-18 ERM on 100 % CUDA CIFAR-10: clean test accuracy",
+                          float(acc["cuda"].mean()), th["cuda"]))
+    res.add(Check.at_least("ResNet-18 ERM on clean CIFAR-10: test accuracy",
+                           float(acc["clean"].mean()), th["clean"]))
+    res.add(Check.at_most("|same-filter control − clean| (ResNet-18)",
+                          float(abs(acc["same"].mean() - acc["clean"].mean())), th["same"]))
+    res.data.update({f"{a}_test_acc": v for a, v in acc.items()})
+    res.data["published"] = PUBLISHED
+    fig, axes = new_figure(1, title="CUDA on CIFAR-10, ResNet-18 (reference recipe)")
+    x = np.arange(len(arms), dtype=float)
+    plot_seeds(axes[0], x, np.stack([acc[a] for a in arms]), color=color(0))
+    finish(axes[0], xlabel=" / ".join(f"{i} = {a}" for i, a in enumerate(arms)),
+           ylabel="clean test accuracy", title="arms")
+    res.figure = fig
+    return res
+
+
 def run(scale="smoke", seed=0) -> ClaimResult:
     cfg = SIZES[scale]
+    if scale == "paper":
+        return _paper(cfg, seed)
     res = ClaimResult(claim="sadasivan2023_cuda_erm", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
     pts = _points(cfg)
@@ -184,6 +313,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         pred_share = conf.sum(axis=0) / conf.sum()
         res.data[f"{a}_cuda_1_prediction_share"] = pred_share
     res.data["config"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+    res.data["arms"] = [f"{a}:{arm}@{m:g}" for a, arm, m in pts]
     res.data["keys"] = [cfg["key_base"] + s for s in seeds]
     res.data["published"] = PUBLISHED
 
@@ -199,13 +329,13 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         if part:
             rows = [acc[idx[(a, "clean_only", m)]] for m in part]
             plot_seeds(ax, np.asarray(part) + 0.01 * i + 0.02, np.stack(rows),
-                       color=color(i + 4), label=f"{a.upper()} clean part only", marker="s")
+                       color=color(i + 4), label=f"{a.upper()} clean part only")
         ctl = [acc[idx[(a, c, 1.0)]] for c in ("same", "per_image")]
         plot_seeds(ax, np.array([1.04, 1.07]) + 0.01 * i, np.stack(ctl), color=color(i + 2),
-                   label=f"{a.upper()} same / per-image controls", marker="^")
+                   label=f"{a.upper()} same / per-image controls")
         if a in cfg["at_archs"]:
             plot_seeds(ax, [1.10 + 0.01 * i], acc[idx[(a, "cuda_at", 1.0)]][None],
-                       color=color(i + 6), label=f"{a.upper()} L∞ PGD AT on CUDA", marker="D")
+                       color=color(i + 6), label=f"{a.upper()} L∞ PGD AT on CUDA")
     plot_theory(ax, [0, 1.1], [th["cuda"]] * 2, label=f"acceptance ≤ {th['cuda']:g} at mix 1",
                 color="k")
     plot_theory(ax, [0, 1.1], [th["clean"]] * 2, label=f"clean ≥ {th['clean']:g}",
@@ -219,8 +349,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     plot_seeds(ax, x, sw.array("filter_rate"), color=color(1),
                label="random class j's filter: predicted j")
     plot_theory(ax, [0, len(pts) - 1], [0.1, 0.1], label="chance", color="0.5")
-    finish(ax, xlabel="arm " + ", ".join(f"{i}={p[0]}:{p[1]}@{p[2]:g}"
-                                         for i, p in enumerate(pts)),
+    finish(ax, xlabel="arm (index into data['arms'])",
            ylabel="share", title="does the model predict by filter?")
     ax = axes[2]
     conf = res.data[f"{a0}_cuda_1_confusion"]

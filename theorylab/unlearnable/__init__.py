@@ -41,6 +41,11 @@ _LAZY: dict[str, str] = {
     "clean_accuracy": "training",
     "confusion_matrix": "training",
     "train_and_evaluate": "training",
+    # the reference code's GPU recipe: CIFAR ResNet-18, SGD, crop/flip augmentation
+    "ResNet18": "training",
+    "resnet18": "training",
+    "augment_crop_flip": "training",
+    "train_sgd": "training",
 }
 
 __all__ = sorted(_LAZY)

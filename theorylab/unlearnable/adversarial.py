@@ -130,7 +130,7 @@ def _attack(model, x0, y, norm, eps, n_steps, alpha, random_start, generator, lo
 
 def pgd_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: Norm = "linf",
                eps: float, n_steps: int = 10, step_size: float | None = None,
-               random_start: bool = True, generator: torch.Generator | None = None,
+               random_start: bool = False, generator: torch.Generator | None = None,
                lo: float = 0.0, hi: float = 1.0) -> torch.Tensor:
     """Projected gradient ascent on ``CE(model(x), y)`` in the ``norm`` ball of radius
     ``eps`` around ``x`` and in ``[lo, hi]``.
@@ -152,7 +152,8 @@ def pgd_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: Norm
     step_size : float, optional
         α; default ``2.5 ε / n_steps`` (Madry et al.).
     random_start : bool
-        Start from a random point of the ball, drawn from ``generator`` (CPU).
+        Start from a random point of the ball, drawn from ``generator`` (a CPU
+        ``torch.Generator``, required then).
 
     Returns
     -------
@@ -160,6 +161,9 @@ def pgd_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: Norm
         The adversarial inputs, detached, ``||x_adv − x|| <= eps`` and within ``[lo, hi]``.
     """
     x, eps, n_steps, alpha = _check_attack(model, x, y, norm, eps, n_steps, step_size, lo, hi)
+    if random_start and eps > 0 and not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator when random_start=True, got "
+                         f"{type(generator).__name__}")
     if eps == 0:
         return x.detach().clone()
     was = model.training
@@ -195,9 +199,9 @@ def adversarial_train(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, rec
         raise ValueError(f"X and y must have the same non-zero length, got {X.shape[0]} and "
                          f"{y.shape[0]}")
     X, eps, n_steps, alpha = _check_attack(model, X, y, norm, eps, n_steps, step_size, lo, hi)
-    if random_start and eps > 0 and attack_generator is None:
-        raise ValueError("attack_generator must be a torch.Generator when random_start=True "
-                         "and eps > 0, got None")
+    if random_start and eps > 0 and not isinstance(attack_generator, torch.Generator):
+        raise ValueError(f"attack_generator must be a torch.Generator when random_start=True "
+                         f"and eps > 0, got {type(attack_generator).__name__}")
     opt = make_adam(list(model.parameters()), recipe)
     was = model.training
     for _ in range(recipe.epochs):

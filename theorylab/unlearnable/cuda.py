@@ -234,20 +234,13 @@ def convolve_images(X, filters, *, quantize: bool = True, image_shape=None) -> n
     return out.reshape(shape).astype(_out_dtype(np.asarray(X)), copy=False)
 
 
-def _protect(X, per_image_filters, mask, quantize, image_shape) -> ProtectedImages:
-    X4, shape = _as_images(X, image_shape)
+def _protect(X4, shape, dtype, per_image_filters, mask, quantize) -> ProtectedImages:
     out = X4.copy()
     if mask.any():
         out[mask] = _normalise(_convolve(X4[mask], per_image_filters), quantize)
-    X_out = out.reshape(shape).astype(_out_dtype(np.asarray(X)), copy=False)
     mask = mask.copy()
     mask.setflags(write=False)
-    return ProtectedImages(X=X_out, poisoned=mask)
-
-
-def _draw_mask(n: int, mix: float, generator) -> np.ndarray:
-    # one uniform per image, as the reference (``np.random.random() < mix``)
-    return check_rng(generator, name="generator").random(n) < mix
+    return ProtectedImages(X=out.reshape(shape).astype(dtype, copy=False), poisoned=mask)
 
 
 def apply_cuda(X, y, filters, *, mix: float = 1.0, generator, quantize: bool = True,
@@ -280,11 +273,19 @@ def apply_cuda(X, y, filters, *, mix: float = 1.0, generator, quantize: bool = T
     ValueError
         ``mix`` outside [0, 1], labels outside ``[0, n_classes)``, ``X`` outside [0, 1],
         a shape mismatch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).random((4, 1, 6, 6))
+    >>> res = apply_cuda(X, np.array([0, 1, 0, 1]), cuda_filters(2, 7), generator=0)
+    >>> res.X.shape, bool(res.poisoned.all()), float(res.X[0].max())
+    ((4, 1, 6, 6), True, 1.0)
     """
     mix = check_probability(mix, name="mix")
+    X4, shape = _as_images(X, image_shape)
     F = _check_filters(filters)
-    X_arr = np.asarray(X)
-    n = X_arr.shape[0] if X_arr.ndim else 0
+    n = X4.shape[0]
     yv = check_array(y, name="y", ndim=1, dtype=np.int64, min_shape=(1,))
     if yv.shape[0] != n:
         raise ValueError(f"y must have shape ({n},), got {yv.shape}")
@@ -292,8 +293,9 @@ def apply_cuda(X, y, filters, *, mix: float = 1.0, generator, quantize: bool = T
         bad = int(yv.min()) if yv.min() < 0 else int(yv.max())
         raise ValueError(f"y must hold labels in [0, {F.shape[0]}) (one filter per class), "
                          f"got {bad}")
-    mask = _draw_mask(n, mix, generator)
-    return _protect(X, F[yv[mask]], mask, bool(quantize), image_shape)
+    # one uniform per image, as the reference (``np.random.random() < mix``)
+    mask = check_rng(generator, name="generator").random(n) < mix
+    return _protect(X4, shape, _out_dtype(np.asarray(X)), F[yv[mask]], mask, bool(quantize))
 
 
 def apply_random_filters(X, *, blur: float = 0.3, size: int = 3, mix: float = 1.0,
@@ -304,9 +306,8 @@ def apply_random_filters(X, *, blur: float = 0.3, size: int = 3, mix: float = 1.
     mask."""
     mix = check_probability(mix, name="mix")
     blur, size = _check_blur(blur), _check_size(size)
+    X4, shape = _as_images(X, image_shape)
     rng = check_rng(generator, name="generator")
-    X_arr = np.asarray(X)
-    n = X_arr.shape[0] if X_arr.ndim else 0
-    mask = rng.random(n) < mix
+    mask = rng.random(X4.shape[0]) < mix
     F = _draw_filters(rng, int(mask.sum()), blur, size)
-    return _protect(X, F, mask, bool(quantize), image_shape)
+    return _protect(X4, shape, _out_dtype(np.asarray(X)), F, mask, bool(quantize))

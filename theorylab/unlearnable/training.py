@@ -22,14 +22,16 @@ from theorylab.unlearning.models import (
     as_tensors,
     build_model,
     predict_logits,
+    resolve_device,
     train_model,
 )
 
 from ..results import ResultRepr
-from .adversarial import adversarial_train
+from .adversarial import _attack, adversarial_train
 
 __all__ = ["AttackConfig", "Evaluation", "fit_classifier", "predict_labels", "clean_accuracy",
-           "confusion_matrix", "train_and_evaluate"]
+           "confusion_matrix", "train_and_evaluate", "ResNet18", "resnet18", "augment_crop_flip",
+           "train_sgd"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,3 +186,128 @@ def train_and_evaluate(X_train, y_train, X_test, y_test, *, recipe: Recipe, n_cl
     return Evaluation(test_accuracy=float(np.trace(C) / C.sum()),
                       train_accuracy=clean_accuracy(model, X_train, y_train),
                       confusion=C)
+
+
+# ------------------------------------------------------------- the paper's GPU recipe
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.short = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.short = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                       nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, c_in, H, W) -> (B, c_out, H', W')
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.short(x))
+
+
+class ResNet18(nn.Module):
+    """The CIFAR variant of ResNet-18 (He et al. 2016, arXiv:1512.03385) used by the CUDA
+    reference code: 3×3 stem without max-pooling, four stages of two basic blocks (64, 128,
+    256, 512 channels), global average pooling, linear head; inputs ``(B, C, H, W)``."""
+
+    def __init__(self, n_classes: int = 10, in_channels: int = 3) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(64), nn.ReLU())
+        blocks, c = [], 64
+        for c_out, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+            blocks += [_BasicBlock(c, c_out, stride), _BasicBlock(c_out, c_out, 1)]
+            c = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(512, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, n_classes)
+        h = self.blocks(self.stem(x))  # (B, 512, H/8, W/8)
+        return self.head(h.mean(dim=(2, 3)))
+
+
+def resnet18(n_classes: int = 10, *, in_channels: int = 3, generator: torch.Generator,
+             device: str | torch.device | None = None) -> ResNet18:
+    """A freshly initialised :class:`ResNet18` (PyTorch's default initialisation), its
+    weights drawn from ``generator`` only (the global RNG is left as it was)."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    n_classes = check_int(n_classes, name="n_classes", minimum=2)
+    in_channels = check_int(in_channels, name="in_channels", minimum=1)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ResNet18(n_classes, in_channels)
+    return model.to(resolve_device(device))
+
+
+def augment_crop_flip(x: torch.Tensor, *, pad: int = 4,
+                      generator: torch.Generator) -> torch.Tensor:
+    """Random crop after zero padding by ``pad`` and random horizontal flip, per image
+    (``transforms.RandomCrop(size, padding=4)`` + ``RandomHorizontalFlip()``); the offsets
+    and flips are drawn from ``generator`` on the CPU. ``x``: ``(B, C, H, W)``."""
+    B, _, H, W = x.shape
+    off = torch.randint(0, 2 * pad + 1, (B, 2), generator=generator).to(x.device)
+    flip = (torch.rand(B, generator=generator) < 0.5).to(x.device)
+    xp = nn.functional.pad(x, (pad, pad, pad, pad))
+    rows = off[:, :1] + torch.arange(H, device=x.device)  # (B, H)
+    cols = off[:, 1:] + torch.arange(W, device=x.device)  # (B, W)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)
+    b = torch.arange(B, device=x.device)[:, None, None]
+    out = xp.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def train_sgd(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int,
+              generator: torch.Generator, lr: float = 0.1, momentum: float = 0.9,
+              weight_decay: float = 5e-4, lr_step: int | None = None, batch_size: int = 512,
+              augment: bool = True, clip: float | None = 5.0,
+              attack: AttackConfig | None = None,
+              attack_generator: torch.Generator | None = None,
+              max_steps: int | None = None) -> nn.Module:
+    """The CUDA reference recipe on image tensors ``X`` ``(n, C, H, W)``: SGD with momentum
+    and weight decay, learning rate ×0.1 every ``lr_step`` epochs (default 40 % of
+    ``epochs``), crop/flip augmentation, gradient-norm clipping, optionally PGD adversarial
+    minibatches; ``max_steps`` stops early (a dry run). Returns ``model`` trained in place."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    epochs = check_int(epochs, name="epochs", minimum=0)
+    batch_size = check_int(batch_size, name="batch_size", minimum=1)
+    if X.ndim != 4 or X.shape[0] != y.shape[0] or X.shape[0] == 0:
+        raise ValueError(f"X must have shape (n, C, H, W) with n = len(y) > 0, got "
+                         f"{tuple(X.shape)} and {tuple(y.shape)}")
+    if attack is not None and attack.random_start and not isinstance(attack_generator,
+                                                                      torch.Generator):
+        raise ValueError("attack_generator must be a torch.Generator when the attack has a "
+                         f"random start, got {type(attack_generator).__name__}")
+    step = max(1, int(0.4 * epochs)) if lr_step is None else check_int(lr_step, name="lr_step",
+                                                                        minimum=1)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                          weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step, gamma=0.1)
+    alpha = None if attack is None else (attack.step_size or 2.5 * attack.eps / attack.n_steps)
+    n_done = 0
+    for _ in range(epochs):
+        model.train()
+        for idx in torch.randperm(X.shape[0], generator=generator).split(batch_size):
+            idx = idx.to(X.device)
+            xb, yb = X[idx], y[idx]
+            if augment:
+                xb = augment_crop_flip(xb, generator=generator)
+            if attack is not None:
+                model.eval()
+                xb = _attack(model, xb, yb, attack.norm, attack.eps, attack.n_steps, alpha,
+                             attack.random_start, attack_generator, 0.0, 1.0)
+                model.train()
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            n_done += 1
+            if max_steps is not None and n_done >= max_steps:
+                return model
+        sched.step()
+    return model
