@@ -58,8 +58,8 @@ CLAIM = ("An ERM CNN trained on 100 % CUDA Fashion-MNIST (blur 0.3, private key)
          "clean test accuracy while clean training reaches >= 85 % and the same-filter control "
          "stays within 5 points of clean.")
 LABEL = "partial"
-LABEL_REASON = ("small CNN / MLP on Fashion-MNIST (10k) instead of ResNet-18 on CIFAR / "
-                "ImageNet-100; Adam, no augmentation")
+LABEL_REASON = ("small CNN/MLP on Fashion-MNIST (10k), not ResNet-18 on CIFAR/ImageNet-100; Adam, "
+                "no augmentation")
 PUBLISHED = {"imagenet100_resnet18_clean": 0.8066, "imagenet100_resnet18_cuda_erm": 0.0896,
              "imagenet100_resnet18_cuda_linf_at": 0.4008,
              "imagenet100_resnet18_cuda_l2_at": 0.2058}
