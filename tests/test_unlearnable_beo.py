@@ -19,7 +19,7 @@ from theorylab.unlearnable.bayes_error import (  # noqa: E402
 from theorylab.unlearnable.beo import (  # noqa: E402
     beo_perturb,
     error_minimizing_noise,
-    project_linf,
+    project_linf_box,
     uniform_noise,
 )
 from theorylab.unlearning.models import Recipe  # noqa: E402
@@ -193,9 +193,9 @@ def test_project_linf_is_the_box_projection():
     g = torch.Generator().manual_seed(0)
     X = torch.rand(50, 5, generator=g)
     d = 2 * torch.randn(50, 5, generator=g)
-    p = project_linf(d, X, 0.2)
+    p = project_linf_box(d, X, 0.2)
     assert float(p.abs().max()) <= 0.2 and 0 <= float((X + p).min()) and float((X + p).max()) <= 1
-    assert torch.equal(project_linf(p, X, 0.2), p)  # idempotent
+    assert torch.equal(project_linf_box(p, X, 0.2), p)  # idempotent
     inside = (d.abs() <= 0.2) & (X + d >= 0) & (X + d <= 1)
     assert torch.equal(p[inside], d[inside])
 

@@ -94,9 +94,15 @@ def _protected_half(y, rng):
 
 
 def _cuda(X, y, image_shape, blur, key):
-    from theorylab.unlearnable.cuda import cuda_protect
+    """CUDA-protect every image of ``X`` with its class's filter from the private ``key``."""
+    import torch
 
-    return cuda_protect(X, y, image_shape=image_shape, blur=blur, key=key)
+    from theorylab.unlearnable.cuda import apply_cuda, cuda_filters
+
+    F = cuda_filters(10, key, blur=blur)
+    out = apply_cuda(X.cpu().numpy(), y.cpu().numpy(), F, mix=1.0, generator=key,
+                     image_shape=image_shape)
+    return torch.as_tensor(out.X, dtype=X.dtype, device=X.device)
 
 
 def _trial(dataset, n_train, n_test, eps, beo_steps, feature_steps, feature, emn, learner,
@@ -121,7 +127,10 @@ def _trial(dataset, n_train, n_test, eps, beo_steps, feature_steps, feature, emn
     Xt, _ = as_tensors(d.X_test, d.y_test, device=device)
     ix = lambda a: torch.as_tensor(a, device=X.device)
     XP, yP, XC, yC = X[ix(ip)], y[ix(ip)], X[ix(ic)], y[ix(ic)]
-    gen = lambda k: torch.Generator().manual_seed(1000 * seed + k)
+    # independent streams per (trial seed, use): init/order of each learner, BEO-feature,
+    # EMN and uniform noise
+    gen = lambda k: torch.Generator().manual_seed(
+        int(np.random.SeedSequence([seed, k]).generate_state(1)[0]))
     rec = Recipe(**learner)
     feat_rec = Recipe(**feature)
     calls = iter(range(100, 10_000))
@@ -139,7 +148,7 @@ def _trial(dataset, n_train, n_test, eps, beo_steps, feature_steps, feature, emn
     cat = lambda Xp: (torch.cat([XC, Xp]), torch.cat([yC, yP]))
     out = {"acc_C": acc(XC, yC), "acc_CP": acc(*cat(XP)), "acc_P": acc(XP, yP),
            "ber_P": ber(XP), "n_P": int(ip.size), "n_C": int(ic.size)}
-    Xcuda = _cuda(XP, yP, d.image_shape, cuda_blur, key=seed)
+    Xcuda = _cuda(XP, yP, d.image_shape, cuda_blur, key=10_000 + seed)
     out["acc_C+cuda"] = acc(*cat(Xcuda))
     out["ber_cuda"] = ber(Xcuda)
     for e in eps:

@@ -51,7 +51,7 @@ from theorylab.unlearning.models import (
     train_model,
 )
 
-__all__ = ["PerturbationResult", "project_linf", "beo_perturb", "error_minimizing_noise",
+__all__ = ["PerturbationResult", "project_linf_box", "beo_perturb", "error_minimizing_noise",
            "uniform_noise"]
 
 
@@ -117,7 +117,7 @@ def _check_generator(generator) -> torch.Generator:
     return generator
 
 
-def project_linf(delta: torch.Tensor, X: torch.Tensor, eps: float) -> torch.Tensor:
+def project_linf_box(delta: torch.Tensor, X: torch.Tensor, eps: float) -> torch.Tensor:
     """Project ``delta`` onto ``{|delta| <= eps entrywise, X + delta in [0, 1]}``.
 
     Both constraints are boxes and their intersection is the box
@@ -125,7 +125,7 @@ def project_linf(delta: torch.Tensor, X: torch.Tensor, eps: float) -> torch.Tens
     is the Euclidean projection.
 
     >>> import torch
-    >>> project_linf(torch.tensor([[0.5, -0.5]]), torch.tensor([[0.9, 0.2]]), 0.25)
+    >>> project_linf_box(torch.tensor([[0.5, -0.5]]), torch.tensor([[0.9, 0.2]]), 0.25)
     tensor([[ 0.1000, -0.2000]])
     """
     eps = _check_eps(eps)
@@ -231,7 +231,7 @@ def beo_perturb(X: torch.Tensor, y: torch.Tensor, *, eps: float, n_steps: int = 
                     s_now = median_heuristic_sigma(feat(X + delta), chunk_size=chunk_size)
         g = estimate(True)
         with torch.no_grad():
-            delta = project_linf(delta + step_size * g.sign(), X, eps)
+            delta = project_linf_box(delta + step_size * g.sign(), X, eps)
     if s_now is None:  # feature space with n_steps == 0: the estimate is on the inputs
         s_now = median_heuristic_sigma(X, chunk_size=chunk_size)
     with torch.no_grad():
@@ -272,7 +272,7 @@ def error_minimizing_noise(X: torch.Tensor, y: torch.Tensor, *, eps: float,
                                                             minimum=int(y.max()) + 1)
     gen = _check_generator(generator)
     u = torch.rand(X.shape, generator=gen, dtype=torch.float64).to(X)
-    delta = project_linf((2 * u - 1) * eps, X, eps)
+    delta = project_linf_box((2 * u - 1) * eps, X, eps)
     model = build_model(recipe, X.shape[1], k, generator=gen, device=X.device, dtype=X.dtype)
     opt = make_adam(list(model.parameters()), recipe)
     accs = []
@@ -291,7 +291,7 @@ def error_minimizing_noise(X: torch.Tensor, y: torch.Tensor, *, eps: float,
             loss = loss_fn(model(X + d), y, "classification")
             (g,) = torch.autograd.grad(loss, d)
             with torch.no_grad():
-                delta = project_linf(delta - step_size * g.sign(), X, eps)
+                delta = project_linf_box(delta - step_size * g.sign(), X, eps)
         model.zero_grad(set_to_none=True)
         with torch.no_grad():
             acc = float((model(X + delta).argmax(1) == y).double().mean())
@@ -310,6 +310,6 @@ def uniform_noise(X: torch.Tensor, *, eps: float,
     eps = _check_eps(eps)
     gen = _check_generator(generator)
     u = torch.rand(X.shape, generator=gen, dtype=torch.float64).to(X)
-    delta = project_linf((2 * u - 1) * eps, X, eps)
+    delta = project_linf_box((2 * u - 1) * eps, X, eps)
     return PerturbationResult(X=(X + delta).detach(), delta=delta.detach(), eps=eps,
                               method="uniform", n_steps=0, history=ReadOnlyDict({}))
