@@ -61,11 +61,16 @@ def main(argv=None) -> dict[str, float]:
         f = torch.as_tensor(rng.standard_normal((10, args.d))[y.numpy()]
                             + 1.5 * rng.standard_normal((n, args.d)))
         s = median_heuristic_sigma(f)
+        def chunked(g, y=y, s=s):
+            return bayes_error_surrogate(g, y, sigma=s, chunk_size=args.chunk)
+
+        def dense(g, y=y, s=s):
+            return dense_surrogate(g, y, s)
+
         ours, peer = [], []
         for _ in range(args.repeats):
-            ours.append(_time(lambda: _value_and_grad(
-                lambda g: bayes_error_surrogate(g, y, sigma=s, chunk_size=args.chunk), f)))
-            peer.append(_time(lambda: _value_and_grad(lambda g: dense_surrogate(g, y, s), f)))
+            ours.append(_time(lambda f=f: _value_and_grad(chunked, f)))
+            peer.append(_time(lambda f=f: _value_and_grad(dense, f)))
         (v1, g1), (v2, g2) = ours[0][1], peer[0][1]
         if abs(v1 - v2) > 1e-8 * abs(v2) or not torch.allclose(g1, g2, rtol=1e-6, atol=1e-9):
             raise AssertionError(f"n={n}: chunked {v1!r} != dense {v2!r} (or gradients differ)")

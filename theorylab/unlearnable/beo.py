@@ -239,7 +239,7 @@ def beo_perturb(X: torch.Tensor, y: torch.Tensor, *, eps: float, n_steps: int = 
     hist = ReadOnlyDict({"error": freeze_array(np.asarray(errs)),
                          "plugin": freeze_array(np.asarray(plugs)),
                          "sigma": freeze_array(np.asarray(sigmas))})
-    return PerturbationResult(X=(X + delta).detach(), delta=delta.detach(), eps=eps,
+    return PerturbationResult(X=(X + delta).clamp(0.0, 1.0).detach(), delta=delta.detach(), eps=eps,
                               method=f"beo-{space}", n_steps=n_steps, history=hist)
 
 
@@ -299,7 +299,7 @@ def error_minimizing_noise(X: torch.Tensor, y: torch.Tensor, *, eps: float,
         if acc >= stop_accuracy:
             break
     hist = ReadOnlyDict({"train_acc": freeze_array(np.asarray(accs))})
-    return PerturbationResult(X=(X + delta).detach(), delta=delta.detach(), eps=eps,
+    return PerturbationResult(X=(X + delta).clamp(0.0, 1.0).detach(), delta=delta.detach(), eps=eps,
                               method="emn", n_steps=len(accs), history=hist)
 
 
@@ -311,5 +311,5 @@ def uniform_noise(X: torch.Tensor, *, eps: float,
     gen = _check_generator(generator)
     u = torch.rand(X.shape, generator=gen, dtype=torch.float64).to(X)
     delta = project_linf_box((2 * u - 1) * eps, X, eps)
-    return PerturbationResult(X=(X + delta).detach(), delta=delta.detach(), eps=eps,
+    return PerturbationResult(X=(X + delta).clamp(0.0, 1.0).detach(), delta=delta.detach(), eps=eps,
                               method="uniform", n_steps=0, history=ReadOnlyDict({}))
