@@ -27,9 +27,10 @@ accuracy of C+P_BEO is at least 2 points below C only, with a one-sided paired t
 (C+P_BEO < C only, paired by seed) p < 0.05; and C+P_CUDA is not below C only (mean
 difference >= 0). The estimate B̂ER(P_BEO) must exceed B̂ER(P) (what BEO optimises). The
 other side is reported, not checked: eps = 2/16, and 100 % protected (P_BEO alone vs clean P
-alone). Smoke scale (one seed, shorter runs) checks only the direction of the estimate and
-that C+P_BEO scores below C+P; its margins were set from the spread over seeds 0-19 (see the
-paper note).
+alone). Smoke scale (one seed, BEO only, 30 ascent steps, 10 learner epochs) checks that the
+estimate rises by >= 0.2 and that P_BEO alone scores >= 5 points below clean P alone (seed 0
+measured 0.52 and 16 points: the margins are about a third of that, fixed before the 20-seed
+run, whose spread is in the paper note).
 Scale ``paper``: Fashion-MNIST (60 000 / 10 000, local IDX files) with the harness CNN,
 eps in {4/255, 8/255} on ``--device``; ``--dry-run`` builds it and takes one BEO step on 64
 rows.
@@ -52,22 +53,27 @@ LABEL_REASON = "digits MLP and a pixel-space estimator stand in for CIFAR-10 Res
 _LEARNER = dict(arch="mlp", hidden=(128, 64), epochs=50, lr=1e-3, batch_size=64)
 _FEATURE = dict(hidden=(128, 64), epochs=20, lr=1e-3, batch_size=64)
 SIZES = {
+    # smoke: BEO (pixel) only, short learner; checks the estimate and the 100 % protected side
     "smoke": dict(dataset="digits", n_train=None, n_test=None, eps=(4 / 16,), seeds=1,
-                  beo_steps=100, feature_steps=10, feature=dict(_FEATURE, epochs=5),
+                  sets=("beo",), controls=False, beo_steps=30, feature_steps=10,
+                  feature=dict(_FEATURE, epochs=5),
                   emn=dict(max_outer=5, n_inner=5, train_steps=10),
-                  learner=dict(_LEARNER, epochs=30), cuda_blur=0.3, chunk_size=None),
+                  learner=dict(_LEARNER, epochs=10), cuda_blur=0.3, chunk_size=None),
     "full": dict(dataset="digits", n_train=None, n_test=None, eps=(2 / 16, 4 / 16), seeds=5,
-                 beo_steps=100, feature_steps=100, feature=_FEATURE,
+                 sets=("beo", "beo_feat", "emn", "uniform"), controls=True, beo_steps=100,
+                 feature_steps=100, feature=_FEATURE,
                  emn=dict(max_outer=30, n_inner=10, train_steps=10),
                  learner=_LEARNER, cuda_blur=0.3, chunk_size=None),
     # Fashion-MNIST stands in for CIFAR-10 (no CIFAR files are read); 8/255 is the paper's budget
     "paper": dict(dataset="fashion_mnist", n_train=None, n_test=None, eps=(4 / 255, 8 / 255),
-                  seeds=5, beo_steps=100, feature_steps=100, feature=_FEATURE,
+                  seeds=5, sets=("beo", "beo_feat", "emn", "uniform"), controls=True,
+                  beo_steps=100, feature_steps=100, feature=_FEATURE,
                   emn=dict(max_outer=30, n_inner=10, train_steps=10),
                   learner=dict(_LEARNER, arch="cnn", epochs=30), cuda_blur=0.3,
                   chunk_size=256),
 }
-SETS = ("beo", "beo_feat", "emn", "uniform")  # perturbed with the L∞ budget
+# perturbations with the L∞ budget: BEO in pixel / feature space, error-minimising, uniform
+SETS = ("beo", "beo_feat", "emn", "uniform")
 MARGIN = 0.02  # accuracy points (as a fraction) BEO must cost against C only
 ALPHA = 0.05
 
@@ -105,8 +111,8 @@ def _cuda(X, y, image_shape, blur, key):
     return torch.as_tensor(out.X, dtype=X.dtype, device=X.device)
 
 
-def _trial(dataset, n_train, n_test, eps, beo_steps, feature_steps, feature, emn, learner,
-           cuda_blur, chunk_size, device, seed):
+def _trial(dataset, n_train, n_test, eps, sets, controls, beo_steps, feature_steps, feature,
+           emn, learner, cuda_blur, chunk_size, device, seed):
     import torch
 
     from theorylab.unlearnable.bayes_error import estimate_bayes_error, median_heuristic_sigma
@@ -146,28 +152,36 @@ def _trial(dataset, n_train, n_test, eps, beo_steps, feature_steps, feature, emn
     ber = lambda Xs: estimate_bayes_error(Xs.double(), yP, sigma=s0, n_classes=10,
                                           chunk_size=chunk_size).error
     cat = lambda Xp: (torch.cat([XC, Xp]), torch.cat([yC, yP]))
-    out = {"acc_C": acc(XC, yC), "acc_CP": acc(*cat(XP)), "acc_P": acc(XP, yP),
-           "ber_P": ber(XP), "n_P": int(ip.size), "n_C": int(ic.size)}
-    Xcuda = _cuda(XP, yP, d.image_shape, cuda_blur, key=10_000 + seed)
-    out["acc_C+cuda"] = acc(*cat(Xcuda))
-    out["ber_cuda"] = ber(Xcuda)
+    out = {"acc_C": acc(XC, yC), "acc_P": acc(XP, yP), "ber_P": ber(XP),
+           "n_P": int(ip.size), "n_C": int(ic.size)}
+    if controls:  # clean P mixed in, and CUDA (no L∞ budget: one filter per class)
+        out["acc_CP"] = acc(*cat(XP))
+        Xcuda = _cuda(XP, yP, d.image_shape, cuda_blur, key=10_000 + seed)
+        out["acc_C+cuda"] = acc(*cat(Xcuda))
+        out["ber_cuda"] = ber(Xcuda)
     for e in eps:
         t = _tag(e)
-        px = beo_perturb(XP, yP, eps=e, n_steps=beo_steps, space="pixel", sigma=s0,
-                         n_classes=10, chunk_size=chunk_size)
-        ft = beo_perturb(XP, yP, eps=e, n_steps=feature_steps, space="feature",
-                         feature_recipe=feat_rec, retrain_every=10, n_classes=10,
-                         chunk_size=chunk_size, generator=gen(1))
-        em = error_minimizing_noise(XP, yP, eps=e, recipe=Recipe(hidden=learner["hidden"]),
-                                    n_classes=10, generator=gen(2), **emn)
-        un = uniform_noise(XP, eps=e, generator=gen(3))
-        for name, res in zip(SETS, (px, ft, em, un), strict=True):
+        made = {}
+        for name in sets:
+            if name == "beo":
+                made[name] = beo_perturb(XP, yP, eps=e, n_steps=beo_steps, space="pixel",
+                                         sigma=s0, n_classes=10, chunk_size=chunk_size)
+                out[f"beo_hist_{t}"] = [float(v) for v in made[name].history["error"]]
+            elif name == "beo_feat":
+                made[name] = beo_perturb(XP, yP, eps=e, n_steps=feature_steps, space="feature",
+                                         feature_recipe=feat_rec, retrain_every=10,
+                                         n_classes=10, chunk_size=chunk_size, generator=gen(1))
+            elif name == "emn":
+                made[name] = error_minimizing_noise(
+                    XP, yP, eps=e, recipe=Recipe(hidden=learner["hidden"]), n_classes=10,
+                    generator=gen(2), **emn)
+                out[f"emn_rounds_{t}"] = made[name].n_steps
+            else:
+                made[name] = uniform_noise(XP, eps=e, generator=gen(3))
+        for name, res in made.items():
             out[f"acc_C+{name}_{t}"] = acc(*cat(res.X))
             out[f"ber_{name}_{t}"] = ber(res.X)
-        out[f"acc_beo_alone_{t}"] = acc(px.X, yP)
-        out[f"beo_hist_{t}"] = [float(v) for v in px.history["error"]]
-        out[f"beo_feat_hist_{t}"] = [float(v) for v in ft.history["error"]]
-        out[f"emn_rounds_{t}"] = em.n_steps
+        out[f"acc_beo_alone_{t}"] = acc(made["beo"].X, yP)
     return out
 
 
@@ -213,9 +227,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
         return _paper_dry_run(cfg, seed)
     res = ClaimResult(claim="bayes2025_unlearnable_examples_mix", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
-    point = {k: cfg[k] for k in ("dataset", "n_train", "n_test", "eps", "beo_steps",
-                                 "feature_steps", "feature", "emn", "learner", "cuda_blur",
-                                 "chunk_size")}
+    point = {k: cfg[k] for k in ("dataset", "n_train", "n_test", "eps", "sets", "controls",
+                                 "beo_steps", "feature_steps", "feature", "emn", "learner",
+                                 "cuda_blur", "chunk_size")}
     point["device"] = claims.device()
     sw = sweep(_trial, [point], seeds=[100 * seed + k for k in range(cfg["seeds"])],
                backend="serial" if scale == "smoke" else None, desc="BEO mixing")
@@ -224,18 +238,20 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     t = _tag(e_main)
     c_only = a["acc_C"]
     beo = a[f"acc_C+beo_{t}"]
-    cuda = a["acc_C+cuda"]
     lab = f"eps {e_main:.4g}"
-    if scale == "smoke":
-        res.add(Check.at_least(f"B̂ER(P_BEO) − B̂ER(P), {lab}",
-                               float((a[f"ber_beo_{t}"] - a["ber_P"]).mean()), 0.2,
-                               detail=f"P {a['ber_P'].mean():.3f}, P_BEO "
-                                      f"{a[f'ber_beo_{t}'].mean():.3f}"))
-        res.add(Check.at_most(f"acc(C+P_BEO) − acc(C+P), {lab}",
-                              float((beo - a["acc_CP"]).mean()), 0.0,
-                              detail=f"C+P {a['acc_CP'].mean():.3f}, C+P_BEO {beo.mean():.3f}, "
-                                     f"C {c_only.mean():.3f}"))
+    res.add(Check.at_least(f"mean B̂ER(P_BEO) − B̂ER(P), {lab}",
+                           float((a[f"ber_beo_{t}"] - a["ber_P"]).mean()),
+                           0.2 if scale == "smoke" else 0.0,
+                           detail=f"P {a['ber_P'].mean():.3f}, P_BEO "
+                                  f"{a[f'ber_beo_{t}'].mean():.3f}"))
+    if scale == "smoke":  # the 100 % protected side: P_BEO alone against clean P alone
+        alone = a[f"acc_beo_alone_{t}"]
+        res.add(Check.at_most(f"acc(P_BEO alone) − acc(P alone), {lab}",
+                              float((alone - a["acc_P"]).mean()), -0.05,
+                              detail=f"P {a['acc_P'].mean():.3f}, P_BEO {alone.mean():.3f}; "
+                                     f"C {c_only.mean():.3f}, C+P_BEO {beo.mean():.3f}"))
     else:
+        cuda = a["acc_C+cuda"]
         p = _ttest_less(beo, c_only)
         res.add(Check.at_most(f"mean acc(C+P_BEO) − acc(C only), {lab}",
                               float((beo - c_only).mean()), -MARGIN,
@@ -247,26 +263,24 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                                float((cuda - c_only).mean()), 0.0,
                                detail=f"C+P_CUDA {cuda.mean():.4f}; one-sided p(CUDA < C) "
                                       f"{_ttest_less(cuda, c_only):.3g}"))
-        res.add(Check.at_least(f"mean B̂ER(P_BEO) − B̂ER(P), {lab}",
-                               float((a[f"ber_beo_{t}"] - a["ber_P"]).mean()), 0.0,
-                               detail=f"P {a['ber_P'].mean():.3f}, P_BEO "
-                                      f"{a[f'ber_beo_{t}'].mean():.3f}"))
     res.data.update({k: v for k, v in a.items()})
     res.data["config"] = dict(cfg)
     summary = {}
     for e in cfg["eps"]:
         te = _tag(e)
-        summary[te] = {name: float(a[f"acc_C+{name}_{te}"].mean()) for name in SETS}
+        summary[te] = {name: float(a[f"acc_C+{name}_{te}"].mean()) for name in cfg["sets"]}
         summary[te]["beo_alone"] = float(a[f"acc_beo_alone_{te}"].mean())
         summary[te]["p_beo_less_than_C"] = _ttest_less(a[f"acc_C+beo_{te}"], c_only)
     res.data["summary"] = summary
 
     fig, axes = new_figure(2, title=f"BEO vs CUDA under mixing ({cfg['dataset']})")
-    names = ["C", "C+P", "C+cuda", *[f"C+{s}" for s in SETS], "P", "P_beo"]
+    names = ["C", *(["C+P", "C+cuda"] if cfg["controls"] else []),
+             *[f"C+{s}" for s in cfg["sets"]], "P", "P_beo"]
     for j, e in enumerate(cfg["eps"]):
         te = _tag(e)
-        rows = [a["acc_C"], a["acc_CP"], cuda, *[a[f"acc_C+{s}_{te}"] for s in SETS],
-                a["acc_P"], a[f"acc_beo_alone_{te}"]]
+        rows = [a["acc_C"], *([a["acc_CP"], a["acc_C+cuda"]] if cfg["controls"] else []),
+                *[a[f"acc_C+{s}_{te}"] for s in cfg["sets"]], a["acc_P"],
+                a[f"acc_beo_alone_{te}"]]
         x = np.arange(len(rows), dtype=float) + 0.1 * j
         plot_seeds(axes[0], x, np.stack(rows), color=color(j), label=f"eps {e:.4g}")
     xs = np.arange(len(names), dtype=float)
@@ -279,7 +293,6 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     for j, e in enumerate(cfg["eps"]):
         te = _tag(e)
         h = a[f"beo_hist_{te}"]
-        h = h.reshape(1, -1) if h.ndim == 1 else h
         steps = np.arange(h.shape[1], dtype=float)
         plot_seeds(axes[1], steps, h.T, color=color(j), label=f"pixel, eps {e:.4g}")
     plot_theory(axes[1], [0, cfg["beo_steps"]], [a["ber_P"].mean()] * 2,
