@@ -43,7 +43,7 @@ def _value_and_grad(fn, f):
     g = f.clone().requires_grad_(True)
     s = fn(g)
     s.backward()
-    return float(s), g.grad
+    return float(s.detach()), g.grad
 
 
 def main(argv=None) -> dict[str, float]:
