@@ -14,23 +14,29 @@ training image is convolved with its class's filter (zero padding), divided by i
 and stored in 8 bits. Test images stay clean.
 
 Small faithful experiment: Fashion-MNIST (10 000-image training subset, the full 10 000-image
-test set) at full scale, scikit-learn digits (8×8) at smoke scale; the harness CNN (two conv
-blocks) and an MLP, Adam 1e-3. Arms: clean; CUDA at mix ∈ {0.2, 0.5, 0.8, 1.0} (each image
-protected with that probability) and, for each mix < 1, training on the clean part alone (the
-images left unprotected by the same draw); controls at mix 1: the `same` filter for all
-classes and a fresh random filter per image (no class-wise shortcut); L∞ PGD adversarial
-training at mix 1 (ε = 8/255, 7 steps at full; 2/16, 5 steps at smoke). Reported besides the
+test set) at full scale, scikit-learn digits (8×8) at smoke scale. Learners: the harness CNN
+(two conv blocks; full only) and an MLP (256-128 at full, 64 at smoke), Adam (1e-3 at full,
+3e-3 at smoke). Arms per learner: clean; CUDA at mix 1; the two controls at mix 1 — the
+`same` filter for all classes and a fresh random filter per image (no class-wise shortcut).
+MLP only (CPU budget): CUDA at mix ∈ {0.2, 0.5, 0.8} (each image protected with that
+probability; {0.5} at smoke) with, for each, training on the clean part alone (the images the
+same draw left unprotected); L∞ PGD adversarial training at mix 1 (ε = 8/255 at full, 2/16
+at smoke; 5 / 3 steps). CPU budget on a shared 2-core machine: 5 epochs and one trial at full
+(a CNN epoch on 10 000 images takes ~40 s there), 10 epochs at smoke. Reported besides the
 checks: the clean-test confusion matrix and two shortcut probes — accuracy on test images
 convolved with their own class's filter, and the share of test images convolved with the
 filter of a random class j that are predicted as j (chance 0.1).
 
 Checks. Full (acceptance fixed before the first full run): CNN ERM on 100 % CUDA (blur 0.3)
-mean clean test accuracy ≤ 0.40; clean CNN ERM ≥ 0.85; the `same`-filter control within 0.05
-of clean. The full run uses the private keys 271828 + trial seed (trial seeds 0, 1, 2), never
-used during development (smoke runs and every development run used keys 1000 + trial seed or
-the test keys). Smoke (digits,
-MLP, one model per arm): CUDA ≤ 0.65, clean ≥ 0.90, `same` within 0.10 of clean; TODO-CALIBRATE: digits
-images are 8×8, so the 3×3 filter is a large blur and the margins are looser than at full.
+clean test accuracy ≤ 0.40; clean CNN ERM ≥ 0.85; the `same`-filter control within 0.05 of
+clean. The full run uses the private key 271828 + trial seed (trial seed 0), never used during
+development (smoke runs and every development run used keys 1000 + trial seed or the test
+keys). Smoke (digits, MLP, one model per arm): CUDA ≤ 0.70, clean ≥ 0.90, and the CUDA model
+predicts class j for ≥ 0.15 of the test images given class j's filter. Set from 20
+development trials (keys 1000 + 100 s, s = 0..19): CUDA 0.41-0.62 (mean 0.50), clean
+0.92-0.96, filter share 0.20-0.40 (mean 0.29). On 8×8 digits the `same` control is not a
+control: one 3×3 blur is a large shift of so small an image and it drops to 0.33-0.92
+(mean 0.56, depending on where the filter's 1 sits), so that check runs at full only.
 
 Paper scale (GPU, `--device cuda --scale paper`): the reference recipe on CIFAR-10 read from
 the folder in the environment variable THEORYLAB_CIFAR10_PATH (python pickles,
@@ -52,23 +58,23 @@ CLAIM = ("An ERM CNN trained on 100 % CUDA Fashion-MNIST (blur 0.3, private key)
          "clean test accuracy while clean training reaches >= 85 % and the same-filter control "
          "stays within 5 points of clean.")
 LABEL = "partial"
-LABEL_REASON = ("small CNN / MLP on Fashion-MNIST (10k) instead of ResNet-18 on CIFAR / "
-                "ImageNet-100; Adam, no augmentation")
+LABEL_REASON = ("small CNN/MLP on Fashion-MNIST (10k), not ResNet-18 on CIFAR/ImageNet-100; Adam, "
+                "no augmentation")
 PUBLISHED = {"imagenet100_resnet18_clean": 0.8066, "imagenet100_resnet18_cuda_erm": 0.0896,
              "imagenet100_resnet18_cuda_linf_at": 0.4008,
              "imagenet100_resnet18_cuda_l2_at": 0.2058}
 KEY_DEV, KEY_FULL = 1000, 271828
 SIZES = {
-    "smoke": dict(dataset="digits", n_train=None, archs=("mlp",), at_archs=("mlp",),
-                  hidden=(64,), epochs=15, lr=3e-3, batch_size=64, blur=0.3,
-                  mixes=(0.0, 0.5, 1.0), at_eps=2 / 16, at_steps=5, seeds=1,
-                  key_base=KEY_DEV, thresholds=dict(cuda=0.65, clean=0.90, same=0.10),
-                  check_arch="mlp"),
+    "smoke": dict(dataset="digits", n_train=None, archs=("mlp",), mix_archs=("mlp",),
+                  at_archs=("mlp",), hidden=(64,), epochs=10, lr=3e-3, batch_size=64,
+                  blur=0.3, mixes=(0.0, 0.5, 1.0), at_eps=2 / 16, at_steps=3, seeds=1,
+                  key_base=KEY_DEV, check_arch="mlp",
+                  thresholds=dict(cuda=0.70, clean=0.90, filter_rate=0.15)),
     "full": dict(dataset="fashion_mnist", n_train=10_000, archs=("cnn", "mlp"),
-                 at_archs=("cnn",), hidden=(256, 128), epochs=15, lr=1e-3, batch_size=64,
-                 blur=0.3, mixes=(0.0, 0.2, 0.5, 0.8, 1.0), at_eps=8 / 255, at_steps=7,
-                 seeds=3, key_base=KEY_FULL, thresholds=dict(cuda=0.40, clean=0.85, same=0.05),
-                 check_arch="cnn"),
+                 mix_archs=("mlp",), at_archs=("mlp",), hidden=(256, 128), epochs=5, lr=1e-3,
+                 batch_size=64, blur=0.3, mixes=(0.0, 0.2, 0.5, 0.8, 1.0), at_eps=8 / 255,
+                 at_steps=5, seeds=1, key_base=KEY_FULL, check_arch="cnn",
+                 thresholds=dict(cuda=0.40, clean=0.85, same=0.05)),
     # the reference code's CIFAR-10 run (GPU): ResNet-18, SGD 0.1, 100 epochs, x0.1 every 40,
     # batch 512, crop/flip, gradient clipping 5; adversarial training 10 PGD steps
     "paper": dict(dataset="cifar10", epochs=100, lr=0.1, batch_size=512, blur=0.3,
@@ -144,10 +150,14 @@ def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blu
             "filter_rate": float((predict_labels(model, other) == j).mean())}
 
 
+def _mixes(cfg, arch):
+    return tuple(cfg["mixes"]) if arch in cfg["mix_archs"] else (0.0, 1.0)
+
+
 def _points(cfg):
     pts = []
     for arch in cfg["archs"]:
-        for m in cfg["mixes"]:
+        for m in _mixes(cfg, arch):
             pts.append((arch, "clean" if m == 0 else "cuda", m))
             if 0 < m < 1:
                 pts.append((arch, "clean_only", m))
@@ -298,10 +308,18 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.add(Check.at_least(f"{a0.upper()} ERM on clean data: test accuracy (mean)",
                            float(clean.mean()), th["clean"],
                            detail=f"per seed {np.round(clean, 3).tolist()}"))
-    res.add(Check.at_most(f"|same-filter control − clean| ({a0.upper()}, mean accuracy)",
-                          float(abs(same.mean() - clean.mean())), th["same"],
-                          detail=f"same {same.mean():.3f}, per-image filters "
-                                 f"{per_img.mean():.3f}, clean {clean.mean():.3f}"))
+    if "same" in th:
+        res.add(Check.at_most(f"|same-filter control − clean| ({a0.upper()}, mean accuracy)",
+                              float(abs(same.mean() - clean.mean())), th["same"],
+                              detail=f"same {same.mean():.3f}, per-image filters "
+                                     f"{per_img.mean():.3f}, clean {clean.mean():.3f}"))
+    if "filter_rate" in th:
+        rate = get("filter_rate", a0, "cuda", 1.0)
+        res.add(Check.at_least(f"{a0.upper()} on 100 % CUDA predicts class j for test images "
+                               "given class j's filter (share; chance 0.1)",
+                               float(rate.mean()), th["filter_rate"],
+                               detail=f"same-filter control {same.mean():.3f} vs clean "
+                                      f"{clean.mean():.3f}, per-image {per_img.mean():.3f}"))
 
     for p in pts:
         name = "_".join([p[0], p[1], f"{p[2]:g}"])
@@ -320,8 +338,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     fig, axes = new_figure(3, title=f"CUDA unlearnable data ({cfg['dataset']}, blur "
                                     f"{cfg['blur']:g})")
     ax = axes[0]
-    mixes = np.asarray(cfg["mixes"], dtype=float)
     for i, a in enumerate(cfg["archs"]):
+        mixes = np.asarray(_mixes(cfg, a), dtype=float)
         rows = [acc[idx[(a, "clean" if m == 0 else "cuda", m)]] for m in mixes]
         plot_seeds(ax, mixes + 0.01 * i, np.stack(rows), color=color(i),
                    label=f"{a.upper()} ERM on CUDA")
