@@ -7,6 +7,11 @@ that transfers to clean test images; evaluation is the clean test accuracy of su
 - ``cuda``: CUDA, class-wise convolution filters from a private key (Sadasivan et al. 2023,
   arXiv:2303.04278), the ``same``-filter and per-image-filter controls. NumPy only.
 - ``adversarial``: L∞ / L2 PGD attacks and PGD adversarial training (torch).
+- ``bayes_error``: leave-one-out RBF estimate of the Bayes error of a labelled sample and its
+  smooth surrogate (torch, differentiable, chunked).
+- ``beo``: Bayes-error-optimised perturbations (Zhang et al. 2025, arXiv:2511.08191) by
+  projected sign-gradient ascent, in pixel or feature space; error-minimising and uniform
+  noise baselines (torch).
 - ``training``: ERM / adversarial training of the harness models on image arrays and their
   clean test accuracy and confusion matrix (torch).
 
@@ -46,6 +51,18 @@ _LAZY: dict[str, str] = {
     "resnet18": "training",
     "augment_crop_flip": "training",
     "train_sgd": "training",
+    # Bayes-error estimate and BEO perturbations (Zhang et al. 2025), torch
+    "BayesErrorEstimate": "bayes_error",
+    "median_heuristic_sigma": "bayes_error",
+    "loo_posteriors": "bayes_error",
+    "bayes_error_surrogate": "bayes_error",
+    "estimate_bayes_error": "bayes_error",
+    "gaussian_bayes_error": "bayes_error",
+    "PerturbationResult": "beo",
+    "project_linf_box": "beo",
+    "beo_perturb": "beo",
+    "error_minimizing_noise": "beo",
+    "uniform_noise": "beo",
 }
 
 __all__ = sorted(_LAZY)
