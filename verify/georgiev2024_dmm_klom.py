@@ -46,7 +46,7 @@ ensemble size N/2, doing nothing is farther from the oracles on F than an indepe
 the oracles is (the floor); (2) OM, given real oracle targets, lowers the P95 forget KLoM below
 doing nothing. DMM and the datamodel quality are reported. Tolerance: both bounds are 0 (the
 claims themselves, not widened). Measured over seeds 0-19 (2026-12-03): do-nothing − floor at
-N/2 from 0.98 to 3.42; OM − do-nothing from −4.2 to −0.18 (P95 KLoM with 16 models in 20 bins
+N/2 from 0.98 to 3.42; OM − do-nothing from −3.7 to −0.18 (P95 KLoM with 16 models in 20 bins
 sits near its ceiling, so the OM gap is the less robust of the two).
 """
 
