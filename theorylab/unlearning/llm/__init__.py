@@ -31,6 +31,29 @@ _LAZY: dict[str, str] = {
     "greedy_answers": "model",
     "save_lm": "model",
     "load_lm": "model",
+    # losses (npo): GA, GradDiff, KL, IDK, NPO and its weight, DPO to a refusal
+    "REFUSAL": "losses",
+    "ga_loss": "losses",
+    "grad_diff_loss": "losses",
+    "kl_retain_loss": "losses",
+    "idk_loss": "losses",
+    "npo_loss": "losses",
+    "npo_weight": "losses",
+    "dpo_loss": "losses",
+    # methods (npo): unlearn_lm and its config
+    "LMMethod": "methods",
+    "LM_METHODS": "methods",
+    "LMUnlearnConfig": "methods",
+    "unlearn_lm": "methods",
+    "refusal_batch": "methods",
+    "list_lm_methods": "methods",
+    # synthetic_rf (npo): the NPO paper's random-features synthetic
+    "RFProblem": "synthetic_rf",
+    "RFCurve": "synthetic_rf",
+    "make_rf_problem": "synthetic_rf",
+    "rf_unlearn": "synthetic_rf",
+    "RF_METHODS": "synthetic_rf",
+    "PAPER_RATES": "synthetic_rf",
 }
 
 __all__ = sorted(_LAZY)
