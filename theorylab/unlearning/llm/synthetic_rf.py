@@ -42,7 +42,7 @@ from theorylab.unlearning.llm.losses import (
     npo_loss,
 )
 
-__all__ = ["RFProblem", "RFCurve", "make_rf_problem", "rf_unlearn", "RF_METHODS",
+__all__ = ["RFProblem", "RFCurve", "make_rf_problem", "rf_unlearn", "rf_loss", "RF_METHODS",
            "PAPER_RATES"]
 
 RF_METHODS: tuple[str, ...] = ("ga", "grad_diff", "kl", "idk", "npo", "npo_kl", "npo_rt",
