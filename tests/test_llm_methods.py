@@ -89,7 +89,9 @@ def test_npo_step_is_ga_step_scaled_by_w(setup):
                               generator=torch.Generator().manual_seed(4))) - p0
     d_npo = _params(unlearn_lm(m0, fb1, method="npo", config=cfg, reference=ref,
                                generator=torch.Generator().manual_seed(4))) - p0
-    torch.testing.assert_close(d_npo, w * d_ga, rtol=1e-4, atol=1e-12)
+    # float32 log-likelihoods: elementwise agreement to ~1e-6 of the largest step
+    torch.testing.assert_close(d_npo, w * d_ga, rtol=1e-4,
+                               atol=1e-6 * float(d_ga.abs().max()))
 
 
 def test_reference_defaults_to_the_model_before_unlearning(setup):
@@ -164,7 +166,7 @@ def test_bad_inputs(setup):
         unlearn_lm(m0, {"input_ids": fb["input_ids"]}, rb, method="ga", config=cfg,
                    generator=g)
     with pytest.raises(FloatingPointError, match="at step 2"):
-        unlearn_lm(m0, fb, method="ga", config=LMUnlearnConfig(steps=2, lr=1e300,
+        unlearn_lm(m0, fb, method="ga", config=LMUnlearnConfig(steps=2, lr=1e30,
                                                                optimizer="sgd"), generator=g)
 
 
@@ -183,7 +185,7 @@ def test_config_validation(kw, msg):
 
 
 def test_refusal_words_must_be_in_tokenizer():
-    fs = make_facts(2, attributes=1, seed=1)
+    fs = make_facts(4, attributes=1, seed=1)
     tok = build_tokenizer(fs.texts())  # refusal words not added
     with pytest.raises(ValueError, match="refusal words must be in the tokenizer's vocabulary"):
         refusal_batch(tok, [fs.facts[0].question])

@@ -9,21 +9,21 @@ Batches are the dictionaries of :func:`~theorylab.unlearning.llm.model.encode_qa
 (``config.reduction="sum"``: ``log π(y|x)`` as NPO defines it; ``"mean"``: per answer token, as
 TOFU's cross-entropy for GA/GradDiff).
 
-=============  ============  ===========  ==========  ================================================
-method         reads retain  reference    refusal     loss minimised per step
-=============  ============  ===========  ==========  ================================================
-``ga``         no            no           no          mean log π(y_f)
-``grad_diff``  yes           no           no          mean log π(y_f) − λ mean log π(y_r)
-``kl``         yes           yes          no          mean log π(y_f) + λ KL(π_ref ‖ π) on D_r tokens
-``idk``        yes           no           yes         −mean log π(refusal|x_f) − λ mean log π(y_r)
-``npo``        no            yes          no          (2/β) mean softplus(β(log π − log π_ref))(y_f)
-``npo_rt``     yes           yes          no          NPO − λ mean log π(y_r)  (= NPO + GradDiff's term)
-``npo_kl``     yes           yes          no          NPO + λ KL(π_ref ‖ π) on D_r tokens
-``dpo``        no            yes          yes         DPO with the refusal preferred over y_f
-``dpo_rt``     yes           yes          yes         DPO − λ mean log π(y_r)
-``task_vector``  no          no           no          fine-tune a copy on D_f for ``steps``, then
-                                                      θ − α (θ_ft − θ)
-=============  ============  ===========  ==========  ================================================
+===============  ======  =====  =======  ==============================================
+method           retain  ref.   refusal  loss minimised per step
+===============  ======  =====  =======  ==============================================
+``ga``           no      no     no       mean log π(y_f)
+``grad_diff``    yes     no     no       mean log π(y_f) − λ mean log π(y_r)
+``kl``           yes     yes    no       mean log π(y_f) + λ KL(π_ref ‖ π) on D_r tokens
+``idk``          yes     no     yes      −mean log π(refusal|x_f) − λ mean log π(y_r)
+``npo``          no      yes    no       (2/β) mean softplus(β(log π − log π_ref)) on D_f
+``npo_rt``       yes     yes    no       NPO − λ mean log π(y_r)  (NPO + GradDiff's term)
+``npo_kl``       yes     yes    no       NPO + λ KL(π_ref ‖ π) on D_r tokens
+``dpo``          no      yes    yes      DPO with the refusal preferred over y_f
+``dpo_rt``       yes     yes    yes      DPO − λ mean log π(y_r)
+``task_vector``  no      no     no       fine-tune a copy on D_f for ``steps``, then
+                                         θ − α (θ_ft − θ)
+===============  ======  =====  =======  ==============================================
 
 (λ = ``config.retain_weight``, β = ``config.beta``, α = ``config.alpha``.) The reference π_ref is
 the model before unlearning: a frozen deep copy is made when a method needs one and none is given.
@@ -364,7 +364,8 @@ def unlearn_lm(model, forget_batch: Mapping[str, torch.Tensor],
         model.train()
         loss = _step_loss(spec, model, reference, f, r, i, config)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"method {method!r}: loss is {float(loss)} at step {step}")
+            raise FloatingPointError(f"method {method!r}: loss is {float(loss.detach())} at "
+                                     f"step {step}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if config.max_grad_norm is not None:
@@ -388,8 +389,8 @@ def _task_vector(model, forget_batch, n_f, cfg: LMUnlearnConfig, generator, dev,
         f = _rows(forget_batch, fc.next(), dev)
         loss = -sequence_logprob(ft, f, reduction=cfg.reduction).mean()
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"method 'task_vector': fine-tuning loss is {float(loss)} "
-                                     f"at step {step}")
+            raise FloatingPointError("method 'task_vector': fine-tuning loss is "
+                                     f"{float(loss.detach())} at step {step}")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.max_grad_norm is not None:

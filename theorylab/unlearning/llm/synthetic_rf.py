@@ -265,7 +265,8 @@ def rf_unlearn(problem: RFProblem, method: str, *, lr: float, beta: float | None
     for s in range(1, steps + 1):
         loss = rf_loss(method, a, data, beta=beta, retain_weight=retain_weight)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"method {method!r}: loss is {float(loss)} at step {s}")
+            raise FloatingPointError(f"method {method!r}: loss is {float(loss.detach())} at "
+                                     f"step {s}")
         (g,) = torch.autograd.grad(loss, a)
         with torch.no_grad():
             a -= lr * g
