@@ -23,7 +23,10 @@ cases are checked, so there is no seed-spread allowance. Other side: α = 0 (for
 inputs from the same region with opposite label models; the shipped script's value) is run with
 the same rates and reported, not checked (no statement about it is made in the paper that we
 could confirm). Full scale also runs the configuration file's rates for each gap (α = 1: NPO
-at 5e-3; α = 0: NPO β = 10 at 5e-2) as data.
+at 5e-3; α = 0: NPO β = 10 at 5e-2) as data. Smoke (one draw per seed, GA and NPO) checks
+(i)–(iii) and records (iv) without checking it: at full scale (iv) failed on 2 of 5 draws,
+where GA's collapse stays small (its minimum 3e-4–6e-4, final 0.003–0.011) while NPO at
+lr 5e-4 is still descending at step 2000 (0.027–0.054), so one draw cannot carry (iv).
 """
 
 import numpy as np
@@ -126,9 +129,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                           float((npo[:, -1] / npo_min).max()), 1.2,
                           detail=f"NPO min {npo_min.mean():.4f}, final {npo[:, -1].mean():.4f}"))
     gap = npo[:, -1] - ga[:, -1]
-    res.add(Check.true("α=1: NPO ends below GA in forget quality (all seeds)",
-                       bool(np.all(gap < 0)), measured=float(gap.max()), expected="< 0",
-                       detail="max over seeds of NPO final − GA final"))
+    res.data["npo_final_minus_ga_final"] = gap
+    if scale != "smoke":
+        res.add(Check.true("α=1: NPO ends below GA in forget quality (all seeds)",
+                           bool(np.all(gap < 0)), measured=float(gap.max()), expected="< 0",
+                           detail="max over seeds of NPO final − GA final; per seed "
+                                  + ", ".join(f"{g:+.4f}" for g in gap)))
 
     for (a, k), v in curves.items():
         res.data[f"alpha{a:g}_{k}"] = v
