@@ -49,17 +49,17 @@ LABEL_REASON = ("a 2-block GPT-2 trained from scratch on fictitious facts stands
 METHODS = ("ga", "grad_diff", "npo", "npo_rt", "idk")
 MODEL = dict(n_layer=2, n_embd=64, n_head=4, n_positions=32)
 TRAIN = dict(epochs=60, lr=3e-3, batch_size=16)
-UNLEARN = dict(epochs=10, lr=1e-3, beta=0.1, batch_size=8, weight_decay=0.01, eval_every=2)
+UNLEARN = dict(epochs=10, lr=3e-4, beta=0.1, batch_size=8, weight_decay=0.01, eval_every=2)
 SIZES = {
-    "smoke": dict(n_authors=8, attributes=4, n_held=3, fractions=(0.5,), seeds=1,
-                  methods=("ga", "grad_diff", "npo_rt"), model=MODEL, train=TRAIN,
+    "smoke": dict(n_authors=6, attributes=3, n_held=2, fractions=(0.5,), seeds=1,
+                  methods=("ga", "npo_rt"), model=MODEL, train=TRAIN,
                   unlearn=dict(UNLEARN, epochs=3, eval_every=3), shared_pretrain=True),
-    "full": dict(n_authors=20, attributes=8, n_held=4, fractions=(0.1, 0.5), seeds=3,
+    "full": dict(n_authors=20, attributes=5, n_held=4, fractions=(0.1, 0.5), seeds=2,
                  methods=METHODS, model=MODEL, train=TRAIN, unlearn=UNLEARN,
                  shared_pretrain=False),
     # a public causal LM from a local path ($THEORYLAB_LLM_PATH) fine-tuned on the same
     # fictitious authors, the paper's unlearning recipe
-    "paper": dict(n_authors=20, attributes=8, n_held=4, fractions=(0.1, 0.5), seeds=1,
+    "paper": dict(n_authors=20, attributes=5, n_held=4, fractions=(0.1, 0.5), seeds=1,
                   methods=METHODS, model=None, train=dict(epochs=5, lr=1e-5, batch_size=16),
                   unlearn=dict(UNLEARN, lr=1e-5), shared_pretrain=False),
 }
