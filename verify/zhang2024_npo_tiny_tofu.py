@@ -231,8 +231,9 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
                    config=LMUnlearnConfig(steps=1, lr=cfg["unlearn"]["lr"], beta=0.1,
                                           batch_size=2, weight_decay=0.01),
                    generator=torch.Generator().manual_seed(seed))
-    delta = max(float((p - q).abs().max()) for p, q in zip(u.parameters(), model.parameters(),
-                                                            strict=True))
+    with torch.no_grad():
+        delta = max(float((p - q).abs().max())
+                    for p, q in zip(u.parameters(), model.parameters(), strict=True))
     res.add(Check.true("one NPO+RT step: parameters moved, finite",
                        bool(np.isfinite(delta) and delta > 0), measured=delta))
     return res
@@ -295,7 +296,11 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     for frac, vals in summary.items():
         for k in vals[0]:
             res.data[f"f{int(round(100 * frac))}_{k}"] = np.array([v[k] for v in vals])
-    res.data["best_fq_at_utility_floor_50"] = {m: b for m, b in best.items()}
+    for frac, vals in summary.items():
+        fl = [UTILITY_FLOOR * v["orig_mu"] for v in vals]
+        res.data[f"best_fq_at_utility_floor_{int(round(100 * frac))}"] = {
+            m: np.array([_best_fq(v[f"{m}_fq"], v[f"{m}_mu"], f)
+                         for v, f in zip(vals, fl, strict=True)]) for m in cfg["methods"]}
     res.data["config"] = {k: v for k, v in cfg.items()}
 
     fig, axes = new_figure(2, title="tiny TOFU: forget quality vs model utility (50 %)")
