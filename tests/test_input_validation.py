@@ -855,6 +855,38 @@ def _llm_cases() -> dict[str, Case]:
                              value_accuracy=np.zeros(2), probability=np.zeros(2),
                              relearn_loss=np.zeros(2), n_relearn=1, n_eval=1), threshold),
         dict(threshold=0.5))
+    # losses.py (per-sequence log-likelihood tensors: complex, empty and NaN refused by name)
+    import torch
+
+    lp = lambda *v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    C[k + "ga_loss"] = Case(llm.ga_loss, dict(logp=lp(-1.0, -2.0)))
+    C[k + "grad_diff_loss"] = Case(llm.grad_diff_loss,
+                                   dict(logp_forget=lp(-1.0), logp_retain=lp(-2.0, -3.0)))
+    C[k + "idk_loss"] = Case(llm.idk_loss, dict(logp_refusal=lp(-1.0), logp_retain=lp(-2.0)))
+    C[k + "npo_loss"] = Case(llm.npo_loss, dict(logp=lp(-1.0, -2.0), logp_ref=lp(-1.5, -1.0),
+                                                beta=0.1))
+    C[k + "npo_weight"] = Case(llm.npo_weight, dict(logp=lp(-1.0, -2.0),
+                                                    logp_ref=lp(-1.5, -1.0), beta=0.1))
+    C[k + "dpo_loss"] = Case(llm.dpo_loss, dict(
+        logp_preferred=lp(-1.0), logp_rejected=lp(-2.0), logp_preferred_ref=lp(-1.5),
+        logp_rejected_ref=lp(-1.0), beta=0.1))
+    C[k + "kl_retain_loss"] = Case(llm.kl_retain_loss, dict(
+        logits=torch.zeros(2, 3, 4, dtype=torch.float64),
+        ref_logits=torch.ones(2, 3, 4, dtype=torch.float64)))
+    # methods.py and synthetic_rf.py (models, batches and problems: valid calls only; their
+    # numbers are validated by LMUnlearnConfig / the functions and tested in their own files)
+    C[k + "list_lm_methods"] = Case(llm.list_lm_methods, {})
+    C[k + "refusal_batch"] = Case(
+        lambda: llm.refusal_batch(llm.build_tokenizer(["where ?", llm.REFUSAL]), ["where ?"]), {})
+    C[k + "unlearn_lm"] = Case(
+        lambda: llm.unlearn_lm(L()["model"], llm.encode_qa(L()["tok"], *qa()), method="ga",
+                               config=llm.LMUnlearnConfig(steps=1), generator=g()), {})
+    rf = lambda: llm.make_rf_problem(d=4, N=8, n_r=20, n_f=10, n_eval=20,  # noqa: E731
+                                     pretrain_steps=5, rng=0)
+    C[k + "make_rf_problem"] = Case(rf, {})
+    C[k + "rf_unlearn"] = Case(lambda: llm.rf_unlearn(rf(), "ga", lr=1e-3, steps=2), {})
+    C[k + "synthetic_rf.rf_loss"] = Case(
+        lambda: llm.rf_unlearn(rf(), "npo", lr=1e-3, beta=1.0, steps=1), {})
     return C
 
 

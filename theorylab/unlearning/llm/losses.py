@@ -62,12 +62,15 @@ def _check_logp(x, name: str, like: torch.Tensor | None = None) -> torch.Tensor:
         raise TypeError(f"{name} must be a torch.Tensor of per-sequence log-likelihoods, got "
                         f"{type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+        raise TypeError(f"{name} must be a real floating-point tensor, got dtype {x.dtype}")
     if x.ndim != 1 or x.shape[0] == 0:
         raise ValueError(f"{name} must have shape (n,) with n >= 1, got {tuple(x.shape)}")
     if like is not None and x.shape != like.shape:
         raise ValueError(f"{name} must have shape {tuple(like.shape)} (one value per forget "
                          f"sequence), got {tuple(x.shape)}")
+    if bool(torch.isnan(x.detach()).any()):
+        raise ValueError(f"{name} must not contain NaN (log-likelihoods are <= 0 or -inf), got "
+                         f"{int(torch.isnan(x.detach()).sum())} NaN of {x.numel()}")
     return x
 
 
@@ -99,8 +102,13 @@ def kl_retain_loss(logits: torch.Tensor, ref_logits: torch.Tensor,
     """
     for name, x in (("logits", logits), ("ref_logits", ref_logits)):
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            raise TypeError(f"{name} must be a floating-point torch.Tensor, got "
-                            f"{type(x).__name__}")
+            raise TypeError(f"{name} must be a real floating-point torch.Tensor, got "
+                            f"{getattr(x, 'dtype', type(x).__name__)}")
+        if x.numel() == 0:
+            raise ValueError(f"{name} must be non-empty, got shape {tuple(x.shape)}")
+        if bool(torch.isnan(x.detach()).any()):
+            raise ValueError(f"{name} must not contain NaN, got "
+                             f"{int(torch.isnan(x.detach()).sum())} NaN of {x.numel()}")
     if logits.shape != ref_logits.shape or logits.ndim < 2:
         raise ValueError(f"ref_logits must have the shape of logits {tuple(logits.shape)} "
                          f"(at least 2-D), got {tuple(ref_logits.shape)}")

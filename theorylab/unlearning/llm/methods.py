@@ -362,7 +362,12 @@ def unlearn_lm(model, forget_batch: Mapping[str, torch.Tensor],
         i = _rows(refusal, fi, dev) if spec.needs_refusal else None
         r = _rows(retain_batch, rc.next(), dev) if rc is not None else None
         model.train()
-        loss = _step_loss(spec, model, reference, f, r, i, config)
+        try:
+            loss = _step_loss(spec, model, reference, f, r, i, config)
+        except ValueError as exc:  # the losses refuse NaN log-likelihoods: the model diverged
+            if "NaN" not in str(exc):
+                raise
+            raise FloatingPointError(f"method {method!r}: {exc} at step {step}") from exc
         if not torch.isfinite(loss):
             raise FloatingPointError(f"method {method!r}: loss is {float(loss.detach())} at "
                                      f"step {step}")
