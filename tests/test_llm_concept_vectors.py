@@ -32,8 +32,8 @@ def _llama(vocab=45):
     cfg = LlamaConfig(vocab_size=vocab, hidden_size=16, intermediate_size=24,
                       num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
                       max_position_embeddings=16)
-    torch.manual_seed(0)
-    with _quiet_transformers():
+    with torch.random.fork_rng(), _quiet_transformers():
+        torch.manual_seed(0)
         return LlamaForCausalLM(cfg).eval()
 
 

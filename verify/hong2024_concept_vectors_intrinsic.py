@@ -84,6 +84,7 @@ SIZES = {
 GATE = dict(min_drop=0.30, max_unrelated_drop=0.05)
 METHODS = ("ga", "npo", "needle")
 MIN_GATED = 3
+FALLBACK = 5  # ungated concepts the methods still run on (reported only) when none passes
 
 
 def _facts(n_concepts, n_unrelated, attributes, seed):
@@ -225,10 +226,10 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
         for mode in ("zero", "noise"):
             with cv.ablate_value_vector(model, cvec.layer, cvec.dim, mode=mode, noise_std=0.1,
                                         generator=gen(100 + c)):
-                a, u = acc(model, main(fl)), acc(model, main(unrelated))
+                a, ua = acc(model, main(fl)), acc(model, main(unrelated))
             rows[f"acc_{mode}"].append(a)
-            rows[f"unrel_{mode}"].append(u)
-            g = cv.localisation_gate(b, a, base_unrel, u, **GATE)
+            rows[f"unrel_{mode}"].append(ua)
+            g = cv.localisation_gate(b, a, base_unrel, ua, **GATE)
             rows[f"pass_{mode}"].append(g)
             ok |= g
         rows["pass"].append(ok)
@@ -236,8 +237,11 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
     gated = [c for c in range(len(found)) if rows["pass"][c]]
     # methods on the gated concepts; with none gated, on the best-located ones (reported
     # as ungated, never counted for the acceptance)
-    order = gated or sorted(range(len(found)), key=lambda c: -found[c].overlap)
-    chosen = order[:max_concepts]
+    if gated:
+        chosen = gated[:max_concepts]
+    else:
+        chosen = sorted(range(len(found)), key=lambda c: -found[c].overlap)[:min(max_concepts,
+                                                                                  FALLBACK)]
     out["n_gated"] = len(gated)
     out["chosen"] = np.array(chosen, dtype=float)
     out["chosen_gated"] = bool(gated)
