@@ -311,3 +311,30 @@ def test_bad_inputs(gpt, tok):
         cv.localisation_gate(1.5, 0.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="min_drop must be a number in"):
         cv.localisation_gate(1.0, 0.0, 1.0, 1.0, min_drop=math.nan)
+
+
+# ---- the claim's paper scale -------------------------------------------------------------
+
+def test_paper_scale_needs_a_checkpoint_path(monkeypatch):
+    from theorylab import claims
+
+    mod = claims.load_claim("hong2024_concept_vectors_intrinsic")
+    monkeypatch.delenv(mod.ENV_PATH, raising=False)
+    with pytest.raises(ValueError, match="THEORYLAB_LLM_PATH must name a local causal-LM"):
+        mod.run("paper", seed=0)
+
+
+def test_paper_dry_run_loads_a_saved_checkpoint(monkeypatch, tmp_path):
+    from theorylab import claims
+    from theorylab.unlearning.llm.model import save_lm
+
+    mod = claims.load_claim("hong2024_concept_vectors_intrinsic")
+    cfg = mod.SIZES["paper"]
+    fs = mod._facts(cfg["n_concepts"], cfg["n_unrelated"], cfg["attributes"], 0)
+    tk = build_tokenizer(fs.texts())
+    save_lm(tiny_gpt2(tk, n_layer=2, n_embd=32, n_head=2, seed=1), tk, tmp_path / "ckpt")
+    monkeypatch.setenv(mod.ENV_PATH, str(tmp_path / "ckpt"))
+    with claims.claim_context(device="cpu", dry_run=True):
+        res = mod.run("paper", seed=0)
+    assert res.check(), res.summary()
+    assert "$THEORYLAB_LLM_PATH" in res.checks[0].name

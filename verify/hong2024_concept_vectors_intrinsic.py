@@ -77,7 +77,7 @@ SIZES = {
     # k = 200 as in the paper; the unlearning lrs of the paper's grid for 7 B models
     "paper": dict(n_concepts=20, n_unrelated=20, attributes=8, n_layer=None, n_embd=None,
                   n_head=None, epochs=30, lr=5e-5, batch_size=16, k=200, max_concepts=20,
-                  model_path=ENV_PATH,
+                  model_path=None,  # filled from $THEORYLAB_LLM_PATH by run()
                   unlearn=dict(UNLEARN, ga_lr=2e-5, npo_lr=2e-5, needle_lr=0.1,
                                max_steps=100)),
 }
@@ -144,7 +144,6 @@ def _npo_loss(forget, ref_logp, beta):
 def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs, lr,
            batch_size, k, max_concepts, model_path, unlearn, device, seed, dry=False):
     import copy
-    import tempfile
     import time
 
     import torch
@@ -155,7 +154,6 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
         encode_qa,
         load_lm,
         qa_loss,
-        save_lm,
         sequence_logprob,
         tiny_gpt2,
         train_lm,
@@ -169,18 +167,10 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
     unrelated = [f for g in by_group[n_concepts:] for f in g]
     gen = lambda j: torch.Generator().manual_seed(1000 * seed + j)
     out = {}
-    tmp = None
-    if model_path is not None:
-        path = os.environ.get(model_path)
-        if not path and dry:  # dry run: a tiny checkpoint saved here and loaded back
-            tmp = tempfile.TemporaryDirectory()
-            tk = build_tokenizer(fs.texts())
-            save_lm(tiny_gpt2(tk, n_layer=2, n_embd=32, n_head=2, seed=seed), tk, tmp.name)
-            path = tmp.name
-        if not path:
-            raise ValueError(f"{model_path} must name a local model directory for the paper "
-                             "scale (a causal LM saved with save_pretrained), got nothing")
-        model, tok = load_lm(path, device=device)
+    if model_path is not None:  # a local checkpoint (paper scale)
+        model, tok = load_lm(model_path, device=device)
+        if tok.pad_token is None:  # GPT-2-style tokenizers ship without one
+            tok.pad_token = tok.eos_token
     else:
         tok = build_tokenizer(fs.texts())
         model = tiny_gpt2(tok, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_positions=64,
@@ -293,18 +283,40 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
     out["base_para"] = np.array(base_para, dtype=float)
     out["base_prime"] = np.array(base_prime, dtype=float)
     out["total_s"] = time.perf_counter() - t0
-    if tmp is not None:
-        tmp.cleanup()
     return out
 
 
+def _checkpoint_path() -> str:
+    path = os.environ.get(ENV_PATH, "")
+    if not path:
+        raise ValueError(f"{ENV_PATH} must name a local causal-LM directory (config.json + "
+                         "tokenizer, e.g. GPT-2 saved with save_pretrained) for the paper "
+                         "scale, got nothing")
+    return path
+
+
 def _paper_dry_run(cfg, seed) -> ClaimResult:
+    """``--scale paper --dry-run``: the checkpoint at ``$THEORYLAB_LLM_PATH`` (else a tiny
+    GPT-2 saved to a temporary directory and loaded back the same way), the paper-scale
+    fact set, one training step on 4 facts, the locate/gate pass on one concept and one
+    step of GA, NPO and Needle."""
+    import tempfile
+
     res = ClaimResult(claim="hong2024_concept_vectors_intrinsic", paper=PAPER, statement=CLAIM,
                       scale="paper", seed=seed)
-    point = dict(cfg, device=claims.device(), seed=seed, dry=True)
-    o = _trial(**point)
-    res.add(Check.true(f"paper config built: checkpoint from {ENV_PATH} (or a saved tiny one) "
-                       f"loaded, {o['n_params']} parameters, k = {cfg['k']}",
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.environ.get(ENV_PATH, "")
+        if not path:
+            from theorylab.unlearning.llm.model import build_tokenizer, save_lm, tiny_gpt2
+
+            fs = _facts(cfg["n_concepts"], cfg["n_unrelated"], cfg["attributes"], seed)
+            tk = build_tokenizer(fs.texts())
+            save_lm(tiny_gpt2(tk, n_layer=2, n_embd=32, n_head=2, seed=seed), tk, tmp)
+            path = tmp
+        o = _trial(**dict(cfg, model_path=path), device=claims.device(), seed=seed, dry=True)
+    res.add(Check.true(f"paper config built: checkpoint loaded from "
+                       f"{'$' + ENV_PATH if os.environ.get(ENV_PATH) else 'a saved tiny GPT-2'}"
+                       f", {o['n_params']} parameters, k = {cfg['k']}",
                        o["n_params"] > 0, measured=int(o["n_params"])))
     res.add(Check.true("one step of training, GA, NPO and Needle: finite intrinsic scores",
                        all(np.isfinite(o[f"{m}_cos"]).all() and o[f"{m}_cos"].size
@@ -320,6 +332,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res = ClaimResult(claim="hong2024_concept_vectors_intrinsic", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
     point = dict(cfg, device=claims.device())
+    if scale == "paper":
+        point["model_path"] = _checkpoint_path()
     sw = sweep(_trial, [point], seeds=[seed], backend="serial", desc="concept vectors")
     o = sw.values[0][0]
     n_c = cfg["n_concepts"]
