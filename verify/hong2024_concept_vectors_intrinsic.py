@@ -20,8 +20,11 @@ the concept's QA accuracy by >= 30 points while unrelated QA drops <= 5 points (
 ablation may pass; both are reported); concepts failing the gate are excluded and counted.
 Then, for each gated concept, three unlearning runs on the concept's main questions only,
 each stopped as soon as concept QA (main questions) <= 20 %: GA (gradient ascent, all
-weights, Adam), NPO (β = 0.1, all weights, Adam) and Needle (gradient ascent on the located
-vector only, Adam lr 0.1, then noise of std 0.1 × its norm — the noise rule is unconfirmed).
+weights, Adam lr 3e-4), NPO (β = 0.1, all weights, Adam lr 3e-4) and Needle (gradient ascent on
+the located vector only, Adam lr 0.5, then noise of std 0.1 × its norm — the noise rule is
+unconfirmed); at most 60 steps each. Learning rates from two pilot runs (seed 0): GA at lr
+1e-3 reached the stop in 2–3 steps but took unrelated QA to 0.44–0.63 at smoke scale, so 3e-4;
+Needle at lr 0.1 needed 26–29 steps, at 0.5 (the top of the paper's Needle grid) 2–27.
 QA accuracy = the fact's answer word appears in the greedy answer.
 
 Acceptance (fixed before the first full run, from the paper's qualitative claim):
@@ -31,7 +34,9 @@ below GA's and NPO's. At least 3 of the concepts must pass the gate for these me
 read (a tiny model that does not localise concepts in single value vectors is a finding:
 verdict fail with the counts). Reported, not checked: Jaccard of the top-k token sets,
 unrelated QA after unlearning, QA under in-context priming (three true facts of the concept
-written before the question).
+written before the question); and, as a diagnostic of how distributed the concepts are,
+concept/unrelated QA after zeroing the 4, 16 and 64 best-ranked value vectors of a concept
+together (full scale).
 
 Smoke scale (mechanism checks, 20 seeds): trained QA >= 0.95, GA and NPO reach concept QA
 <= 20 % on the selected concepts (gated ones, else the best-located ones, labelled
@@ -64,22 +69,22 @@ LABEL_REASON = ("a tiny GPT-2 trained from scratch on fictitious entities stands
                 "LLaMA-2-7B-chat / OLMo-7B and the ConceptVectors benchmark")
 ENV_PATH = "THEORYLAB_LLM_PATH"
 
-UNLEARN = dict(ga_lr=1e-3, npo_lr=1e-3, beta=0.1, needle_lr=0.1, needle_noise=0.1,
+UNLEARN = dict(ga_lr=3e-4, npo_lr=3e-4, beta=0.1, needle_lr=0.5, needle_noise=0.1,
                max_steps=60, stop_at=0.2)
 SIZES = {
-    "smoke": dict(n_concepts=4, n_unrelated=4, attributes=4, n_layer=2, n_embd=64, n_head=4,
-                  epochs=80, lr=3e-3, batch_size=16, k=10, max_concepts=2, model_path=None,
-                  unlearn=UNLEARN),
-    "full": dict(n_concepts=20, n_unrelated=20, attributes=8, n_layer=4, n_embd=128, n_head=4,
-                 epochs=120, lr=2e-3, batch_size=32, k=20, max_concepts=20, model_path=None,
-                 unlearn=UNLEARN),
+    "smoke": dict(n_concepts=3, n_unrelated=3, attributes=4, n_layer=2, n_embd=32, n_head=2,
+                  epochs=60, lr=1e-2, batch_size=16, k=10, max_concepts=1, model_path=None,
+                  unlearn=UNLEARN, multi=()),
+    "full": dict(n_concepts=20, n_unrelated=10, attributes=6, n_layer=4, n_embd=128, n_head=4,
+                 epochs=80, lr=3e-3, batch_size=60, k=20, max_concepts=20, model_path=None,
+                 unlearn=UNLEARN, multi=(4, 16, 64)),
     # a public checkpoint (e.g. GPT-2 124M) from a local path, fine-tuned on the facts;
     # k = 200 as in the paper; the unlearning lrs of the paper's grid for 7 B models
     "paper": dict(n_concepts=20, n_unrelated=20, attributes=8, n_layer=None, n_embd=None,
                   n_head=None, epochs=30, lr=5e-5, batch_size=16, k=200, max_concepts=20,
                   model_path=None,  # filled from $THEORYLAB_LLM_PATH by run()
                   unlearn=dict(UNLEARN, ga_lr=2e-5, npo_lr=2e-5, needle_lr=0.1,
-                               max_steps=100)),
+                               max_steps=100), multi=()),
 }
 GATE = dict(min_drop=0.30, max_unrelated_drop=0.05)
 METHODS = ("ga", "npo", "needle")
@@ -113,6 +118,25 @@ def _priming_questions(facts):
     return out
 
 
+def _ranked_vectors(model, vocab, k):
+    """All (layer, dim) value vectors ranked as locate_concept_vectors ranks them (overlap
+    of the top-k tokens with ``vocab``, then rank-weighted overlap), best first."""
+    import torch
+
+    from theorylab.unlearning.llm import concept_vectors as cv
+
+    E = cv.unembedding(model)
+    weight = torch.arange(k, 0, -1, dtype=torch.float64)
+    keys, ids = [], []
+    for layer in range(model.config.num_hidden_layers):
+        top = cv.topk_tokens(cv.value_vectors(model, layer), E, k)
+        member = torch.isin(top, torch.tensor(vocab))
+        keys.append(member.sum(1).double() * k * (k + 1) + (member.double() * weight).sum(1))
+        ids += [(layer, j) for j in range(top.shape[0])]
+    order = torch.argsort(torch.cat(keys), descending=True, stable=True)
+    return [ids[i] for i in order.tolist()]
+
+
 def _adam_until(model, loss_fn, lr, max_steps, stop):
     import torch
 
@@ -142,7 +166,9 @@ def _npo_loss(forget, ref_logp, beta):
 
 
 def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs, lr,
-           batch_size, k, max_concepts, model_path, unlearn, device, seed, dry=False):
+           batch_size, k, max_concepts, model_path, unlearn, device, seed, multi=(),
+           dry=False):
+    import contextlib
     import copy
     import time
 
@@ -224,6 +250,18 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
             ok |= g
         rows["pass"].append(ok)
     out.update({f"gate_{key}": np.array(v, dtype=float) for key, v in rows.items()})
+    # diagnostic (reported only): zero the N best-ranked value vectors of a concept at once
+    ranked = [_ranked_vectors(model, vocab[c], k) for c in range(len(found))] if multi else []
+    for n_ab in multi:
+        ca, un = [], []
+        for c, fl in enumerate(concept_facts):
+            with contextlib.ExitStack() as stack:
+                for layer, j in ranked[c][:n_ab]:
+                    stack.enter_context(cv.ablate_value_vector(model, layer, j))
+                ca.append(acc(model, main(fl)))
+                un.append(acc(model, main(unrelated)))
+        out[f"multi{n_ab}_acc"] = np.array(ca)
+        out[f"multi{n_ab}_unrel"] = np.array(un)
     gated = [c for c in range(len(found)) if rows["pass"][c]]
     # methods on the gated concepts; with none gated, on the best-located ones (reported
     # as ungated, never counted for the acceptance)
@@ -347,6 +385,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                    f"unrelated {o['unrelated_acc']:.2f} -> {np.mean(o['gate_unrel_zero']):.2f}"
                    f" / {np.mean(o['gate_unrel_noise']):.2f}; overlaps "
                    f"{o['overlap'].astype(int).tolist()}")
+    for n_ab in cfg.get("multi", ()):
+        ca, un = o[f"multi{n_ab}_acc"], o[f"multi{n_ab}_unrel"]
+        n_pass = int(np.sum((o["gate_acc_base"] - ca >= GATE["min_drop"] - 1e-12)
+                            & (o["unrelated_acc"] - un <= GATE["max_unrelated_drop"] + 1e-12)))
+        gate_detail += (f"; zeroing the {n_ab} best-ranked vectors together: concept QA "
+                        f"{np.mean(ca):.2f}, unrelated {np.mean(un):.2f}, {n_pass} pass")
     res.add(Check.at_least("trained QA accuracy (main + paraphrased questions)",
                            o["train_acc"], 0.95))
     for m in ("ga", "npo"):
