@@ -38,7 +38,8 @@ written before the question); and, as a diagnostic of how distributed the concep
 concept/unrelated QA after zeroing the 4, 16 and 64 best-ranked value vectors of a concept
 together (full scale).
 
-Smoke scale (mechanism checks, 20 seeds): trained QA >= 0.95, GA and NPO reach concept QA
+Smoke scale (mechanism checks, 20 seeds; GA/NPO at lr 1e-3 to keep it short): trained QA
+>= 0.95, GA and NPO reach concept QA
 <= 20 % on the selected concepts (gated ones, else the best-located ones, labelled
 ungated), median cos >= 0.95 for GA/NPO and <= 0.5 for Needle on those, and Needle changes
 exactly one value vector. The gate count and paraphrase comparison are full-scale checks.
@@ -74,7 +75,7 @@ UNLEARN = dict(ga_lr=3e-4, npo_lr=3e-4, beta=0.1, needle_lr=0.5, needle_noise=0.
 SIZES = {
     "smoke": dict(n_concepts=3, n_unrelated=3, attributes=4, n_layer=2, n_embd=32, n_head=2,
                   epochs=60, lr=1e-2, batch_size=16, k=10, max_concepts=1, model_path=None,
-                  unlearn=UNLEARN, multi=()),
+                  unlearn=dict(UNLEARN, ga_lr=1e-3, npo_lr=1e-3), multi=()),
     "full": dict(n_concepts=20, n_unrelated=10, attributes=6, n_layer=4, n_embd=128, n_head=4,
                  epochs=80, lr=3e-3, batch_size=60, k=20, max_concepts=20, model_path=None,
                  unlearn=UNLEARN, multi=(4, 16, 64)),
