@@ -68,8 +68,8 @@ CLAIM = ("GA and NPO stopped at concept QA <= 20 % leave the located concept val
          "leaves lower concept QA under held-out paraphrases, over concepts whose vector passes "
          "the ablation gate (>= 30-point concept drop, <= 5-point unrelated drop).")
 LABEL = "stand-in"
-LABEL_REASON = ("a tiny GPT-2 trained from scratch on fictitious entities stands in for "
-                "LLaMA-2-7B-chat / OLMo-7B and the ConceptVectors benchmark")
+LABEL_REASON = (
+    "tiny GPT-2 on invented entities stands in for LLaMA-2-7B / OLMo-7B and the benchmark")
 ENV_PATH = "THEORYLAB_LLM_PATH"
 
 UNLEARN = dict(ga_lr=3e-4, npo_lr=3e-4, beta=0.1, needle_lr=0.5, needle_noise=0.1,
