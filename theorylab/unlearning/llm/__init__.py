@@ -78,6 +78,19 @@ _LAZY: dict[str, str] = {
     "split_for_relearning": "relearn",
     "relearn_attack": "relearn",
     "steps_to_recover": "relearn",
+    # concept vectors (ConceptVectors, arXiv:2406.11614): module concept_vectors
+    "ValueSite": "concept_vectors",
+    "ConceptVector": "concept_vectors",
+    "NeedleResult": "concept_vectors",
+    "value_site": "concept_vectors",
+    "value_vectors": "concept_vectors",
+    "unembedding": "concept_vectors",
+    "topk_tokens": "concept_vectors",
+    "intrinsic_scores": "concept_vectors",
+    "locate_concept_vectors": "concept_vectors",
+    "ablate_value_vector": "concept_vectors",
+    "needle": "concept_vectors",
+    "localisation_gate": "concept_vectors",
 }
 
 __all__ = sorted(_LAZY)
