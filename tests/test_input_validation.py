@@ -887,6 +887,37 @@ def _llm_cases() -> dict[str, Case]:
     C[k + "rf_unlearn"] = Case(lambda: llm.rf_unlearn(rf(), "ga", lr=1e-3, steps=2), {})
     C[k + "synthetic_rf.rf_loss"] = Case(
         lambda: llm.rf_unlearn(rf(), "npo", lr=1e-3, beta=1.0, steps=1), {})
+    # concept_vectors.py (models and token sets: valid calls only, except the number-valued
+    # gate; its bad inputs are tested in tests/test_llm_concept_vectors.py)
+    M = lambda: L()["model"]  # noqa: E731
+    C[k + "value_site"] = Case(lambda: llm.value_site(M(), 0), {})
+    C[k + "value_vectors"] = Case(lambda: llm.value_vectors(M(), 0), {})
+    C[k + "unembedding"] = Case(lambda: llm.unembedding(M()), {})
+    C[k + "topk_tokens"] = Case(
+        lambda: llm.topk_tokens(llm.value_vectors(M(), 0), llm.unembedding(M()), 3), {})
+    C[k + "concept_vectors.cosine"] = Case(
+        lambda: __import__("theorylab.unlearning.llm.concept_vectors", fromlist=["x"]).cosine(
+            torch.ones(3), torch.arange(3.0)), {})
+    C[k + "concept_vectors.jaccard"] = Case(
+        lambda: __import__("theorylab.unlearning.llm.concept_vectors", fromlist=["x"]).jaccard(
+            [1, 2], [2, 3]), {})
+    C[k + "intrinsic_scores"] = Case(
+        lambda: llm.intrinsic_scores(llm.value_vectors(M(), 0)[0], llm.value_vectors(M(), 0)[1],
+                                     llm.unembedding(M()), k=3), {})
+    C[k + "locate_concept_vectors"] = Case(
+        lambda: llm.locate_concept_vectors(M(), [{5, 6}], k=3), {})
+    def ablate():
+        with llm.ablate_value_vector(M(), 0, 0) as site:
+            return site
+
+    C[k + "ablate_value_vector"] = Case(ablate, {})
+    C[k + "needle"] = Case(
+        lambda: llm.needle(__import__("copy").deepcopy(M()),
+                           lambda m: llm.qa_loss(m, llm.encode_qa(L()["tok"], *qa())), 0, 0,
+                           max_steps=1, generator=g()), {})
+    C[k + "localisation_gate"] = Case(
+        llm.localisation_gate, dict(concept_before=1.0, concept_after=0.5, unrelated_before=1.0,
+                                    unrelated_after=1.0))
     return C
 
 

@@ -307,9 +307,9 @@ def test_bad_inputs(gpt, tok):
         cv.needle(gpt, None, 0, 1)
     with pytest.raises(ValueError, match="loss_fn must depend on the down-projection"):
         cv.needle(gpt, lambda m: m.transformer.wte.weight.sum(), 1, 1, max_steps=1)
-    with pytest.raises(ValueError, match=r"concept_before must be a number in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"concept_before must be a real number in \[0, 1\]"):
         cv.localisation_gate(1.5, 0.0, 1.0, 1.0)
-    with pytest.raises(ValueError, match="min_drop must be a number in"):
+    with pytest.raises(ValueError, match="min_drop must be a real number in"):
         cv.localisation_gate(1.0, 0.0, 1.0, 1.0, min_drop=math.nan)
 
 

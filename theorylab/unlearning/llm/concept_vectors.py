@@ -472,7 +472,9 @@ def localisation_gate(concept_before: float, concept_after: float, unrelated_bef
                     ("unrelated_before", unrelated_before),
                     ("unrelated_after", unrelated_after), ("min_drop", min_drop),
                     ("max_unrelated_drop", max_unrelated_drop)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
-            raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number in [0, 1], got {v!r}")
+        if not 0 <= v <= 1:
+            raise ValueError(f"{name} must be a real number in [0, 1], got {v!r}")
     return (concept_before - concept_after >= min_drop - 1e-12
             and unrelated_before - unrelated_after <= max_unrelated_drop + 1e-12)
