@@ -17,7 +17,7 @@ model as reference) and MRP (r = 2 directions after block 1, -CE(forget) + 1.2 C
 plain gradient steps on W only, W initialised from hidden states; a random-init control).
 Accuracy = greedy exact match of the whole answer (computed by teacher forcing: every answer
 token and <eos> is the arg-max given the true prefix, which is the same event).
-Matching: GA and NPO are evaluated every few steps and MRP over a small grid of step sizes;
+Matching: GA and NPO are evaluated after every step and MRP over a small grid of step sizes;
 each method's model is the one with the lowest T1 accuracy among those whose retain accuracy
 (topics T2-T4) is >= the original's - 0.05 (the original counts, so the rule always has an
 answer). Relearning attack: Adam (lr 1e-3) on ALL base weights (the projection kept) on 20 %
@@ -59,7 +59,7 @@ LABEL_REASON = ("tiny GPT-2 trained from scratch on invented topics stands in fo
 KS = (0, 10, 25, 50, 100)
 METHODS = ("ga", "npo", "mrp", "mrp_random")
 _COMMON = dict(n_topics=4, attributes=3, n_head=4, train_lr=3e-3, train_batch=16,
-               ga_lr=1e-3, npo_lr=1e-3, npo_beta=0.1, un_steps=60, eval_every=5,
+               ga_lr=1e-3, npo_lr=1e-3, npo_beta=0.1, un_steps=60, eval_every=1,
                mrp_layers=(1,), mrp_rank=2, mrp_lrs=(0.05, 0.2, 0.5), mrp_epochs=4,
                mrp_batch=5, retain_weight=1.2, relearn_frac=0.2, relearn_lr=1e-3, ks=KS,
                continual=True, checkpoint=None)
@@ -141,7 +141,7 @@ def _mrp(model, forget, retain, retain_eval, *, init, lrs, layers, rank, epochs,
 
     from theorylab.unlearning.llm.mrp import mrp_unlearn
 
-    best = (_acc(model, forget), 0.0, model)
+    best, m = (_acc(model, forget), 0.0, model), model
     for lr in lrs:
         m = copy.deepcopy(model)
         mrp_unlearn(m, forget, retain, layers=layers, rank=rank, lr=lr, epochs=epochs,
@@ -150,7 +150,7 @@ def _mrp(model, forget, retain, retain_eval, *, init, lrs, layers, rank, epochs,
         fa, ra = _acc(m, forget), _acc(m, retain_eval)
         if ra >= floor and fa < best[0]:
             best = (fa, lr, m)
-    return best[2], best[1]
+    return best[2], best[1], m
 
 
 def _relearn(model, relearn, heldout, *, lr, ks):
@@ -237,14 +237,14 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
         if meth in ("ga", "npo"):
             return _ga_npo(m0, f, r, kind=meth, lr=ga_lr if meth == "ga" else npo_lr,
                            beta=npo_beta, steps=un_steps, eval_every=eval_every,
-                           floor=_acc(m0, r) - 0.05)
+                           floor=_acc(m0, r) - 0.05) + (None,)
         return _mrp(m0, f, r, r, init="hidden" if meth == "mrp" else "random", lrs=mrp_lrs,
                     layers=mrp_layers, rank=mrp_rank, epochs=mrp_epochs, batch=mrp_batch,
                     retain_weight=retain_weight, floor=_acc(m0, r) - 0.05, seed=s)
 
     for meth in METHODS:
         t0 = time.perf_counter()
-        u, choice = unlearn(meth, model, forget, retain, seed)
+        u, choice, last = unlearn(meth, model, forget, retain, seed)
         out[f"{meth}_unlearn_s"] = time.perf_counter() - t0
         out[f"{meth}_choice"] = float(choice)
         out[f"{meth}_forget"] = _acc(u, forget)
@@ -254,15 +254,16 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
         if meth == "mrp":
             from theorylab.unlearning.llm.mrp import collect_hidden_states, mrp_blocks
 
-            blocks = mrp_blocks(u)
-            st = {k.replace(".block.", "."): v for k, v in u.state_dict().items()
+            # mechanics on the last model trained (the selected one may be the original)
+            blocks = mrp_blocks(last)
+            st = {k.replace(".block.", "."): v for k, v in last.state_dict().items()
                   if not k.endswith((".W", ".W_old"))}
             out["mrp_base_unchanged"] = float(
                 st.keys() == base_before.keys()
                 and all(torch.equal(st[k], base_before[k]) for k in st))
             resid = 0.0
             for L, b in blocks.items():
-                H = collect_hidden_states(u, retain, L).double()
+                H = collect_hidden_states(last, retain, L).double()
                 Wo = b.W_old.double().cpu()
                 resid = max(resid, float((H @ Wo.T).abs().max() / H.abs().max()))
             out["mrp_projection_residual"] = resid if blocks else float("nan")
@@ -273,7 +274,7 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
             m = model
             for j in range(3):
                 rest = list(range(j + 1, n_topics))
-                m, _ = unlearn(meth, m, topic[j], enc(rest), seed + 17 * j)
+                m = unlearn(meth, m, topic[j], enc(rest), seed + 17 * j)[0]
                 out[f"cont_{meth}_r{j + 1}_T4"] = _acc(m, topic[n_topics - 1])
                 out[f"cont_{meth}_r{j + 1}_forgotten"] = float(np.mean(
                     [_acc(m, topic[i]) for i in range(j + 1)]))
