@@ -432,9 +432,9 @@ def mrp_unlearn(model, forget: dict[str, torch.Tensor], retain: dict[str, torch.
                         b.W -= lr * g
                 if not all(torch.isfinite(b.W).all() for b in blocks):
                     raise FloatingPointError(f"W became non-finite at step {len(losses)}")
-                losses.append(float(loss))
-                fce.append(float(lf))
-                rce.append(float(lr_))
+                losses.append(float(loss.detach()))
+                fce.append(float(lf.detach()))
+                rce.append(float(lr_.detach()))
     finally:
         for p, f in zip(base, flags, strict=True):
             p.requires_grad_(f)
