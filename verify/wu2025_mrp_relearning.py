@@ -10,28 +10,34 @@ abstract gives no number and the table values are not copied here (unconfirmed).
 
 Small experiment (a tiny GPT-2 trained from scratch stands in for Llama-2-7B-chat, invented
 topics for ScienceQA's natural-science topics): ``make_facts(4 topics, E entities, 3
-attributes, group_vocabulary=True)`` (each topic has its own answer vocabulary); the model is
-trained on every fact until its greedy exact-match accuracy is >= 95 % on each topic. Topic
-T1 is unlearned with GA (ascent on the answers' token NLL), NPO (beta = 0.1, the original
-model as reference) and MRP (r = 2 directions after block 1, -CE(forget) + 1.2 CE(retain),
-plain gradient steps on W only, W initialised from hidden states; a random-init control).
-Accuracy = greedy exact match of the whole answer (computed by teacher forcing: every answer
-token and <eos> is the arg-max given the true prefix, which is the same event).
-Matching: GA and NPO are evaluated after every step and MRP over a small grid of step sizes;
-each method's model is the one with the lowest T1 accuracy among those whose retain accuracy
-(topics T2-T4) is >= the original's - 0.05 (the original counts, so the rule always has an
-answer). Relearning attack: Adam (lr 1e-3) on ALL base weights (the projection kept) on 20 %
-of T1's facts, full batch, for k in {0, 10, 25, 50, 100} steps; measured on the held-out 80 %.
-Continual: T1 -> T2 -> T3 with each method (retain = the topics not yet requested); retain
-accuracy on T4 after each request is reported.
+attributes, group_vocabulary=True)`` (each topic has its own answer vocabulary); a 2-block
+GPT-2 (width 64) is trained on every fact until its greedy exact-match accuracy is >= 95 % on
+each topic. Topic T1 is unlearned with GA and NPO (beta = 0.1, the original model as
+reference), both with the same retain term as MRP's loss (+ 1.2 CE on as many random retain
+rows: the GradDiff / NPO+RT form; without it a pilot lost retain accuracy as fast as T1
+accuracy: GA at lr 3e-4 went 0.72 / 0.69 (T1 / retain) after 6 steps), Adam 3e-4, 40 full
+forget-set steps, evaluated after every step; and MRP (r = 2 directions after block 1,
+-CE(forget) + 1.2 CE(retain), plain gradient steps on W only, 4 epochs of batches of 5, W
+initialised from hidden states; a random-init control). MRP's step size: the reference 2e-4
+does nothing here because the trained model's forget CE is saturated (~0.003 nats per token,
+gradients ~1e-3): in a pilot, steps up to 2.0 left T1 accuracy at 1.00; the projection is
+invariant to the scale of W, so the grid {10, 100, 1000} is used (pilot: T1 0.95-0.98,
+retain 1.00; r = 8 reached T1 0.80). Accuracy = greedy exact match of the whole answer.
+Matching: each method's model is the one with the lowest T1 accuracy among those whose
+retain accuracy (topics T2-T4) is >= the original's - 0.05 (the original counts, so the rule
+always has an answer). Relearning attack: Adam (lr 1e-3) on ALL base weights (the projection
+kept) on 20 % of T1's facts (drawn at random over facts), full batch, for k in
+{0, 10, 25, 50, 100} steps; greedy exact match on the held-out 80 %.
+Continual: T1 -> T2 -> T3 with each method (retain = the topics not yet requested); accuracy
+on T4 (never requested) after each request is reported.
 
 Acceptance (fixed before the first full run): at k = 50, MRP's held-out T1 accuracy is lower
 than both GA's and NPO's in >= 4 of 5 seeds (full). Other side (reported): the random-init MRP
 control, and k = 0 (all methods' T1 accuracy before the attack). If the tiny model does not
 separate the methods, the verdict is fail: a recorded negative result.
-Smoke (one seed, <= 10 s): the mechanics only — the original model learns the facts, MRP's
-base weights are bitwise unchanged, every selected model keeps retain accuracy >= original -
-0.05, and the projection removes its directions from block 1's output.
+Smoke (one seed, 6 entities per topic): the mechanics only — the original model learns the
+facts, MRP's base weights are bitwise unchanged, and the projection removes its directions
+from block 1's output (residual <= 1e-4 of the largest entry; float32 rounding is ~1e-7).
 Scale ``paper``: a causal LM from a local path (``THEORYLAB_LLM_PATH``) fine-tuned on the facts
 on ``--device``, MRP on 2 blocks with the reference step size 2e-4, batches of 5; ``--dry-run``
 builds that configuration (a tiny saved checkpoint when the variable is unset) and takes one
@@ -59,14 +65,14 @@ LABEL_REASON = ("tiny GPT-2 trained from scratch on invented topics stands in fo
 KS = (0, 10, 25, 50, 100)
 METHODS = ("ga", "npo", "mrp", "mrp_random")
 _COMMON = dict(n_topics=4, attributes=3, n_head=4, train_lr=3e-3, train_batch=16,
-               ga_lr=1e-3, npo_lr=1e-3, npo_beta=0.1, un_steps=60, eval_every=1,
-               mrp_layers=(1,), mrp_rank=2, mrp_lrs=(0.05, 0.2, 0.5), mrp_epochs=4,
+               ga_lr=3e-4, npo_lr=3e-4, npo_beta=0.1, un_steps=40, eval_every=1,
+               mrp_layers=(1,), mrp_rank=2, mrp_lrs=(10.0, 100.0, 1000.0), mrp_epochs=4,
                mrp_batch=5, retain_weight=1.2, relearn_frac=0.2, relearn_lr=1e-3, ks=KS,
                continual=True, checkpoint=None)
 SIZES = {
-    "smoke": dict(_COMMON, entities=8, n_layer=2, n_embd=64, train_epochs=80, ks=(0, 10),
-                  mrp_lrs=(0.2,), un_steps=30, continual=False, seeds=1),
-    "full": dict(_COMMON, entities=30, n_layer=2, n_embd=128, train_epochs=80, seeds=5),
+    "smoke": dict(_COMMON, entities=6, n_layer=2, n_embd=64, train_epochs=60, ks=(0, 10),
+                  mrp_lrs=(100.0,), un_steps=15, continual=False, seeds=1),
+    "full": dict(_COMMON, entities=20, n_layer=2, n_embd=64, train_epochs=60, seeds=5),
     "paper": dict(_COMMON, entities=30, n_layer=None, n_embd=None, train_epochs=5,
                   train_lr=5e-5, ga_lr=1e-5, npo_lr=1e-5, relearn_lr=1e-5, mrp_lrs=(2e-4,),
                   mrp_epochs=2, mrp_layers=(4, 8), checkpoint="env", seeds=1),
@@ -103,27 +109,30 @@ def _acc(model, batch) -> float:
     return float(_exact(model, batch).mean())
 
 
-def _ga_npo(model, forget, retain_eval, *, kind, lr, beta, steps, eval_every, floor):
-    """GA / NPO (stand-in: the few lines of each loss) with checkpoint selection: the lowest
-    forget accuracy among evaluated checkpoints whose retain accuracy >= floor."""
+def _ga_npo(model, forget, retain, retain_eval, *, kind, lr, beta, steps, eval_every,
+            retain_weight, floor, seed):
+    """GA / NPO with the same retain term as MRP's loss (GradDiff / NPO+RT form), one Adam
+    step per iteration on the whole forget set and as many random retain rows; the model kept
+    is the evaluated checkpoint with the lowest forget accuracy whose retain accuracy >=
+    floor (the original included)."""
     import torch
 
+    from theorylab.unlearning.llm.losses import ga_loss, npo_loss
     from theorylab.unlearning.llm.model import qa_loss, sequence_logprob
 
-    ref_lp = None
-    if kind == "npo":
-        with torch.no_grad():
-            ref_lp = sequence_logprob(model, forget).detach()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        ref_lp = sequence_logprob(model, forget).detach()
     m = copy.deepcopy(model)
     opt = torch.optim.Adam(m.parameters(), lr=lr)
     best = (_acc(m, forget), 0, copy.deepcopy(m))
+    n_f, n_r = forget["input_ids"].shape[0], retain["input_ids"].shape[0]
     for t in range(1, steps + 1):
         m.train()
-        if kind == "ga":
-            loss = -qa_loss(m, forget)
-        else:
-            lp = sequence_logprob(m, forget)
-            loss = -(2.0 / beta) * torch.nn.functional.logsigmoid(-beta * (lp - ref_lp)).mean()
+        lp = sequence_logprob(m, forget)
+        loss = ga_loss(lp) if kind == "ga" else npo_loss(lp, ref_lp, beta)
+        ridx = torch.randint(n_r, (n_f,), generator=g).to(forget["input_ids"].device)
+        loss = loss + retain_weight * qa_loss(m, {k: v[ridx] for k, v in retain.items()})
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -151,30 +160,6 @@ def _mrp(model, forget, retain, retain_eval, *, init, lrs, layers, rank, epochs,
         if ra >= floor and fa < best[0]:
             best = (fa, lr, m)
     return best[2], best[1], m
-
-
-def _relearn(model, relearn, heldout, *, lr, ks):
-    """Fine-tune every base weight (MRP's W_old is a buffer and stays) on ``relearn``."""
-    import torch
-
-    m = copy.deepcopy(model)
-    params = [p for n, p in m.named_parameters() if not n.endswith(".W")]
-    opt = torch.optim.Adam(params, lr=lr)
-    from theorylab.unlearning.llm.model import qa_loss
-
-    out = {}
-    for t in range(max(ks) + 1):
-        if t in ks:
-            out[t] = _acc(m, heldout)
-        if t == max(ks):
-            break
-        m.train()
-        loss = qa_loss(m, relearn)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        m.eval()
-    return out
 
 
 def _setup(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs, train_lr,
@@ -213,6 +198,9 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
 
     import torch
 
+    from theorylab.unlearning.llm.metrics import qa_accuracy
+    from theorylab.unlearning.llm.relearn import relearn_attack, split_for_relearning
+
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     fs, tok, model, enc = _setup(entities, n_topics, attributes, n_layer, n_embd, n_head,
@@ -223,21 +211,18 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
         out[f"orig_acc_T{g + 1}"] = _acc(model, topic[g])
     forget, retain = topic[0], enc(list(range(1, n_topics)))
     orig_r = _acc(model, retain)
-    floor = orig_r - 0.05
     out["orig_retain"] = orig_r
-    rng = np.random.default_rng(seed)
-    t1 = fs.indices([0])
-    perm = rng.permutation(t1.size)
-    n_re = max(1, int(round(relearn_frac * t1.size)))
-    relearn, heldout = enc(None, t1[perm[:n_re]]), enc(None, t1[perm[n_re:]])
-    out["n_relearn"], out["n_heldout"] = n_re, t1.size - n_re
+    re_facts, ho_facts = split_for_relearning(fs.subset(fs.indices([0])), relearn_frac,
+                                              stratify=False, rng=seed)
+    out["n_relearn"], out["n_heldout"] = len(re_facts), len(ho_facts)
     base_before = {k: v.clone() for k, v in model.state_dict().items()}
 
     def unlearn(meth, m0, f, r, s):
         if meth in ("ga", "npo"):
-            return _ga_npo(m0, f, r, kind=meth, lr=ga_lr if meth == "ga" else npo_lr,
+            return _ga_npo(m0, f, r, r, kind=meth, lr=ga_lr if meth == "ga" else npo_lr,
                            beta=npo_beta, steps=un_steps, eval_every=eval_every,
-                           floor=_acc(m0, r) - 0.05) + (None,)
+                           retain_weight=retain_weight, floor=_acc(m0, r) - 0.05,
+                           seed=s) + (None,)
         return _mrp(m0, f, r, r, init="hidden" if meth == "mrp" else "random", lrs=mrp_lrs,
                     layers=mrp_layers, rank=mrp_rank, epochs=mrp_epochs, batch=mrp_batch,
                     retain_weight=retain_weight, floor=_acc(m0, r) - 0.05, seed=s)
@@ -249,8 +234,10 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
         out[f"{meth}_choice"] = float(choice)
         out[f"{meth}_forget"] = _acc(u, forget)
         out[f"{meth}_retain"] = _acc(u, retain)
-        curve = _relearn(u, relearn, heldout, lr=relearn_lr, ks=ks)
-        out.update({f"{meth}_k{k}": v for k, v in curve.items()})
+        curve = relearn_attack(u, tok, re_facts, ho_facts, steps=ks, lr=relearn_lr,
+                               batch_size=len(re_facts),
+                               generator=torch.Generator().manual_seed(seed))
+        out.update({f"{meth}_k{k}": float(v) for k, v in zip(ks, curve.accuracy, strict=True)})
         if meth == "mrp":
             from theorylab.unlearning.llm.mrp import collect_hidden_states, mrp_blocks
 
@@ -268,7 +255,7 @@ def _trial(entities, n_topics, attributes, n_layer, n_embd, n_head, train_epochs
                 resid = max(resid, float((H @ Wo.T).abs().max() / H.abs().max()))
             out["mrp_projection_residual"] = resid if blocks else float("nan")
             out["mrp_n_directions"] = float(sum(b.W_old.shape[0] for b in blocks.values()))
-    out["orig_k0"] = _acc(model, heldout)
+    out["orig_k0"] = qa_accuracy(model, tok, ho_facts).exact_match
     if continual:
         for meth in ("ga", "npo", "mrp"):
             m = model
@@ -350,11 +337,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                        bool(a["mrp_base_unchanged"].all())))
     res.add(Check.at_most("MRP: removed directions' share of block outputs (max |H W_old^T| / "
                           "max |H|)", float(a["mrp_projection_residual"].max()), 1e-4))
-    drops = np.stack([a["orig_retain"] - a[f"{m}_retain"] for m in METHODS])
-    res.add(Check.at_most("matched retain: retain accuracy drop of every selected model (max)",
-                          float(drops.max()), 0.05,
-                          detail=", ".join(f"{m} forget {a[f'{m}_forget'].mean():.2f} retain "
-                                           f"{a[f'{m}_retain'].mean():.2f}" for m in METHODS)))
+    matched = ", ".join(f"{m} T1 {a[f'{m}_forget'].mean():.2f} retain "
+                        f"{a[f'{m}_retain'].mean():.2f}" for m in METHODS)
     kc = 50 if 50 in ks else max(ks)
     wins = (a[f"mrp_k{kc}"] < a[f"ga_k{kc}"]) & (a[f"mrp_k{kc}"] < a[f"npo_k{kc}"])
     curves = "; ".join(f"{m}: " + " ".join(f"{a[f'{m}_k{k}'].mean():.2f}" for k in ks)
@@ -365,7 +349,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                                "relearning steps is below both GA's and NPO's",
                                int(wins.sum()), need,
                                detail=f"of {n_seeds}; held-out accuracy at k = {list(ks)}: "
-                                      + curves))
+                                      + curves + f"; selected models (mean): {matched}"))
     res.data.update({k: v for k, v in a.items()})
     res.data["config"] = {k: v for k, v in cfg.items()}
     res.data["mrp_wins"] = wins.astype(int)
