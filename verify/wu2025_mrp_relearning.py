@@ -32,7 +32,9 @@ Continual: T1 -> T2 -> T3 with each method (retain = the topics not yet requeste
 on T4 (never requested) after each request is reported.
 
 Acceptance (fixed before the first full run): at k = 50, MRP's held-out T1 accuracy is lower
-than both GA's and NPO's in >= 4 of 5 seeds (full). Other side (reported): the random-init MRP
+than both GA's and NPO's in >= 4 of 5 seeds (full); and, as a precondition added after a
+one-seed pilot in which no method got T1 below 0.95 at matched retain (so that a "win" could
+only be noise of one or two facts), every method's selected model has mean T1 accuracy <= 0.5. Other side (reported): the random-init MRP
 control, and k = 0 (all methods' T1 accuracy before the attack). If the tiny model does not
 separate the methods, the verdict is fail: a recorded negative result.
 Smoke (one seed, 6 entities per topic): the mechanics only — the original model learns the
@@ -344,6 +346,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     curves = "; ".join(f"{m}: " + " ".join(f"{a[f'{m}_k{k}'].mean():.2f}" for k in ks)
                        for m in METHODS)
     if scale != "smoke":
+        t1 = np.stack([a[f"{m}_forget"] for m in METHODS[:3]])
+        res.add(Check.at_most("precondition: T1 accuracy of the selected GA / NPO / MRP models "
+                              "(max over methods of the seed mean)",
+                              float(t1.mean(axis=1).max()), 0.5,
+                              detail="a relearning comparison needs knowledge that was "
+                                     f"removed first; {matched}"))
         need = 4 if n_seeds == 5 else math.ceil(0.8 * n_seeds)
         res.add(Check.at_least(f"seeds where MRP's held-out T1 accuracy after k = {kc} "
                                "relearning steps is below both GA's and NPO's",
