@@ -31,6 +31,9 @@ SUBPACKAGES += ["metric_losses", "robust"]
 # the torch subpackage (its functions take tensors: complex, empty and NaN tensors below)
 if importlib.util.find_spec("torch") is not None:
     SUBPACKAGES.append("seq")
+# language-model unlearning (torch + transformers; models built lazily, at test time)
+if all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers")):
+    SUBPACKAGES.append("unlearning.llm")
 
 
 def _mod(name):
@@ -736,9 +739,130 @@ def _seq_cases() -> dict[str, Case]:
     return C
 
 
+_LLM: dict[str, Any] = {}
+
+
+def _llm():
+    """A TOFU split, its tokenizer and an untrained tiny GPT-2 (built once, on first use)."""
+    if not _LLM:
+        import torch
+
+        llm = _mod("unlearning.llm")
+        torch.set_num_threads(1)
+        sp = llm.tofu_splits(n_authors=4, attributes=1, forget_fraction=0.5, n_real_authors=1,
+                             n_world_facts=1, seed=0)
+        tok = llm.build_tokenizer(sp.facts.texts())
+        model = llm.tiny_gpt2(tok, n_layer=1, n_embd=16, n_head=2, n_positions=32)
+        _LLM.update(sp=sp, tok=tok, model=model, facts=list(sp.facts.facts))
+    return _LLM
+
+
+def _llm_cases() -> dict[str, Case]:
+    """Rows of ``theorylab.unlearning.llm`` (facts, model, metrics, relearn)."""
+    llm = _mod("unlearning.llm")
+    L = _llm
+    C: dict[str, Case] = {}
+    k = "unlearning.llm."
+
+    def g():
+        import torch
+
+        return torch.Generator().manual_seed(0)
+
+    def qa():
+        f = L()["facts"]
+        return [x.question for x in f], [x.answer for x in f]
+
+    # facts.py
+    C[k + "make_facts"] = Case(
+        lambda n_groups, n_perturbed: llm.make_facts(n_groups, 1, 2, n_perturbed=n_perturbed,
+                                                     seed=0),
+        dict(n_groups=3, n_perturbed=2))
+    # model.py (its arguments are tokenizers, models and token batches: valid calls only)
+    C[k + "build_tokenizer"] = Case(lambda: llm.build_tokenizer(["a b", "c ."]), {})
+    C[k + "tiny_gpt2"] = Case(lambda: llm.tiny_gpt2(L()["tok"], n_layer=1, n_embd=8,
+                                                    n_head=2), {})
+    C[k + "check_compatible"] = Case(lambda: llm.check_compatible(L()["model"], L()["tok"]), {})
+    C[k + "encode_qa"] = Case(lambda: llm.encode_qa(L()["tok"], *qa(), model=L()["model"]), {})
+    C[k + "token_logprobs"] = Case(
+        lambda: llm.token_logprobs(L()["model"], llm.encode_qa(L()["tok"], *qa())), {})
+    C[k + "sequence_logprob"] = Case(
+        lambda: llm.sequence_logprob(L()["model"], llm.encode_qa(L()["tok"], *qa())), {})
+    C[k + "qa_loss"] = Case(
+        lambda: llm.qa_loss(L()["model"], llm.encode_qa(L()["tok"], *qa())), {})
+    C[k + "train_lm"] = Case(
+        lambda: llm.train_lm(__import__("copy").deepcopy(L()["model"]),
+                             llm.encode_qa(L()["tok"], *qa()), epochs=1, generator=g()), {})
+    C[k + "greedy_answers"] = Case(
+        lambda: llm.greedy_answers(L()["model"], L()["tok"], qa()[0], max_new_tokens=2), {})
+    def save_load():
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            llm.save_lm(L()["model"], L()["tok"], d)
+            return llm.load_lm(d)
+
+    C[k + "save_lm"] = Case(save_load, {})
+    C[k + "load_lm"] = Case(save_load, {})
+    # metrics.py
+    C[k + "answer_nll"] = Case(
+        lambda batch_size: llm.answer_nll(L()["model"], L()["tok"], *qa(), batch_size=batch_size),
+        dict(batch_size=2))
+    C[k + "truth_ratio_statistic"] = Case(
+        lambda batch_size: llm.truth_ratio_statistic(L()["model"], L()["tok"], L()["facts"],
+                                                     batch_size=batch_size), dict(batch_size=2))
+    C[k + "answer_probability"] = Case(
+        lambda batch_size: llm.answer_probability(L()["model"], L()["tok"], L()["facts"],
+                                                  kind="normalised", batch_size=batch_size),
+        dict(batch_size=2))
+    s1, s2 = np.array([0.5, 1.5, 2.0]), np.array([1.0, 3.0])
+    C[k + "forget_quality"] = Case(llm.forget_quality, dict(stat_unlearned=s1, stat_retain=s2))
+    C[k + "forget_truth_ratio"] = Case(llm.forget_truth_ratio, dict(s=s1))
+    C[k + "truth_score"] = Case(llm.truth_score, dict(s=s1))
+    C[k + "model_utility"] = Case(llm.model_utility, dict(components=np.array([0.5, 0.25])))
+    C[k + "lcs_length"] = Case(lambda: llm.lcs_length(["a", "b"], ["b"]), {})
+    C[k + "rouge_l_recall"] = Case(lambda: llm.rouge_l_recall("a b", "b c"), {})
+    C[k + "is_well_formed"] = Case(
+        lambda: llm.is_well_formed(L()["facts"][0].answer, L()["facts"][0]), {})
+    C[k + "score_answers"] = Case(
+        lambda: llm.score_answers(qa()[1], L()["facts"]), {})
+    C[k + "qa_accuracy"] = Case(
+        lambda max_new_tokens: llm.qa_accuracy(L()["model"], L()["tok"], L()["facts"],
+                                               max_new_tokens=max_new_tokens),
+        dict(max_new_tokens=2))
+    C[k + "tofu_splits"] = Case(
+        lambda n_authors, forget_fraction: llm.tofu_splits(
+            n_authors, 1, forget_fraction=forget_fraction, n_real_authors=1, n_world_facts=1,
+            seed=0),
+        dict(n_authors=4, forget_fraction=0.5))
+    C[k + "evaluate_tofu"] = Case(
+        lambda batch_size, max_new_tokens: llm.evaluate_tofu(
+            L()["model"], L()["tok"], L()["sp"], batch_size=batch_size,
+            max_new_tokens=max_new_tokens),
+        dict(batch_size=8, max_new_tokens=2))
+    # relearn.py
+    C[k + "split_for_relearning"] = Case(
+        lambda fraction: llm.split_for_relearning(L()["facts"], fraction, stratify=False, rng=0),
+        dict(fraction=0.5))
+    C[k + "relearn_attack"] = Case(
+        lambda lr, batch_size: llm.relearn_attack(
+            L()["model"], L()["tok"], L()["facts"][:2], L()["facts"][2:], steps=[0, 1], lr=lr,
+            batch_size=batch_size, generator=g(), max_new_tokens=2),
+        dict(lr=1e-3, batch_size=2))
+    C[k + "steps_to_recover"] = Case(
+        lambda threshold: llm.steps_to_recover(
+            llm.RelearnCurve(steps=np.array([0, 1]), accuracy=np.array([0.0, 1.0]),
+                             value_accuracy=np.zeros(2), probability=np.zeros(2),
+                             relearn_loss=np.zeros(2), n_relearn=1, n_eval=1), threshold),
+        dict(threshold=0.5))
+    return C
+
+
 CASES = build_cases()
 if "seq" in SUBPACKAGES:
     CASES |= _seq_cases()
+if "unlearning.llm" in SUBPACKAGES:
+    CASES |= _llm_cases()
 
 
 def _is_tensor(v) -> bool:

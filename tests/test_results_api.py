@@ -53,6 +53,17 @@ def _public_dataclasses():
         if (isinstance(obj, type) and dataclasses.is_dataclass(obj)
                 and not name.endswith("Config")):
             found[f"seq.{name}"] = obj
+    try:  # language-model unlearning, when transformers is installed
+        import transformers  # noqa: F401
+    except ImportError:
+        return found
+    import theorylab.unlearning.llm as llm
+
+    for name in llm.__all__:  # results and splits (configs and the plain facts excepted)
+        obj = getattr(llm, name)
+        if (isinstance(obj, type) and dataclasses.is_dataclass(obj)
+                and not name.endswith("Config") and name not in ("Fact", "FactSet")):
+            found[f"unlearning.llm.{name}"] = obj
     return found
 
 

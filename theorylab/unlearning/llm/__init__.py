@@ -42,6 +42,30 @@ _LAZY: dict[str, str] = {
     "mrp_unlearn": "mrp",
     "save_mrp": "mrp",
     "load_mrp": "mrp",
+    # metrics.py (llmcore): TOFU evaluation
+    "QAAccuracy": "metrics",
+    "TofuSplits": "metrics",
+    "TofuEvaluation": "metrics",
+    "UTILITY_COMPONENTS": "metrics",
+    "answer_nll": "metrics",
+    "truth_ratio_statistic": "metrics",
+    "forget_quality": "metrics",
+    "forget_truth_ratio": "metrics",
+    "truth_score": "metrics",
+    "answer_probability": "metrics",
+    "lcs_length": "metrics",
+    "rouge_l_recall": "metrics",
+    "model_utility": "metrics",
+    "is_well_formed": "metrics",
+    "score_answers": "metrics",
+    "qa_accuracy": "metrics",
+    "tofu_splits": "metrics",
+    "evaluate_tofu": "metrics",
+    # relearn.py (llmcore): relearning attack
+    "RelearnCurve": "relearn",
+    "split_for_relearning": "relearn",
+    "relearn_attack": "relearn",
+    "steps_to_recover": "relearn",
 }
 
 __all__ = sorted(_LAZY)

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..._validation import check_int
+
 # attribute -> (question, answer, paraphrased question, paraphrased answer); {e} entity,
 # {v} value. Words are lower case and punctuation is a separate token, so a whitespace
 # word-level tokenizer covers every text.
@@ -74,6 +76,9 @@ class Fact:
     paraphrased_question: str
     paraphrased_answer: str
     perturbed_answers: tuple[str, ...]
+    # the wrong values behind ``perturbed_answers`` (same order), so that a metric can put
+    # them into another template (e.g. the trained answer template)
+    perturbed_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,10 +160,13 @@ def make_facts(n_groups: int, entities_per_group: int = 1, attributes=ATTRIBUTES
     seed : int
         Everything is a function of the seed.
     """
-    for name, v, lo in (("n_groups", n_groups, 1), ("entities_per_group", entities_per_group, 1),
-                        ("n_perturbed", n_perturbed, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    n_groups = check_int(n_groups, name="n_groups", minimum=1)
+    entities_per_group = check_int(entities_per_group, name="entities_per_group", minimum=1)
+    n_perturbed = check_int(n_perturbed, name="n_perturbed", minimum=1)
+    seed = check_int(seed, name="seed", minimum=0)
+    if values_per_attribute is not None:
+        values_per_attribute = check_int(values_per_attribute, name="values_per_attribute",
+                                         minimum=1)
     if isinstance(attributes, (int, np.integer)) and not isinstance(attributes, bool):
         if not 1 <= attributes <= len(ATTRIBUTES):
             raise ValueError(f"attributes must be between 1 and {len(ATTRIBUTES)}, "
@@ -207,5 +215,6 @@ def make_facts(n_groups: int, entities_per_group: int = 1, attributes=ATTRIBUTES
                     group=g, entity=e, attribute=a, value=v, question=q.format(e=e),
                     answer=ans.format(e=e, v=v), paraphrased_question=pq.format(e=e),
                     paraphrased_answer=pa.format(e=e, v=v),
-                    perturbed_answers=tuple(pa.format(e=e, v=wrong[i]) for i in pert)))
+                    perturbed_answers=tuple(pa.format(e=e, v=wrong[i]) for i in pert),
+                    perturbed_values=tuple(wrong[i] for i in pert)))
     return FactSet(facts=tuple(facts), n_groups=n_groups, seed=int(seed))

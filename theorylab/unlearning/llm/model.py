@@ -113,12 +113,11 @@ def encode_qa(tokenizer, questions: Sequence[str], answers: Sequence[str], *,
                          f"{len(questions)} and {len(answers)}")
     if len(questions) == 0:
         raise ValueError("questions must hold at least one QA pair, got an empty sequence")
-    ids, labels = [], []
-    for q, a in zip(questions, answers, strict=True):
-        p = tokenizer.encode(f"{BOS} {q} {SEP}", add_special_tokens=False)
-        t = tokenizer.encode(f"{a} {EOS}", add_special_tokens=False)
-        ids.append(p + t)
-        labels.append([-100] * len(p) + t)
+    # one batched tokenizer call per side (the fast tokenizer encodes in Rust)
+    P = tokenizer([f"{BOS} {q} {SEP}" for q in questions], add_special_tokens=False)["input_ids"]
+    T = tokenizer([f"{a} {EOS}" for a in answers], add_special_tokens=False)["input_ids"]
+    ids = [p + t for p, t in zip(P, T, strict=True)]
+    labels = [[-100] * len(p) + t for p, t in zip(P, T, strict=True)]
     L = max(map(len, ids))
     if model is not None:
         check_compatible(model, tokenizer)
@@ -126,7 +125,9 @@ def encode_qa(tokenizer, questions: Sequence[str], answers: Sequence[str], *,
         if n_pos is not None and L > n_pos:
             raise ValueError(f"sequence length must be <= the model's context "
                              f"(n_positions={n_pos}), got {L} tokens")
-    pad = tokenizer.pad_token_id
+    # many public checkpoints (GPT-2 among them) define no pad token; padded positions are
+    # masked out and unlabelled, so any valid id serves
+    pad = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
     input_ids = torch.full((len(ids), L), pad, dtype=torch.long)
     lab = torch.full((len(ids), L), -100, dtype=torch.long)
     mask = torch.zeros((len(ids), L), dtype=torch.long)
@@ -207,9 +208,14 @@ def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens
     of equal length are grouped; no sampling, so the result is deterministic)."""
     if len(questions) == 0:
         raise ValueError("questions must hold at least one question, got an empty sequence")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int | np.integer):
+        raise TypeError(f"max_new_tokens must be an integer, got {max_new_tokens!r}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    check_compatible(model, tokenizer)
     dev = device if device is not None else next(model.parameters()).device
-    prompts = [tokenizer.encode(f"{BOS} {q} {SEP}", add_special_tokens=False)
-               for q in questions]
+    prompts = tokenizer([f"{BOS} {q} {SEP}" for q in questions],
+                        add_special_tokens=False)["input_ids"]
     n_pos = _max_positions(model)
     out: list[str | None] = [None] * len(prompts)
     by_len: dict[int, list[int]] = {}
