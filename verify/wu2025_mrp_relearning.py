@@ -34,9 +34,10 @@ on T4 (never requested) after each request is reported.
 Acceptance (fixed before the first full run): at k = 50, MRP's held-out T1 accuracy is lower
 than both GA's and NPO's in >= 4 of 5 seeds (full); and, as a precondition added after a
 one-seed pilot in which no method got T1 below 0.95 at matched retain (so that a "win" could
-only be noise of one or two facts), every method's selected model has mean T1 accuracy <= 0.5. Other side (reported): the random-init MRP
-control, and k = 0 (all methods' T1 accuracy before the attack). If the tiny model does not
-separate the methods, the verdict is fail: a recorded negative result.
+only be noise of one or two facts), every method's selected model has mean T1 accuracy <= 0.5.
+Other side (reported): the random-init MRP control, and k = 0 (all methods' T1 accuracy before the
+attack). If the tiny model does not separate the methods, the verdict is fail: a recorded
+negative result.
 Smoke (one seed, 6 entities per topic): the mechanics only — the original model learns the
 facts, MRP's base weights are bitwise unchanged, and the projection removes its directions
 from block 1's output (residual <= 1e-4 of the largest entry; float32 rounding is ~1e-7).
@@ -386,8 +387,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.figure = fig
     res.caveats.append(
         "Tiny GPT-2 trained from scratch; MRP's step size is scaled up from the reference "
-        "2e-4 (chosen from a grid by the matching rule), GA/NPO run with Adam at 1e-3 and are "
-        "stopped by the same rule; one hook layer, r = 2.")
+        "2e-4 (grid {10, 100, 1000}, chosen by the matching rule: the forget CE is saturated); "
+        "GA/NPO carry MRP's retain term (GradDiff / NPO+RT form), Adam 3e-4, stopped by the "
+        "same rule; one projected block, r = 2.")
     return res
 
 
