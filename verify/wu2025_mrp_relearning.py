@@ -285,7 +285,7 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
     res = ClaimResult(claim="wu2025_mrp_relearning", paper=PAPER, statement=CLAIM,
                       scale="paper", seed=seed)
     dev = claims.device()
-    fs = make_facts(2, 2, 2, group_vocabulary=True, seed=seed)
+    fs = make_facts(2, 4, 2, group_vocabulary=True, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.environ.get(ENV)
         if not path:
