@@ -64,7 +64,7 @@ CLAIM = ("After unlearning a topic at matched retain accuracy (>= original - 5 p
          "facts with MRP's projection than after GA or NPO (>= 4 of 5 seeds).")
 LABEL = "stand-in"
 LABEL_REASON = ("tiny GPT-2 trained from scratch on invented topics stands in for "
-                "Llama-2-7B-chat on ScienceQA; step sizes scaled to the tiny model")
+                "Llama-2-7B-chat on ScienceQA")
 KS = (0, 10, 25, 50, 100)
 METHODS = ("ga", "npo", "mrp", "mrp_random")
 _COMMON = dict(n_topics=4, attributes=3, n_head=4, train_lr=3e-3, train_batch=16,
