@@ -56,6 +56,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...results import ResultRepr
+
 __all__ = ["MRPBlock", "MRPRequest", "apply_mrp", "mrp_blocks", "decoder_layers",
            "collect_hidden_states", "init_mrp_directions", "mrp_unlearn", "save_mrp",
            "load_mrp"]
@@ -318,7 +320,7 @@ def init_mrp_directions(forget_states: torch.Tensor, retain_states: torch.Tensor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MRPRequest:
+class MRPRequest(ResultRepr):
     """One MRP request: where, how many directions, how they started, the loss per step."""
 
     layers: tuple[int, ...]
