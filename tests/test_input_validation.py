@@ -918,6 +918,37 @@ def _llm_cases() -> dict[str, Case]:
     C[k + "localisation_gate"] = Case(
         llm.localisation_gate, dict(concept_before=1.0, concept_after=0.5, unrelated_before=1.0,
                                     unrelated_after=1.0))
+    # mrp.py (models, batches and hidden states: valid calls only; bad values in its tests)
+    def batch():
+        return llm.encode_qa(L()["tok"], *qa())
+
+    def mrp_model():
+        m = __import__("copy").deepcopy(L()["model"])
+        llm.mrp_unlearn(m, batch(), batch(), layers=0, rank=1, lr=0.1, epochs=1,
+                        batch_size=2, generator=g())
+        return m
+
+    C[k + "mrp_unlearn"] = Case(mrp_model, {})
+    C[k + "apply_mrp"] = Case(
+        lambda: llm.apply_mrp(__import__("copy").deepcopy(L()["model"]), 0), {})
+    C[k + "mrp_blocks"] = Case(lambda: llm.mrp_blocks(mrp_model()), {})
+    C[k + "decoder_layers"] = Case(lambda: llm.decoder_layers(L()["model"]), {})
+    C[k + "collect_hidden_states"] = Case(
+        lambda: llm.collect_hidden_states(L()["model"], batch(), 0), {})
+    C[k + "init_mrp_directions"] = Case(
+        lambda: llm.init_mrp_directions(llm.collect_hidden_states(L()["model"], batch(), 0),
+                                        llm.collect_hidden_states(L()["model"], batch(), 0), 1),
+        {})
+
+    def mrp_save_load():
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            llm.save_mrp(mrp_model(), L()["tok"], d)
+            return llm.load_mrp(d)
+
+    C[k + "save_mrp"] = Case(mrp_save_load, {})
+    C[k + "load_mrp"] = Case(mrp_save_load, {})
     return C
 
 

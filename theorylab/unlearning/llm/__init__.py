@@ -31,6 +31,17 @@ _LAZY: dict[str, str] = {
     "greedy_answers": "model",
     "save_lm": "model",
     "load_lm": "model",
+    # MRP: representation projection (mrp.py)
+    "MRPBlock": "mrp",
+    "MRPRequest": "mrp",
+    "apply_mrp": "mrp",
+    "mrp_blocks": "mrp",
+    "decoder_layers": "mrp",
+    "collect_hidden_states": "mrp",
+    "init_mrp_directions": "mrp",
+    "mrp_unlearn": "mrp",
+    "save_mrp": "mrp",
+    "load_mrp": "mrp",
     # losses (npo): GA, GradDiff, KL, IDK, NPO and its weight, DPO to a refusal
     "REFUSAL": "losses",
     "ga_loss": "losses",
