@@ -132,7 +132,6 @@ def klom_at_half(m_method, m_oracle, *, rng=None) -> tuple[float, float]:
     :func:`~theorylab.unlearning.metrics.klom_floor` does with the same ``rng`` (B is the
     reference) and return ``(P95 KLoM(first N/2 method models ‖ B), P95 KLoM(A ‖ B))``; the
     second value is the floor itself."""
-    from theorylab._validation import check_rng
     from theorylab.unlearning import metrics as mt
 
     u = np.asarray(m_method, dtype=np.float64)
@@ -140,7 +139,7 @@ def klom_at_half(m_method, m_oracle, *, rng=None) -> tuple[float, float]:
     if u.ndim != 2 or u.shape != o.shape or o.shape[0] < 4:
         raise ValueError(f"m_method and m_oracle must have the same (N, P) shape with N >= 4, "
                          f"got {u.shape} and {o.shape}")
-    perm = check_rng(rng).permutation(o.shape[0])
+    perm = np.random.default_rng(rng).permutation(o.shape[0])
     h = o.shape[0] // 2
     A, B = o[perm[:h]], o[perm[h:2 * h]]
     return mt.klom_p95(u[:h], B), mt.klom_p95(A, B)

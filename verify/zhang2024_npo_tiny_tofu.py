@@ -47,8 +47,8 @@ CLAIM = ("At 50 % forgetting of a TOFU-style fictitious-author set, NPO+RT (β =
          "higher forget quality (KS p-value vs the retain-only model) than GA and GradDiff at "
          "model utility >= 0.8x the original's (tiny GPT-2 stand-in).")
 LABEL = "stand-in"
-LABEL_REASON = ("a 2-block GPT-2 trained from scratch on fictitious facts stands in for "
-                "Llama-2-7b-chat fine-tuned on TOFU")
+LABEL_REASON = ("a 2-block GPT-2 trained from scratch on invented facts stands in for "
+                "Llama-2-7b-chat on TOFU")
 METHODS = ("ga", "grad_diff", "npo", "npo_rt", "idk")
 MODEL = dict(n_layer=2, n_embd=64, n_head=4, n_positions=32)
 TRAIN = dict(epochs=60, lr=3e-3, batch_size=16)

@@ -57,6 +57,8 @@ from typing import Any, Literal
 
 import torch
 
+from ...results import ResultRepr
+
 __all__ = [
     "DOWN_PROJ_PATHS",
     "ValueSite",
@@ -104,7 +106,7 @@ def _n_layers(model) -> int | None:
 
 
 @dataclass(frozen=True)
-class ValueSite:
+class ValueSite(ResultRepr):
     """The down-projection of one MLP block, read as ``n_vectors`` value vectors.
 
     ``weight`` is the live parameter (not a copy); ``columns`` is True when the value
@@ -250,7 +252,7 @@ def intrinsic_scores(v_before: torch.Tensor, v_after: torch.Tensor, E: torch.Ten
 
 
 @dataclass(frozen=True)
-class ConceptVector:
+class ConceptVector(ResultRepr):
     """The value vector located for one concept: block ``layer``, unit ``dim``, the number
     of the concept's tokens among its top-k (``overlap``) and those top-k token ids."""
 
@@ -362,7 +364,7 @@ def ablate_value_vector(model, layer: int, dim: int, *,
 
 
 @dataclass(frozen=True)
-class NeedleResult:
+class NeedleResult(ResultRepr):
     """What :func:`needle` did: gradient steps taken, whether ``stop`` fired, the vector
     before and after (detached copies) and the noise standard deviation added."""
 

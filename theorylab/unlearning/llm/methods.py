@@ -57,12 +57,14 @@ from theorylab.unlearning.llm.losses import (
 )
 from theorylab.unlearning.llm.model import encode_qa, sequence_logprob
 
+from ...results import ResultRepr
+
 __all__ = ["LMMethod", "LM_METHODS", "LMUnlearnConfig", "unlearn_lm", "refusal_batch",
            "list_lm_methods"]
 
 
 @dataclass(frozen=True)
-class LMMethod:
+class LMMethod(ResultRepr):
     """What a method reads: retain data, a frozen reference model, the refusal batch."""
 
     name: str

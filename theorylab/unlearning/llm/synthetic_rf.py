@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from scipy import special
 
+from theorylab.results import ResultRepr
 from theorylab.unlearning.llm.losses import (
     dpo_loss,
     ga_loss,
@@ -67,7 +68,7 @@ PAPER_RATES: dict[str, dict[str, tuple[float, float | None]]] = {
 
 
 @dataclass(frozen=True)
-class RFProblem:
+class RFProblem(ResultRepr):
     """One draw of the synthetic problem with its two pretrained output layers."""
 
     alpha: float
@@ -89,7 +90,7 @@ class RFProblem:
 
 
 @dataclass(frozen=True)
-class RFCurve:
+class RFCurve(ResultRepr):
     """Forget and retain quality along one unlearning run (evaluated every ``eval_every``)."""
 
     method: str
