@@ -228,6 +228,55 @@ def test_ctrl_c_prints_one_line_with_the_points_cached(project):
     assert len(points()) >= n
 
 
+def test_ctrl_c_with_parallel_claims_stops_at_once(project):
+    # --jobs 2: the interrupt must not wait for the claims still running in the workers
+    # (each would take 200 s here); the workers are terminated, the cached points stay
+    for name in ("demo2000_paper_slow", "demo2000_paper_slow2"):
+        _write(project, name, **{"SLEEP = 0.0": "SLEEP = 0.25",
+                                 '"smoke": {"n": 2,': '"smoke": {"n": 400,'})
+    p = subprocess.Popen([sys.executable, "-m", "theorylab.cli", "verify", "demo2000_paper_slow",
+                          "demo2000_paper_slow2", "--jobs", "2", "--no-progress"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "THEORYLAB_ROOT": str(project)},
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    cache = project / ".theorylab_cache"
+    deadline = time.time() + 150
+
+    def points():
+        return [f for f in cache.rglob("*.pkl") if not f.name.startswith(".tmp")]
+
+    while time.time() < deadline and len(points()) < 4:
+        time.sleep(0.1)
+    t0 = time.time()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert time.time() - t0 < 30
+    assert p.returncode == 130, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: 0 of 2 claim runs finished")
+    assert int(lines[0].split("finished; ")[1].split()[0]) >= 4
+
+
+def test_record_runtime_counts_points_served_from_the_cache(project, capsys):
+    # the second run reads every sweep point from the cache: its record says so, and the
+    # runtime tables show the time from scratch (run + the cached points' compute time)
+    _write(project, "demo2000_paper_slow", **{"SLEEP = 0.0": "SLEEP = 0.2"})
+    name = "demo2000_paper_slow"
+    claims.verify_claims([name], progress=False)
+    r1 = json.loads((project / "figures" / f"{name}_smoke.json").read_text())
+    assert r1["points_computed"] == 4 and r1["points_cached"] == 0
+    claims.verify_claims([name], progress=False)
+    r2 = json.loads((project / "figures" / f"{name}_smoke.json").read_text())
+    assert r2["points_computed"] == 0 and r2["points_cached"] == 4
+    assert r2["cached_compute_s"] >= 0.79 and r2["runtime_s"] < r1["runtime_s"]
+    scratch, lower = claims.uncached_runtime(r2)
+    assert not lower and scratch >= 0.79 + r2["runtime_s"] - 1e-9
+    from theorylab.cli import _rt_detail
+
+    assert "4 of 4 sweep points from the cache" in _rt_detail(r2)
+
+
 def test_list_shows_full_failures_first_with_both_scales(project, capsys):
     fig = project / "figures"
     claims.verify_claims(["demo2000_paper_square", "demo2000_paper_flaky"], progress=False)

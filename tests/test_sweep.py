@@ -50,6 +50,46 @@ def test_cache_reuses(tmp_path):
     np.testing.assert_array_equal(r1.array("v"), r2.array("v")[:2])
 
 
+def _slow(a, seed):
+    time.sleep(0.05 * a)
+    return a + seed
+
+
+@pytest.mark.parametrize("backend", ["serial", "local"])
+def test_cache_keeps_compute_time_for_runtime_from_scratch(tmp_path, backend):
+    # a run served from the cache must still know what its points cost to compute, so a
+    # record's "runtime from scratch" does not shrink to the cache-read time
+    from theorylab import sweep as sw
+
+    sw.reset_point_stats()
+    sweep(_slow, {"a": [1, 2]}, seeds=[0, 1], backend=backend, workers=2,
+          cache_dir=tmp_path, progress=False)
+    st = sw.point_stats()
+    assert st["computed"] == 4 and st["cached"] == 0 and st["computed_s"] >= 0.29
+    sw.reset_point_stats()
+    r = sweep(_slow, {"a": [1, 2]}, seeds=[0, 1], backend=backend, workers=2,
+              cache_dir=tmp_path, progress=False)
+    st = sw.point_stats()
+    assert r.n_cached == 4 and st["computed"] == 0 and st["cached"] == 4
+    assert 0.29 <= st["cached_s"] < 5 and st["cached_untimed"] == 0
+    assert r.array().tolist() == [[1, 2], [2, 3]]
+
+
+def test_cache_entry_without_a_time_still_loads(tmp_path):
+    # a cache written before entries carried their compute time: values load, counted untimed
+    import pickle
+
+    from theorylab import sweep as sw
+
+    sweep(_slow, {"a": [1]}, seeds=[0], backend="serial", cache_dir=tmp_path, progress=False)
+    (path,) = [p for p in tmp_path.rglob("*.pkl")]
+    path.write_bytes(pickle.dumps(41))
+    sw.reset_point_stats()
+    r = sweep(_slow, {"a": [1]}, seeds=[0], backend="serial", cache_dir=tmp_path,
+              progress=False)
+    assert r.values == [[41]] and sw.point_stats()["cached_untimed"] == 1
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="backend must be one of"):
         sweep(_f, {"a": [1], "b": [1]}, backend="gpu")

@@ -666,8 +666,11 @@ def _run_task(name: str, scale: str, seed: int, device_name: str, dry: bool,
               info: ClaimInfo | None = None) -> _Outcome:
     """Run one (claim, seed) and return its record; used in-process, in pool workers and
     on Dask workers (then ``source`` carries the script's text)."""
+    from theorylab import sweep as _sw
+
     t0 = time.perf_counter()
     c0 = time.process_time()
+    _sw.reset_point_stats()
     try:
         with claim_context(device=device_name, dry_run=dry):
             if source is not None:
@@ -680,6 +683,7 @@ def _run_task(name: str, scale: str, seed: int, device_name: str, dry: bool,
             # CPU time of this process (sweeps run in it unless --workers/--dask): unlike the
             # wall time it does not grow with other jobs on the machine
             record["cpu_s"] = round(time.process_time() - c0, 3)
+            _add_point_stats(record, _sw.point_stats())
         if res.figure is not None:
             res.figure.clear()
         return _Outcome(name, seed, record, png, res.summary(), dt)
@@ -736,9 +740,34 @@ def _cached_points(cache: Path, since: float) -> tuple[int, int]:
     return new, total
 
 
+def _add_point_stats(record: dict[str, Any], st: dict[str, float]) -> None:
+    """Store how many sweep points this run computed and took from the cache, and what the
+    cached ones had cost to compute: ``runtime_s`` alone would make a run served from the
+    cache look fast (see :func:`uncached_runtime`)."""
+    record["points_computed"] = int(st["computed"])
+    record["points_cached"] = int(st["cached"])
+    if st["cached"]:
+        record["cached_compute_s"] = round(float(st["cached_s"]), 3)
+        if st["cached_untimed"]:
+            record["cached_untimed"] = int(st["cached_untimed"])
+
+
+def uncached_runtime(rec: dict[str, Any] | None) -> tuple[float | None, bool]:
+    """The seconds a record's run would have taken without the sweep cache, and whether that
+    is only a lower bound (some cached points were stored without their compute time).
+
+    ``runtime_s`` plus the compute time of the points served from the cache; with
+    ``--workers N`` the cached points' times are summed over workers, an upper estimate of
+    their wall time. A record made before these fields existed gives its ``runtime_s``.
+    """
+    if not rec or rec.get("runtime_s") is None:
+        return None, False
+    return (float(rec["runtime_s"]) + float(rec.get("cached_compute_s", 0.0)),
+            bool(rec.get("cached_untimed")))
+
+
 def _expected_runtime(info: ClaimInfo, scale: str, out: Path) -> float:
-    rec = info.record(scale, out_dir=out)
-    return float(rec.get("runtime_s", 0.0)) if rec else 0.0
+    return uncached_runtime(info.record(scale, out_dir=out))[0] or 0.0
 
 
 def verify_claims(
@@ -916,19 +945,36 @@ def _run_claims_local(tasks, scale, device_name, dry, jobs, infos, finish) -> No
     ctx = mp.get_context(method)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as ex:
-            futs = {ex.submit(_task_in_worker, n, scale, s, device_name, dry, None, None,
-                              infos[n]): (n, s) for n, s in tasks}
-            pending = set(futs)
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in done:
-                        finish(f.result())
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+        ex = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx)
+    try:
+        futs = {ex.submit(_task_in_worker, n, scale, s, device_name, dry, None, None,
+                          infos[n]): (n, s) for n, s in tasks}
+        pending = set(futs)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                finish(f.result())
+    except BaseException:
+        # Ctrl-C (or a failing finish): stop now. Leaving a `with ProcessPoolExecutor` block
+        # would wait for the claims still running (minutes at full scale); cancel what has
+        # not started and terminate the workers. Their finished sweep points are on disk.
+        _abandon_pool(ex)
+        raise
+    ex.shutdown(wait=True)
+
+
+def _abandon_pool(ex) -> None:
+    """Shut a process pool down without waiting: cancel queued work, terminate workers."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)
 
 
 def _run_claims_dask(tasks, scale, device_name, dry, address, jobs, infos, finish) -> None:

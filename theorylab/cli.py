@@ -180,6 +180,27 @@ def _secs(v: Any) -> str:
     return f"{v:.1f} s"
 
 
+def _rt(rec: dict[str, Any] | None) -> str:
+    """A record's runtime as the table shows it: the run's time from scratch (points the
+    sweep cache served are counted at their recorded compute time); "≥" when some cached
+    points carry no time."""
+    from theorylab.claims import uncached_runtime
+
+    v, lower = uncached_runtime(rec)
+    return ("≥ " if lower else "") + _secs(v)
+
+
+def _rt_detail(rec: dict[str, Any]) -> str:
+    """``runtime_s``, and when the sweep cache served points, how many and the time from
+    scratch."""
+    n = int(rec.get("points_cached", 0) or 0)
+    if not n:
+        return _secs(rec.get("runtime_s"))
+    tot = n + int(rec.get("points_computed", 0) or 0)
+    return (f"{_secs(rec.get('runtime_s'))} with {n} of {tot} sweep points from the cache, "
+            f"{_rt(rec)} from scratch")
+
+
 def _anchor(s: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", s.lower())
 
@@ -267,8 +288,7 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
         md.append(f"| [{r['claim']}](#{_anchor(r['claim'])}) | {r['paper']} | "
                   f"{r['label'] or ''} | **{_mcell(r, 'full')}** | **{_mcell(r, 'smoke')}** | "
                   f"{_seeds_text(r['seeds']['smoke'], _mark(r, 'seeds_smoke'))} | "
-                  f"{_secs(rf.get('runtime_s')) if rf else '-'} | "
-                  f"{_secs(rs.get('runtime_s')) if rs else '-'} |")
+                  f"{_rt(rf)} | {_rt(rs)} |")
     md.append("")
     papers: dict[str, list[dict[str, Any]]] = {}
     for r in sorted(rows, key=lambda r: (r["paper"], r["claim"])):
@@ -296,8 +316,7 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
                  html.escape(r["paper"]), html.escape(r["label"] or ""),
                  _badge(_mcell(r, "full")), _badge(_mcell(r, "smoke")),
                  _seeds_text(r["seeds"]["smoke"], _mark(r, "seeds_smoke")),
-                 _secs(rf.get("runtime_s")) if rf else "-",
-                 _secs(rs.get("runtime_s")) if rs else "-"]
+                 _rt(rf), _rt(rs)]
         trs.append("<tr class='claim-row'>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     fails = ""
     if full_fail or smoke_fail:
@@ -368,10 +387,10 @@ def _claim_section(r: dict[str, Any], fig: Path) -> tuple[list[str], str]:
                 h.append(f"<p><b>{scale}:</b> not run.</p>")
             continue
         md += [f"**{scale}** — **{rec['verdict']}** (seed {rec.get('seed', 0)}, "
-               f"{_secs(rec.get('runtime_s'))}, {rec.get('device', 'cpu')}, "
+               f"{_rt_detail(rec)}, {rec.get('device', 'cpu')}, "
                f"{rec.get('timestamp', '')})", ""]
         h.append(f"<h4>{scale}: {_badge(rec['verdict'])} <small>(seed {rec.get('seed', 0)}, "
-                 f"{_secs(rec.get('runtime_s'))}, {html.escape(rec.get('timestamp', ''))})"
+                 f"{html.escape(_rt_detail(rec))}, {html.escape(rec.get('timestamp', ''))})"
                  "</small></h4>")
         if rec.get("checks"):
             md += ["| check | measured | expected | tolerance | kind | pass |",
@@ -438,14 +457,16 @@ def update_readme_table(rows: list[dict[str, Any]],
     text = _replace_between(text, _START, _END, lines)
     rt = ["| claim | smoke | full |", "|---|---|---|"]
     tot = {"smoke": 0.0, "full": 0.0}
-    for r in sorted(rows, key=lambda r: -float((r["records"]["full"] or {}).get("runtime_s", 0))):
+    from theorylab.claims import uncached_runtime
+
+    for r in sorted(rows, key=lambda r: -(uncached_runtime(r["records"]["full"])[0] or 0.0)):
         vals = []
         for s in ("smoke", "full"):
             rec = r["records"][s]
-            v = rec.get("runtime_s") if rec else None
+            v = uncached_runtime(rec)[0]
             if v is not None:
-                tot[s] += float(v)
-            vals.append(_secs(v))
+                tot[s] += v
+            vals.append(_rt(rec))
         rt.append(f"| `{r['claim']}` | {vals[0]} | {vals[1]} |")
     rt.append(f"| **sum of claim runtimes** | {_secs(tot['smoke'])} | {_secs(tot['full'])} |")
     for s, d in (suites or {}).items():

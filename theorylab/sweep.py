@@ -35,6 +35,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -169,22 +170,56 @@ def _atomic_dump(obj: Any, path: Path) -> None:
         raise
 
 
-def _load(path: Path) -> tuple[bool, Any]:
+@dataclass
+class _Entry:
+    """What a cache file holds: the value and the seconds it took to compute (so a run
+    served from the cache still knows what the work costs from scratch)."""
+
+    value: Any
+    seconds: float
+
+
+def _load(path: Path) -> tuple[bool, Any, float | None]:
+    """(read ok, value, compute seconds or None for an entry written without them)."""
     try:
         with open(path, "rb") as fh:
-            return True, pickle.load(fh)
+            obj = pickle.load(fh)
     except (OSError, EOFError, pickle.UnpicklingError):
-        return False, None
+        return False, None, None
+    if isinstance(obj, _Entry):
+        return True, obj.value, obj.seconds
+    return True, obj, None
 
 
-def _call(fn: Callable[..., Any], params: dict[str, Any], seed: int) -> Any:
-    return fn(**params, seed=seed)
+# Per-process tally of the points sweeps served and computed (the claim runner resets it
+# before a claim and stores it in the claim's record).
+_STATS: dict[str, float] = {}
 
 
-def _call_blob(blob: bytes, params: dict[str, Any], seed: int) -> Any:
+def reset_point_stats() -> None:
+    """Zero the tally read by :func:`point_stats`."""
+    _STATS.update(computed=0, cached=0, cached_s=0.0, cached_untimed=0, computed_s=0.0)
+
+
+def point_stats() -> dict[str, float]:
+    """Points computed / served from the cache since :func:`reset_point_stats`, with the
+    compute seconds of each kind (``cached_untimed``: cached points without a time)."""
+    return dict(_STATS)
+
+
+reset_point_stats()
+
+
+def _call(fn: Callable[..., Any], params: dict[str, Any], seed: int) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    value = fn(**params, seed=seed)
+    return value, time.perf_counter() - t0
+
+
+def _call_blob(blob: bytes, params: dict[str, Any], seed: int) -> tuple[Any, float]:
     import cloudpickle
 
-    return cloudpickle.loads(blob)(**params, seed=seed)
+    return _call(cloudpickle.loads(blob), params, seed)
 
 
 def _worker_init() -> None:
@@ -327,9 +362,14 @@ def sweep(
                 path = _cache_path(cache, fn, _key(fn_id, p, s))
                 paths[(i, j)] = path
                 if path.is_file():
-                    ok, val = _load(path)
+                    ok, val, secs = _load(path)
                     if ok:
                         results[(i, j)] = val
+                        _STATS["cached"] += 1
+                        if secs is None:
+                            _STATS["cached_untimed"] += 1
+                        else:
+                            _STATS["cached_s"] += secs
                         continue
             todo.append((i, j))
     n_cached = len(results)
@@ -341,10 +381,13 @@ def sweep(
         bar = tqdm(total=n_tasks, initial=n_cached, desc=desc or getattr(fn, "__name__", "sweep"),
                    unit="run", file=sys.stderr, leave=False)
 
-    def done(ij: tuple[int, int], value: Any) -> None:
+    def done(ij: tuple[int, int], timed: tuple[Any, float]) -> None:
+        value, secs = timed
         results[ij] = value
+        _STATS["computed"] += 1
+        _STATS["computed_s"] += secs
         if cache is not None:
-            _atomic_dump(value, paths[ij])
+            _atomic_dump(_Entry(value, round(secs, 4)), paths[ij])
         if bar is not None:
             bar.update(1)
 
