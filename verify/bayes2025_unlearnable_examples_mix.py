@@ -115,15 +115,10 @@ def _trial(dataset, n_train, n_test, eps, sets, controls, beo_steps, feature_ste
            emn, learner, cuda_blur, chunk_size, device, seed):
     import torch
 
+    from theorylab.unlearnable.batched import stacked_logits, train_mlps_stacked
     from theorylab.unlearnable.bayes_error import estimate_bayes_error, median_heuristic_sigma
     from theorylab.unlearnable.beo import beo_perturb, error_minimizing_noise, uniform_noise
-    from theorylab.unlearning.models import (
-        Recipe,
-        as_tensors,
-        build_model,
-        predict_logits,
-        train_model,
-    )
+    from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
 
     torch.set_num_threads(1)
     d = _load(dataset, n_train, n_test)
@@ -140,24 +135,25 @@ def _trial(dataset, n_train, n_test, eps, sets, controls, beo_steps, feature_ste
     rec = Recipe(**learner)
     feat_rec = Recipe(**feature)
     calls = iter(range(100, 10_000))
+    # learners to train: result key -> (generator index, inputs, label set); members on the
+    # same label set (same rows, same labels) train together as one stacked model, each with
+    # its own init and order generators (gen(k), gen(k + 5000))
+    jobs = {}
 
-    def acc(Xs, ys):
-        k = next(calls)
-        m = build_model(rec, X.shape[1], 10, generator=gen(k), device=device,
-                        image_shape=d.image_shape)
-        train_model(m, Xs, ys, recipe=rec, generator=gen(k + 5000))
-        return float((predict_logits(m, Xt).argmax(1).cpu().numpy() == d.y_test).mean())
+    def acc(key, Xs, labels):
+        jobs[key] = (next(calls), Xs, labels)
 
     s0 = median_heuristic_sigma(XP.double(), chunk_size=chunk_size)
     ber = lambda Xs: estimate_bayes_error(Xs.double(), yP, sigma=s0, n_classes=10,
                                           chunk_size=chunk_size).error
-    cat = lambda Xp: (torch.cat([XC, Xp]), torch.cat([yC, yP]))
-    out = {"acc_C": acc(XC, yC), "acc_P": acc(XP, yP), "ber_P": ber(XP),
-           "n_P": int(ip.size), "n_C": int(ic.size)}
+    cat = lambda Xp: torch.cat([XC, Xp])
+    out = {"ber_P": ber(XP), "n_P": int(ip.size), "n_C": int(ic.size)}
+    acc("acc_C", XC, "C")
+    acc("acc_P", XP, "P")
     if controls:  # clean P mixed in, and CUDA (no L∞ budget: one filter per class)
-        out["acc_CP"] = acc(*cat(XP))
+        acc("acc_CP", cat(XP), "CP")
         Xcuda = _cuda(XP, yP, d.image_shape, cuda_blur, key=10_000 + seed)
-        out["acc_C+cuda"] = acc(*cat(Xcuda))
+        acc("acc_C+cuda", cat(Xcuda), "CP")
         out["ber_cuda"] = ber(Xcuda)
     for e in eps:
         t = _tag(e)
@@ -179,9 +175,30 @@ def _trial(dataset, n_train, n_test, eps, sets, controls, beo_steps, feature_ste
             else:
                 made[name] = uniform_noise(XP, eps=e, generator=gen(3))
         for name, res in made.items():
-            out[f"acc_C+{name}_{t}"] = acc(*cat(res.X))
+            acc(f"acc_C+{name}_{t}", cat(res.X), "CP")
             out[f"ber_{name}_{t}"] = ber(res.X)
-        out[f"acc_beo_alone_{t}"] = acc(made["beo"].X, yP)
+        acc(f"acc_beo_alone_{t}", made["beo"].X, "P")
+    labels = {"C": yC, "P": yP, "CP": torch.cat([yC, yP])}
+    for group, ys in labels.items():
+        keys = [key for key, job in jobs.items() if job[2] == group]
+        if not keys:
+            continue
+        Xs = [jobs[key][1] for key in keys]
+        if rec.arch == "mlp":
+            models = train_mlps_stacked(rec, Xs, ys, n_out=10,
+                                        init_generators=[gen(jobs[key][0]) for key in keys],
+                                        order_generators=[gen(jobs[key][0] + 5000)
+                                                          for key in keys])
+        else:  # the CNN learner (scale paper): one model at a time
+            models = []
+            for key, Xk in zip(keys, Xs, strict=True):
+                k = jobs[key][0]
+                m = build_model(rec, X.shape[1], 10, generator=gen(k), device=device,
+                                image_shape=d.image_shape)
+                models.append(train_model(m, Xk, ys, recipe=rec, generator=gen(k + 5000)))
+        pred = stacked_logits(models, Xt).argmax(-1).cpu().numpy()  # (members, n_test)
+        for key, p in zip(keys, pred, strict=True):
+            out[key] = float((p == d.y_test).mean())
     return out
 
 

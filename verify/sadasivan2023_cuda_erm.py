@@ -49,6 +49,8 @@ CUDA, same, L∞ (ε 0.015) and L2 (ε 0.25, unconfirmed) PGD adversarial traini
 `--dry-run` builds that model and takes one step on four random images (CPU).
 """
 
+import functools
+
 import numpy as np
 
 from theorylab import claims
@@ -90,7 +92,10 @@ SIZES = {
 CIFAR_ENV = "THEORYLAB_CIFAR10_PATH"
 
 
+@functools.lru_cache(maxsize=2)
 def _load(dataset, n_train):
+    """The data set, read once per process (every arm of a worker reads the same split; the
+    arrays are never written to)."""
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
 
     if dataset == "digits":
