@@ -822,6 +822,7 @@ def test_iteration_timer_runs_the_solver_iterations():
     for key in ("objective", "primal_residual", "dual_residual"):
         np.testing.assert_allclose(h[key], r.history[key], rtol=1e-12, atol=0)
     assert np.all(np.diff(h["time"]) > 0) and h["time"][0] > 0
+    assert np.all(np.diff(h["cpu_time"]) >= 0) and h["cpu_time"][-1] > 0
     with pytest.raises(TypeError, match="patterns must be an array, got None"):
         time_admm_iterations(X, y, beta=1e-2, patterns=None, iters=5)
     with pytest.raises(ValueError, match="iters must be"):
