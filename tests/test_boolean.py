@@ -271,3 +271,40 @@ def test_gradient_baselines_device():
         np.testing.assert_array_equal(f0(X), f1(X))
         with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:k'"):
             train((2, 2, 1), X, Y, steps=5, device="gpu0")
+
+
+@pytest.mark.parametrize("kind", ["ste", "adamw", "penalized"])
+def test_batched_baselines_equal_separate_runs(kind):
+    """S members trained together == S separate runs (own data, own generator)."""
+    torch = pytest.importorskip("torch")
+    from theorylab.boolean.baselines import train_penalized_mlp, train_ste_network
+    from theorylab.boolean.batched_baselines import train_penalized_mlps, train_ste_networks
+    from theorylab.boolean.tasks import bits, cellular_automaton_task, to_pm1
+
+    torch.set_num_threads(1)
+    X, Y = cellular_automaton_task(30, 8)
+    Xall = to_pm1(bits(np.arange(256), 8))
+    widths, n, S = (8, 16, 8), 24, 3
+    idx = [np.random.default_rng(s).permutation(256)[:n] for s in range(S)]
+    gens = lambda: [torch.Generator().manual_seed(100 + s) for s in range(S)]  # noqa: E731
+    Xs, Ys = [X[i] for i in idx], [Y[i] for i in idx]
+    if kind == "ste":
+        fb = train_ste_networks(widths, Xs, Ys, steps=150, generators=gens())
+        fs = [train_ste_network(widths, Xs[s], Ys[s], steps=150, generator=g)
+              for s, g in enumerate(gens())]
+    else:
+        pen = kind == "penalized"
+        fb = train_penalized_mlps(widths, Xs, Ys, steps=150, penalty=pen, generators=gens())
+        fs = [train_penalized_mlp(widths, Xs[s], Ys[s], steps=150, penalty=pen, generator=g)
+              for s, g in enumerate(gens())]
+    pb = fb(np.stack([Xall] * S))
+    assert pb.shape == (S, 256, 8)
+    for s in range(S):
+        np.testing.assert_array_equal(pb[s], fs[s](Xall))
+    # members differ (own data and init), so the test can tell them apart
+    assert not np.array_equal(pb[0], pb[1])
+    with pytest.raises(ValueError, match="generators must be a list of 3"):
+        train_ste_networks(widths, Xs, Ys, steps=2, generators=gens()[:2])
+    with pytest.raises(ValueError, match="Xs must all have the same shape"):
+        train_penalized_mlps(widths, [Xs[0], Xs[1][:5], Xs[2]], [Ys[0], Ys[1][:5], Ys[2]],
+                             steps=2, generators=gens())

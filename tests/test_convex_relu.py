@@ -802,3 +802,30 @@ def test_certified_stop_needs_few_iterations_and_certificates(data, tol, max_ite
     assert res.converged and res.gap_bound <= tol
     assert res.n_iter <= max_iter_needed and n_certificates <= max_certificates, (
         res.n_iter, n_certificates)
+
+
+def test_iteration_timer_runs_the_solver_iterations():
+    """The timer's iterations (no certificates) are the solver's: same objectives and
+    residuals at every check, for a fixed rho."""
+    from theorylab.convex_relu.data import synthetic_classification
+    from theorylab.convex_relu.timing import time_admm_iterations
+
+    X, y = synthetic_classification(120, n_features=4, rng=3)
+    D = sample_activation_patterns(X, 8, rng=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = solve_convex_relu_admm(X, y, beta=1e-2, patterns=D, adaptive_rho=False,
+                                   tol=1e-300, max_iter=45, check_every=10)
+    h = time_admm_iterations(X, y, beta=1e-2, patterns=D, iters=45, check_every=10)
+    np.testing.assert_array_equal(h["iteration"], [10, 20, 30, 40, 45])
+    np.testing.assert_array_equal(h["iteration"], r.history["iteration"])
+    for key in ("objective", "primal_residual", "dual_residual"):
+        np.testing.assert_allclose(h[key], r.history[key], rtol=1e-12, atol=0)
+    assert np.all(np.diff(h["time"]) > 0) and h["time"][0] > 0
+    assert np.all(np.diff(h["cpu_time"]) >= 0) and h["cpu_time"][-1] > 0
+    with pytest.raises(TypeError, match="patterns must be an array, got None"):
+        time_admm_iterations(X, y, beta=1e-2, patterns=None, iters=5)
+    with pytest.raises(ValueError, match="iters must be"):
+        time_admm_iterations(X, y, beta=1e-2, patterns=D, iters=0)
+    with pytest.raises(ValueError, match="beta must be > 0"):
+        time_admm_iterations(X, y, beta=-1.0, patterns=D, iters=5)

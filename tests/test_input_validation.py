@@ -390,8 +390,10 @@ def build_cases() -> dict[str, Case]:
 
     # public functions of the submodules (building blocks not re-exported at the top)
     import theorylab.boolean.baselines as bb
+    import theorylab.boolean.batched_baselines as bbb
     import theorylab.boolean.tasks as bt
     import theorylab.convex_relu.data as cd
+    import theorylab.convex_relu.timing as ct
     import theorylab.dro.data as dd
     import theorylab.dynamics.nonlinear as dn
     import theorylab.dynamics.theory as dt
@@ -407,6 +409,18 @@ def build_cases() -> dict[str, Case]:
     C["boolean.baselines.train_penalized_mlp"] = Case(
         lambda widths, X, Y: bb.train_penalized_mlp(widths, X, Y, steps=2),
         dict(widths=IntSeq([2, 3, 1]), X=inputs, Y=targets), needs=("torch",))
+    C["boolean.batched_baselines.train_ste_networks"] = Case(
+        lambda widths, X, Y: bbb.train_ste_networks(widths, [X], [Y], steps=2,
+                                                    generators=[None]),
+        dict(widths=IntSeq([2, 1]), X=inputs, Y=targets), needs=("torch",))
+    C["boolean.batched_baselines.train_penalized_mlps"] = Case(
+        lambda widths, X, Y: bbb.train_penalized_mlps(widths, [X], [Y], steps=2,
+                                                      generators=[None]),
+        dict(widths=IntSeq([2, 3, 1]), X=inputs, Y=targets), needs=("torch",))
+    C["convex_relu.timing.time_admm_iterations"] = Case(
+        lambda X, y, beta, patterns, iters: ct.time_admm_iterations(
+            X, y, beta=beta, patterns=patterns, iters=iters),
+        dict(X=X, y=y, beta=0.1, patterns=Mask(D), iters=20))
     C["boolean.tasks.to_pm1"] = Case(bt.to_pm1, dict(b=np.array([0.0, 1.0, 1.0])))
     C["boolean.tasks.bits"] = Case(bt.bits, dict(values=np.array([1, 2, 3]), n=3),
                                    skip={"values:nan": "integer codes; NaN is refused as "
