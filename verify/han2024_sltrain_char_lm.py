@@ -122,7 +122,9 @@ def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, dev
         x, y = windows(train_win, torch.randint(0, len(train_win), (batch,), generator=gb))
         return nn.functional.cross_entropy(m(x), y)
 
-    train_steps(model, loss_fn, steps=steps, lr=lr)
+    # foreach Adam: the same update as the per-tensor loop, in a few multi-tensor kernels
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt)
     with torch.no_grad():
         val_loss = float(nn.functional.cross_entropy(model(vx), vy))
     return {"val_loss": val_loss, "hidden_params": count_parameters(model.l1)}
