@@ -174,3 +174,17 @@ def test_cuda_backends_match_cpu():
     g = torch.Generator(device="cuda").manual_seed(0)
     layer = SparsePlusLowRankLinear(20, 12, rank=3, density=0.1, generator=g, device="cuda")
     assert layer.support.is_cuda and layer.nnz == 24
+
+
+@pytest.mark.parametrize("arm", ["sltrain", "sltrain_zero_s", "lowrank_eq", "dense"])
+def test_char_lm_claim_batched_seeds_equal_separate_runs(arm):
+    # the claim trains its seeds as one stacked network: each member == its own run
+    from theorylab import claims
+
+    mod = claims.load_claim("han2024_sltrain_char_lm")
+    cfg = dict(context=4, embed=6, rank=2, density=0.1, steps=15, batch=16, n_chars=20_000,
+               lr=5e-3, device="cpu", n_val=64)
+    sep = [mod._train_lm(arm, **cfg, seed=s) for s in (3, 4)]
+    bat = mod._train_lm_seeds(arm, **cfg, seed=3, n_seeds=2)
+    assert bat["hidden_params"] == sep[0]["hidden_params"]
+    assert bat["val_loss"] == pytest.approx([r["val_loss"] for r in sep], rel=1e-5, abs=0)

@@ -340,6 +340,64 @@ def test_transformer_lm_shapes_modes_and_diagnostics():
     torch.testing.assert_close(outs[0], outs[2], atol=1e-6, rtol=0)
 
 
+def _perturbed_lm(config, seed=0):
+    m = HyperTransformerLM(13, 16, 2, 2, 8, config, generator=_gen(seed))
+    with torch.no_grad():  # general position: mixing away from its identity init
+        for name, p in m.named_parameters():
+            if "logits" in name:
+                p.add_(0.3 * torch.randn(p.shape, generator=_gen(seed + 1)))
+    return m
+
+
+@pytest.mark.parametrize("config", [
+    HyperConfig(n_streams=4, mode="residual"), HyperConfig(n_streams=4, mode="hc"),
+    HyperConfig(n_streams=4, mode="mhc"), HyperConfig(n_streams=3, mode="shc"),
+    HyperConfig(n_streams=4, mode="mhc", log_domain=True),
+    HyperConfig(n_streams=2, mode="shc", spectral_method="power")])
+def test_streams_first_forward_equals_the_per_layer_reference(config):
+    # fast path (streams first, mixing as matrix products, stacked per-layer mixing) ==
+    # the checked stream-last HyperConnection.forward of every layer: values and gradients
+    m = _perturbed_lm(config).eval()  # eval: the power iteration keeps its vector
+    idx = torch.randint(0, 13, (3, 8), generator=_gen(5))
+    a, Xa = m.forward_streams(idx)
+    b, Xb = m._reference_forward_streams(idx)
+    torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(Xa, Xb, atol=1e-6, rtol=1e-6)
+    ps = list(m.parameters())
+    ga = torch.autograd.grad(a.square().sum(), ps)
+    gb = torch.autograd.grad(b.square().sum(), ps)
+    for p_name, x, y in zip([n for n, _ in m.named_parameters()], ga, gb, strict=True):
+        torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-5, msg=p_name)
+
+
+def test_disabled_layer_takes_the_plain_residual_in_the_fast_path():
+    m = _perturbed_lm(HyperConfig(n_streams=3, mode="shc"))
+    m.layers[1].disable = True
+    idx = torch.randint(0, 13, (2, 8), generator=_gen(6))
+    torch.testing.assert_close(m.forward_streams(idx)[0], m._reference_forward_streams(idx)[0],
+                               atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["hc", "mhc", "shc"])
+def test_training_on_the_fast_path_equals_training_on_the_reference(mode):
+    # 5 Adam steps (foreach) on the fast forward == 5 steps (for-loop Adam) on the reference
+    ms = [_perturbed_lm(HyperConfig(n_streams=4, mode=mode)) for _ in range(2)]
+    opts = [torch.optim.Adam(ms[0].parameters(), lr=1e-2, foreach=True),
+            torch.optim.Adam(ms[1].parameters(), lr=1e-2, foreach=False)]
+    g = _gen(7)
+    for _ in range(5):
+        idx = torch.randint(0, 13, (4, 9), generator=g)
+        for m, f, opt in zip(ms, ("forward_streams", "_reference_forward_streams"), opts,
+                             strict=True):
+            opt.zero_grad()
+            logits = getattr(m, f)(idx[:, :-1])[0]
+            torch.nn.functional.cross_entropy(logits.reshape(-1, 13),
+                                              idx[:, 1:].reshape(-1)).backward()
+            opt.step()
+    for (name, p), q in zip(ms[0].named_parameters(), ms[1].parameters(), strict=True):
+        torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5, msg=name)
+
+
 def test_stream_similarity_by_hand():
     X = torch.zeros(1, 2, 3)
     X[0, 0, 0], X[0, 1, 1] = 1.0, 1.0  # orthogonal streams

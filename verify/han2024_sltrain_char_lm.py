@@ -122,10 +122,130 @@ def _train_lm(arm, context, embed, rank, density, steps, batch, n_chars, lr, dev
         x, y = windows(train_win, torch.randint(0, len(train_win), (batch,), generator=gb))
         return nn.functional.cross_entropy(m(x), y)
 
-    train_steps(model, loss_fn, steps=steps, lr=lr)
+    # foreach Adam: the same update as the per-tensor loop, in a few multi-tensor kernels
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt)
     with torch.no_grad():
         val_loss = float(nn.functional.cross_entropy(model(vx), vy))
     return {"val_loss": val_loss, "hidden_params": count_parameters(model.l1)}
+
+
+def _train_lm_seeds(arm, context, embed, rank, density, steps, batch, n_chars, lr, device,
+                    seed, n_seeds, n_val=N_VAL):
+    """``_train_lm`` for seeds ``seed, seed + 1, …, seed + n_seeds − 1`` at once.
+
+    Each member is built by ``_train_lm``'s own code path (``steps = 0`` is not allowed, so
+    the networks are rebuilt here from the same generators in the same order), its weights
+    are stacked, and one batched network trains all members: every product is a ``bmm``
+    over the member axis, each member sees its own batches (its own generator) and the loss
+    is the sum of the members' mean losses, so each member's gradient — and its Adam update,
+    which is elementwise — is that of its own run. Returns ``{"val_loss": [...],
+    "hidden_params": int}``.
+    """
+    import torch
+    from torch import nn
+
+    from theorylab.nn.data import char_corpus
+    from theorylab.nn.sltrain import SparsePlusLowRankLinear
+    from theorylab.nn.training import count_parameters, train_steps
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    codes, vocab = char_corpus(n_chars)
+    data = torch.as_tensor(codes)
+    n_train = int(0.9 * len(codes))
+    train, val = data[:n_train], data[n_train:]
+    V, T, H = len(vocab), context, context * embed
+    train_win, val_win = train.unfold(0, T + 1, 1), val.unfold(0, T + 1, 1)
+    vw = val_win[torch.randint(0, len(val_win), (n_val,),
+                               generator=torch.Generator().manual_seed(12345))].to(dev)
+    vx, vy = vw[:, :T], vw[:, T]
+    seeds = [seed + k for k in range(n_seeds)]
+    S = n_seeds
+
+    def member(sd):  # the initial weights of _train_lm(seed=sd), drawn in the same order
+        g = torch.Generator().manual_seed(sd)
+        layers = []
+        for _ in range(2):
+            if arm == "dense":
+                lin = nn.Linear(H, H)
+                with torch.no_grad():
+                    b = 1 / math.sqrt(H)
+                    lin.weight.uniform_(-b, b, generator=g)
+                    lin.bias.uniform_(-b, b, generator=g)
+                layers.append(lin)
+            else:
+                r, dens, init = _arm_params(arm, H, rank, density)
+                layers.append(SparsePlusLowRankLinear(H, H, rank=r, density=dens, init=init,
+                                                      generator=g))
+        emb = torch.empty(V, embed).normal_(generator=g)
+        b = 1 / math.sqrt(H)
+        head_w = torch.empty(V, H).uniform_(-b, b, generator=g)
+        return layers, emb, head_w
+
+    members = [member(sd) for sd in seeds]
+    hidden_params = count_parameters(members[0][0][0])
+
+    def stack(ts):
+        return nn.Parameter(torch.stack([t.detach() for t in ts]).to(dev))
+
+    class Stacked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = stack([m[1] for m in members])  # (S, V, e)
+            self.head_w = stack([m[2] for m in members])  # (S, V, H)
+            self.head_b = nn.Parameter(torch.zeros(S, V, device=dev))
+            self.hid = nn.ModuleList()
+            for j in range(2):
+                ls = [m[0][j] for m in members]
+                mod = nn.Module()
+                mod.bias = stack([lyr.bias for lyr in ls])  # (S, H)
+                if arm == "dense":
+                    mod.weight = stack([lyr.weight for lyr in ls])  # (S, H, H)
+                else:
+                    mod.A = stack([lyr.A for lyr in ls])  # (S, r, H)
+                    mod.B = stack([lyr.B for lyr in ls])  # (S, H, r)
+                    mod.values = stack([lyr.values for lyr in ls])  # (S, nnz)
+                    mod.scaling = ls[0].scaling
+                    # member s's support as flat indices into the stacked (S·H·H) weights
+                    off = torch.arange(S)[:, None] * (H * H)
+                    mod.register_buffer("flat_support", (torch.stack(
+                        [lyr.support for lyr in ls]).cpu() + off).reshape(-1).to(dev))
+                self.hid.append(mod)
+
+        def layer(self, mod, h):  # h (S, N, H) -> (S, N, H)
+            if arm == "dense":
+                return torch.baddbmm(mod.bias[:, None, :], h, mod.weight.mT)
+            y = mod.scaling * torch.bmm(torch.bmm(h, mod.A.mT), mod.B.mT)
+            if mod.values.shape[1]:
+                flat = mod.values.new_zeros(S * H * H)
+                flat = flat.index_put((mod.flat_support,), mod.values.reshape(-1))
+                y = y + torch.bmm(h, flat.view(S, H, H).mT)
+            return y + mod.bias[:, None, :]
+
+        def forward(self, x):  # (S, N, T) -> (S, N, V)
+            Sn, N = x.shape[:2]
+            e = self.emb[torch.arange(Sn, device=x.device)[:, None, None], x]  # (S, N, T, e)
+            h = torch.relu(self.layer(self.hid[0], e.reshape(Sn, N, H)))
+            h = h + torch.relu(self.layer(self.hid[1], h))
+            return torch.baddbmm(self.head_b[:, None, :], h, self.head_w.mT)
+
+    model = Stacked()
+    gbs = [torch.Generator().manual_seed(10_000 + sd) for sd in seeds]
+
+    def loss_fn(m, _step):
+        w = torch.stack([train_win[torch.randint(0, len(train_win), (batch,), generator=gb)]
+                         for gb in gbs]).to(dev)  # (S, batch, T + 1)
+        logits = m(w[..., :T])
+        return nn.functional.cross_entropy(logits.reshape(S * batch, V), w[..., T].reshape(-1),
+                                           reduction="none").view(S, batch).mean(1).sum()
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt)
+    with torch.no_grad():
+        logits = model(vx.expand(S, *vx.shape))
+        vl = [float(nn.functional.cross_entropy(logits[k], vy)) for k in range(S)]
+    return {"val_loss": vl, "hidden_params": hidden_params}
 
 
 def _paper_dry_run(cfg, seed) -> ClaimResult:
@@ -162,10 +282,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     common = {k: cfg[k] for k in ("context", "embed", "rank", "density", "steps", "batch",
                                   "n_chars", "lr")}
     common["device"] = claims.device()
-    sw = sweep(_train_lm, [{"arm": a, **common} for a in arms],
-               seeds=[1000 * seed + k for k in range(cfg["seeds"])],
-               backend="serial" if scale == "smoke" else None, desc="char LM arms")
-    vl, npar = sw.array("val_loss"), sw.array("hidden_params")
+    # one batched training per arm for seeds 1000·seed + k, k < seeds (== _train_lm per seed)
+    sw = sweep(_train_lm_seeds, [{"arm": a, "n_seeds": cfg["seeds"], **common} for a in arms],
+               seeds=[1000 * seed], backend="serial" if scale == "smoke" else None,
+               desc="char LM arms")
+    vl = sw.array("val_loss")[:, 0, :]  # (arm, seed)
+    npar = np.repeat(sw.array("hidden_params"), cfg["seeds"], axis=1)  # (arm, seed)
     idx = {a: i for i, a in enumerate(arms)}
     H = cfg["context"] * cfg["embed"]
     r_eq = _arm_params("lowrank_eq", H, cfg["rank"], cfg["density"])[0]

@@ -79,20 +79,27 @@ def _train_arm(arm, dim, layers, heads, context, steps, batch, lr, n_chars, devi
                           generator=torch.Generator().manual_seed(12345), device=dev)
     res_params = [hc.res_logits for hc in model.layers if hc.res_logits is not None]
     first_grad, grad_norms = [], []
+    data = torch.as_tensor(train)
+    offsets = torch.arange(context + 1)
 
     def loss_fn(m, _step):
-        x, y = char_batches(train, batch_size=batch, block=context, generator=gb, device=dev)
+        # the draws of char_batches (same generator call), windows gathered in one index
+        ix = torch.randint(0, len(train) - context - 1, (batch,), generator=gb)
+        w = data[ix[:, None] + offsets].to(dev)  # (batch, context + 1)
+        x, y = w[:, :-1], w[:, 1:]
         return nn.functional.cross_entropy(m(x).reshape(-1, V), y.reshape(-1))
 
-    def hook(m, step):
-        total = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in m.parameters()
-                               if p.grad is not None))
-        grad_norms.append(float(total))
-        if step == 0 and res_params:
-            first_grad.append(float(torch.sqrt(sum((p.grad.double() ** 2).sum()
-                                                   for p in res_params))))
+    def _norm(ps):  # ‖(g_1, …, g_k)‖₂ in float64
+        return torch.linalg.vector_norm(torch.cat([p.grad.reshape(-1) for p in ps]).double())
 
-    hist = train_steps(model, loss_fn, steps=steps, lr=lr, grad_hook=hook)
+    def hook(m, step):
+        grad_norms.append(_norm([p for p in m.parameters() if p.grad is not None]))
+        if step == 0 and res_params:
+            first_grad.append(float(_norm(res_params)))
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
+    hist = train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt, grad_hook=hook)
+    grad_norms = torch.stack(grad_norms).cpu().numpy()
     with torch.no_grad():
         logits, X = model.forward_streams(vx)
         val_loss = float(nn.functional.cross_entropy(logits.reshape(-1, V), vy.reshape(-1)))
