@@ -24,13 +24,13 @@ def _model(eig_range, seed, **kw):
 
 
 def test_forward_equals_members_across_chunks():
-    # chunk_size 4 < T = 11: several chunks and a padded tail in every member
-    models = [_model(r, s, chunk_size=4)[0] for r, s in MEMBERS]
-    ens = DeltaNetEnsemble(models)
+    models = [_model(r, s)[0] for r, s in MEMBERS]
     tokens = torch.randint(0, 3, (len(MEMBERS), 5, 11), generator=torch.Generator().manual_seed(7))
-    out = ens(tokens)
-    for i, m in enumerate(models):
-        torch.testing.assert_close(out[i], m(tokens[i]), atol=1e-5, rtol=1e-5)
+    # the members' chunk (one chunk of 11) and chunk 4 < T = 11 (three chunks, padded tail)
+    for ens in (DeltaNetEnsemble(models), DeltaNetEnsemble(models, chunk_size=4)):
+        out = ens(tokens)
+        for i, m in enumerate(models):
+            torch.testing.assert_close(out[i], m(tokens[i]), atol=1e-5, rtol=1e-5)
     for i, m in enumerate(models):  # member() rebuilds the same model
         for a, b in zip(m.state_dict().values(), ens.member(i).state_dict().values(),
                         strict=True):
@@ -83,6 +83,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match=r"models\[1\] must have d_model 8 like models\[0\], "
                                          "got 16"):
         DeltaNetEnsemble([m0, wide])
+    with pytest.raises(ValueError, match="chunk_size must be >= 1, got 0"):
+        DeltaNetEnsemble([m0], chunk_size=0)
     ens = DeltaNetEnsemble([m0, _model("[0,1]", 1)[0]])
     with pytest.raises(ValueError, match=r"tokens must be a 3-d integer tensor \(2, B, T\)"):
         ens(torch.zeros(3, 4, 5, dtype=torch.long))
