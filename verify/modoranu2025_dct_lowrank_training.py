@@ -9,6 +9,9 @@ Small version: digits MLP 64-256-256-10; low-rank Adam (moments in the projected
 across refreshes) on the two large matrices, plain Adam elsewhere; projector refresh every
 50 steps (GaLore-style, moments kept as they are) and every step with the moments carried
 into the new columns (the DCT reference code's default gap and its state rotation).
+The seeds of each arm run as one batched MLP (stacked weights; each member with its own init,
+data split, batch order, optimizer state and projector, as a separate run; see
+``theorylab.nn.lowrank_batched``).
 Tolerance: losses are paired over seeds. Check: loss(DCT)/loss(SVD), the paired mean over
 seeds, ≤ 1.25 for the DCT reference recipe (re-selection every step, moments rotated into the
 new columns) — "matches" read as within 25 % of a loss that is itself small and noisy. The
