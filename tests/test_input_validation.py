@@ -712,6 +712,26 @@ def _seq_cases() -> dict[str, Case]:
             steps=steps, lr=lr, batch=batch, min_length=min_length, max_length=max_length,
             modulus=modulus, generator=torch.Generator().manual_seed(0)),
         dict(steps=1, lr=0.01, batch=2, min_length=2, max_length=4, modulus=3))
+    # batched DeltaNet ensemble (theorylab.seq.ensemble)
+    ens_mod = importlib.import_module("theorylab.seq.ensemble")
+    dcfg = s.LinearRNNConfig(vocab_size=3, n_classes=3, d_model=4, n_heads=2)
+
+    def ensemble():
+        return ens_mod.DeltaNetEnsemble(
+            [s.LinearRNNModel(dcfg, generator=torch.Generator().manual_seed(i)) for i in (0, 1)])
+
+    C["seq.ensemble.train_state_tracking_ensemble"] = Case(
+        lambda steps, lr, batch, min_length, max_length, modulus:
+        ens_mod.train_state_tracking_ensemble(
+            ensemble(), "mod_add", steps=steps, lr=lr, batch=batch, min_length=min_length,
+            max_length=max_length, modulus=modulus,
+            generators=[torch.Generator().manual_seed(i) for i in (0, 1)]),
+        dict(steps=1, lr=0.01, batch=2, min_length=2, max_length=4, modulus=3))
+    C["seq.ensemble.ensemble_sequence_accuracy"] = Case(
+        lambda max_batch: ens_mod.ensemble_sequence_accuracy(
+            ensemble(), [s.mod_add_task(3, 4, generator=torch.Generator().manual_seed(i))
+                         for i in (0, 1)], max_batch=max_batch),
+        dict(max_batch=2))
     # tensor attention
     qkv = dict(Q=Q, K1=K1, K2=K2, V1=V1, V2=V2)
     C["seq.tensor_attention_exact"] = Case(

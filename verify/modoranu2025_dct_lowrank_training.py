@@ -9,6 +9,9 @@ Small version: digits MLP 64-256-256-10; low-rank Adam (moments in the projected
 across refreshes) on the two large matrices, plain Adam elsewhere; projector refresh every
 50 steps (GaLore-style, moments kept as they are) and every step with the moments carried
 into the new columns (the DCT reference code's default gap and its state rotation).
+The seeds of each arm run as one batched MLP (stacked weights; each member with its own init,
+data split, batch order, optimizer state and projector, as a separate run; see
+``theorylab.nn.lowrank_batched``).
 Tolerance: losses are paired over seeds. Check: loss(DCT)/loss(SVD), the paired mean over
 seeds, ≤ 1.25 for the DCT reference recipe (re-selection every step, moments rotated into the
 new columns) — "matches" read as within 25 % of a loss that is itself small and noisy. The
@@ -30,7 +33,6 @@ import numpy as np
 from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
-from theorylab.sweep import sweep
 
 PAPER = "modoranu2025_dct_lowrank"
 CLAIM = ("With the paper's recipe (re-select every step, moments rotated), low-rank Adam with "
@@ -91,6 +93,69 @@ def _train(arm, rank, width, steps, gap, device, seed):
             "n_params": sum(p.numel() for p in model.parameters())}
 
 
+def _train_seeds(arm, rank, width, steps, gap, device, seeds):
+    """``_train`` for every seed at once: the seeds' MLPs stacked into one batched MLP
+    (member i initialised, fed and optimised exactly as ``_train(..., seed=seeds[i])``: its
+    own init, data split and batch order, its own low-rank Adam state and projector), in
+    batched matrix products. Returns one ``_train``-style dict per seed."""
+    import torch
+    from torch import nn
+
+    from theorylab.nn.data import load_digits_tensors
+    from theorylab.nn.lowrank_batched import BatchedLowRankAdam
+    from theorylab.nn.training import make_generator
+
+    torch.set_num_threads(1)
+    data, models = [], []
+    for seed in seeds:  # the same calls in the same order as _train
+        torch.manual_seed(seed)
+        data.append([t.to(device) for t in load_digits_tensors(rng=seed)])
+        models.append(nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width),
+                                    nn.ReLU(), nn.Linear(width, 10)).to(device))
+    gens = [make_generator(seed) for seed in seeds]
+    W = [nn.Parameter(torch.stack([m[j].weight.detach() for m in models])) for j in (0, 2, 4)]
+    b = [nn.Parameter(torch.stack([m[j].bias.detach() for m in models])) for j in (0, 2, 4)]
+
+    def mlp(x, sl=slice(None)):  # (M, B, 64) -> (M, B, 10)
+        for j in range(3):
+            x = torch.baddbmm(b[j][sl, None, :], x, W[j][sl].transpose(1, 2))
+            x = torch.relu(x) if j < 2 else x
+        return x
+
+    lr = 2e-3
+    if arm == "full":
+        opts = [torch.optim.Adam([W[0], b[0], W[1], b[1], W[2], b[2]], lr=lr)]
+    else:
+        kind = "dct" if arm.startswith("dct") else arm
+        opts = [BatchedLowRankAdam(W[:2], lr=lr, rank=rank, projector=kind,
+                                   update_gap=1 if arm == "dct_gap1" else gap,
+                                   rotate_states=arm == "dct_gap1",
+                                   generators=[make_generator(s + 1) for s in seeds]),
+                torch.optim.Adam([b[0], b[1], W[2], b[2]], lr=lr)]
+    M = len(seeds)
+    for _ in range(steps):
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        idx = [torch.randint(0, len(d[1]), (64,), generator=g) for d, g in zip(data, gens,
+                                                                                strict=True)]
+        x = torch.stack([d[0][i] for d, i in zip(data, idx, strict=True)])  # (M, 64, 64)
+        y = torch.stack([d[1][i] for d, i in zip(data, idx, strict=True)])  # (M, 64)
+        ce = nn.functional.cross_entropy(mlp(x).reshape(-1, 10), y.reshape(-1),
+                                         reduction="none").reshape(M, -1)
+        ce.mean(dim=1).sum().backward()  # each member's gradient is its own mean loss's
+        for o in opts:
+            o.step()
+    out = []
+    n_params = sum(p.numel() for p in models[0].parameters())
+    with torch.no_grad():
+        for i, (Xtr, ytr, Xte, yte) in enumerate(data):
+            sl = slice(i, i + 1)
+            full_loss = float(nn.functional.cross_entropy(mlp(Xtr[None], sl)[0], ytr))
+            acc = float((mlp(Xte[None], sl)[0].argmax(1) == yte).float().mean())
+            out.append({"train_loss": full_loss, "test_acc": acc, "n_params": n_params})
+    return out
+
+
 def _paper_dry_run(cfg, seed) -> ClaimResult:
     """``--scale paper --dry-run``: the paper-size MLP, one low-rank Adam step per projector."""
     res = ClaimResult(claim="modoranu2025_dct_lowrank_training", paper=PAPER, statement=CLAIM,
@@ -116,11 +181,11 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg["device"] = claims.device()
     points = [{"arm": "full", "rank": 0, **cfg}] if scale != "smoke" else []
     points += [{"arm": a, "rank": r, **cfg} for r in ranks for a in arms]
-    sw = sweep(_train, points, seeds=[seed * 1000 + k for k in range(n_seeds)],
-               desc="low-rank Adam")
-    L = sw.array("train_loss")  # (P, S)
-    A = sw.array("test_acc")
-    lookup = {(p["arm"], p["rank"]): i for i, p in enumerate(sw.points)}
+    seeds = [seed * 1000 + k for k in range(n_seeds)]
+    runs = [_train_seeds(**p, seeds=seeds) for p in points]  # the seeds of a point batched
+    L = np.array([[o["train_loss"] for o in row] for row in runs])  # (P, S)
+    A = np.array([[o["test_acc"] for o in row] for row in runs])
+    lookup = {(p["arm"], p["rank"]): i for i, p in enumerate(points)}
     table = {r: {a: L[lookup[(a, r)]] for a in arms} for r in ranks}
     for r in ranks:
         row = table[r]
@@ -136,7 +201,7 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res.data.update(ranks=list(ranks), arms=list(arms),
                     losses={f"{a}_r{r}": table[r][a] for r in ranks for a in arms},
                     test_acc={f"{p['arm']}_r{p['rank']}": A[i] for i, p in
-                              enumerate(sw.points)})
+                              enumerate(points)})
     if scale != "smoke":
         res.data["full_adam_loss"] = L[lookup[("full", 0)]]
     r8 = table[8]

@@ -77,6 +77,17 @@ def _end_round(arm, layers, opt, gen):
                 reset_optimizer_state(opt, lay.vector_parameters() + [lay.sigma])
 
 
+def _next_char_batch(codes, *, ctx, batch_size, generator):
+    """Contexts (B, ctx) and next characters (B,): the same draw and the same windows as
+    ``char_batches(codes, batch_size=batch_size, block=ctx + 1)`` read as
+    ``x[:, :ctx], y[:, ctx - 1]``, gathered in one indexing op (no loop over the rows)."""
+    import torch
+
+    ix = torch.randint(0, len(codes) - ctx - 2, (batch_size,), generator=generator)
+    w = codes[ix[:, None] + torch.arange(ctx + 1)]  # (B, ctx + 1)
+    return w[:, :ctx], w[:, ctx]
+
+
 def _train(arm, task, d, rank, period, steps, lr, device, seed):
     import torch
     from torch import nn
@@ -134,12 +145,13 @@ def _train(arm, task, d, rank, period, steps, lr, device, seed):
         layers = [model.h1, model.h2]
         data_gen = make_generator(seed + 4)
 
+        tr_t = torch.as_tensor(tr)
+
         def loss_fn(m, step):
             if step and step % period == 0:
                 _end_round(arm, layers, opt, gen)
-            x, y = char_batches(tr, batch_size=128, block=ctx + 1, generator=data_gen,
-                                device=device)
-            return nn.functional.cross_entropy(m(x[:, :ctx]), y[:, ctx - 1])
+            x, y = _next_char_batch(tr_t, ctx=ctx, batch_size=128, generator=data_gen)
+            return nn.functional.cross_entropy(m(x.to(device)), y.to(device))
 
         vgen = make_generator(10_000 + seed)
         vx, vy = char_batches(va, batch_size=4096, block=ctx + 1, generator=vgen,
@@ -149,7 +161,8 @@ def _train(arm, task, d, rank, period, steps, lr, device, seed):
             with torch.no_grad():
                 return float(nn.functional.cross_entropy(m(vx[:, :ctx]), vy[:, ctx - 1]))
 
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr,
+                           foreach=True)
     tested = sum(count_parameters(lay) for lay in layers)
     hist = train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt)
     return {"val": val(model), "train": hist.final_loss, "tested_params": float(tested)}
