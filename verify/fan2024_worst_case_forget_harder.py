@@ -62,16 +62,10 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
            methods, device, seed):
     import torch
 
-    from theorylab.unlearning import metrics as mt
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
-    from theorylab.unlearning.methods import Subset, apply_method, get_method
-    from theorylab.unlearning.models import (
-        Recipe,
-        as_tensors,
-        build_model,
-        predict_logits,
-        train_model,
-    )
+    from theorylab.unlearning.evaluation import classifier_scores, evaluate_methods
+    from theorylab.unlearning.methods import Subset
+    from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
     from theorylab.unlearning.oracle import ensemble_seeds, retrain_oracles
     from theorylab.unlearning.scenarios import random_forget
     from theorylab.unlearning.worstcase import select_worst_case
@@ -93,15 +87,7 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
         return train_model(mdl, X, y, recipe=rec, generator=gen(k + 1)).eval()
 
     def score(mdl, split):
-        z = predict_logits(mdl, X).double().cpu().numpy()
-        zt = predict_logits(mdl, Xt).double().cpu().numpy()
-        r = mt.accuracy_family(z, d.y_train, zt, d.y_test, forget=split.forget,
-                               retain=split.retain)
-        p, pt = mt.softmax(z), mt.softmax(zt)
-        r["MIA"] = mt.svc_mia(p[split.retain], d.y_train[split.retain], pt, d.y_test,
-                              p[split.forget], d.y_train[split.forget],
-                              features=("confidence",))["confidence"]
-        return r
+        return classifier_scores(mdl, X, d.y_train, Xt, d.y_test, split)
 
     theta_sel = original(1)  # the selection's model
     theta_o = original(3)  # the evaluation's model (held out: other init and order)
@@ -123,22 +109,21 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
         ens = retrain_oracles(rec, X, y, split.retain, n_out=10,
                               seeds=ensemble_seeds(n_oracles, base=10_000 * (seed + 1)
                                                    + 100 * i))
-        orc = [score(ens.member(k), split) for k in range(ens.n_models)]
-        o_mean = {k: float(np.mean([o[k] for o in orc])) for k in KEYS}
-        for k in KEYS:
-            out[f"{name}_oracle_{k}"] = o_mean[k]
-            out[f"{name}_oracle_{k}_std"] = float(np.std([o[k] for o in orc], ddof=1))
         ix = lambda a: torch.as_tensor(a, device=X.device)
         forget = Subset(X[ix(split.forget)], y[ix(split.forget)])
         retain = Subset(X[ix(split.retain)], y[ix(split.retain)])
+        tab = evaluate_methods(theta_o, forget, retain, methods,
+                               score=lambda mdl, split=split: score(mdl, split),
+                               oracle_scores=[score(ens.member(k), split)
+                                              for k in range(ens.n_models)],
+                               generator=lambda: gen(99), keys=KEYS, device=device)
+        for k in KEYS:
+            out[f"{name}_oracle_{k}"] = tab.oracle_mean[k]
+            out[f"{name}_oracle_{k}_std"] = tab.oracle_std[k]
         for meth in methods:
-            spec = get_method(meth)
-            u, _ = apply_method(spec, theta_o, forget, retain, config=spec.default_config(),
-                                generator=gen(99), device=device)
-            met = score(u.eval(), split)
             for k in KEYS:
-                out[f"{name}_{meth}_{k}"] = met[k]
-            out[f"{name}_{meth}_avg_gap"] = mt.avg_gap(met, o_mean)
+                out[f"{name}_{meth}_{k}"] = tab.metrics[meth][k]
+            out[f"{name}_{meth}_avg_gap"] = tab.avg_gap[meth]
     return out
 
 

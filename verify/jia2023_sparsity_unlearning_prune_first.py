@@ -68,10 +68,10 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
 
     import torch
 
-    from theorylab.unlearning import metrics as mt
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
-    from theorylab.unlearning.methods import Subset, apply_method, get_method
-    from theorylab.unlearning.models import Recipe, as_tensors, build_model, predict_logits
+    from theorylab.unlearning.evaluation import classifier_scorer, evaluate_methods
+    from theorylab.unlearning.methods import Subset, get_method
+    from theorylab.unlearning.models import Recipe, as_tensors, build_model
     from theorylab.unlearning.scenarios import class_forget, random_forget
     from theorylab.unlearning.sparse import prune_and_rewind, sparsity_of, train_masked
 
@@ -92,22 +92,14 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
     retain = Subset(X[ix(sp.retain)], y[ix(sp.retain)])
     gen = lambda k: torch.Generator().manual_seed(1000 * seed + k)
 
-    def score(m):
-        z = predict_logits(m, X).double().cpu().numpy()
-        zt = predict_logits(m, Xt).double().cpu().numpy()
-        r = mt.accuracy_family(z, d.y_train, zt, d.y_test, forget=sp.forget, retain=sp.retain)
-        p, pt = mt.softmax(z), mt.softmax(zt)
-        r["MIA"] = mt.svc_mia(p[sp.retain], d.y_train[sp.retain], pt, d.y_test, p[sp.forget],
-                              d.y_train[sp.forget], features=("confidence",))["confidence"]
-        return r
-
+    score = classifier_scorer(X, d.y_train, Xt, d.y_test, sp)
     out = {}
 
-    def record(prefix, met, o_mean):
+    def record(prefix, tab, label):
         for k in KEYS:
-            out[f"{prefix}_{k}"] = met[k]
-            out[f"{prefix}_{k}_gap"] = abs(met[k] - o_mean[k])
-        out[f"{prefix}_avg_gap"] = float(np.mean([out[f"{prefix}_{k}_gap"] for k in KEYS]))
+            out[f"{prefix}_{k}"] = tab.metrics[label][k]
+            out[f"{prefix}_{k}_gap"] = tab.gaps[label][k]
+        out[f"{prefix}_avg_gap"] = tab.avg_gap[label]
 
     for i, s in enumerate(sparsities):
         orig, masks = prune_and_rewind(rec, X, y, n_out=10, sparsity=s,
@@ -120,27 +112,24 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
             train_masked(m, retain.X, retain.y, recipe=rec, masks=masks, generator=gen(20 + k))
             t_re.append(time.perf_counter() - t0)
             orc.append(score(m))
-        o_mean = {k: float(np.mean([o[k] for o in orc])) for k in KEYS}
+        l1 = get_method("l1_sparse")
+        l1_runs = [(f"l1_g{j}", "l1_sparse", l1.default_config(gamma=g))
+                   for j, g in enumerate(gammas)] if i == 0 else []
+        tab = evaluate_methods(orig, forget, retain, [*METHODS, *l1_runs], score=score,
+                               oracle_scores=orc, generator=lambda: gen(99), keys=KEYS,
+                               device=device, keep_models=True)
         for k in KEYS:
-            out[f"oracle_{k}_s{i}"] = o_mean[k]
-            out[f"oracle_{k}_std_s{i}"] = float(np.std([o[k] for o in orc], ddof=1))
+            out[f"oracle_{k}_s{i}"] = tab.oracle_mean[k]
+            out[f"oracle_{k}_std_s{i}"] = tab.oracle_std[k]
         out[f"retrain_s_s{i}"] = float(np.mean(t_re))
         out[f"sparsity_s{i}"] = sparsity_of(orig)
         for meth in METHODS:
-            spec = get_method(meth)
-            u, rte = apply_method(spec, orig, forget, retain, config=spec.default_config(),
-                                  generator=gen(99), device=device)
-            record(f"{meth}_s{i}", score(u), o_mean)
-            out[f"{meth}_rte_s{i}"] = rte
-            out[f"{meth}_sparsity_s{i}"] = sparsity_of(u)
-        if i == 0:
-            for j, g in enumerate(gammas):
-                spec = get_method("l1_sparse")
-                u, rte = apply_method(spec, orig, forget, retain,
-                                      config=spec.default_config(gamma=g), generator=gen(99),
-                                      device=device)
-                record(f"l1_g{j}", score(u), o_mean)
-                out[f"l1_rte_g{j}"] = rte
+            record(f"{meth}_s{i}", tab, meth)
+            out[f"{meth}_rte_s{i}"] = tab.rte[meth]
+            out[f"{meth}_sparsity_s{i}"] = sparsity_of(tab.models[meth])
+        for j in range(len(l1_runs)):
+            record(f"l1_g{j}", tab, f"l1_g{j}")
+            out[f"l1_rte_g{j}"] = tab.rte[f"l1_g{j}"]
     return out
 
 

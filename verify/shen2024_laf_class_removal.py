@@ -55,16 +55,10 @@ def _trial(dataset, cls, n_train, hidden, epochs, lr, n_oracles, laf, device, se
 
     import torch
 
-    from theorylab.unlearning import metrics as mt
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
-    from theorylab.unlearning.methods import Subset, apply_method, get_method
-    from theorylab.unlearning.models import (
-        Recipe,
-        as_tensors,
-        build_model,
-        predict_logits,
-        train_model,
-    )
+    from theorylab.unlearning.evaluation import classifier_scorer, evaluate_methods
+    from theorylab.unlearning.methods import Subset, get_method
+    from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
     from theorylab.unlearning.scenarios import class_forget
 
     torch.set_num_threads(1)
@@ -81,16 +75,7 @@ def _trial(dataset, cls, n_train, hidden, epochs, lr, n_oracles, laf, device, se
     retain = Subset(X[ix(sp.retain)], y[ix(sp.retain)])
     gen = lambda k: torch.Generator().manual_seed(1000 * seed + k)
 
-    def score(m):
-        z = predict_logits(m, X).double().cpu().numpy()
-        zt = predict_logits(m, Xt).double().cpu().numpy()
-        r = mt.accuracy_family(z, d.y_train, zt, d.y_test, forget=sp.forget, retain=sp.retain,
-                               forget_test=sp.forget_test, retain_test=sp.retain_test)
-        p, pt = mt.softmax(z), mt.softmax(zt)
-        r["MIA"] = mt.svc_mia(p[sp.retain], d.y_train[sp.retain], pt, d.y_test, p[sp.forget],
-                              d.y_train[sp.forget], features=("confidence",))["confidence"]
-        return r
-
+    score = classifier_scorer(X, d.y_train, Xt, d.y_test, sp, class_test=True)
     fresh = lambda k: build_model(rec, X.shape[1], 10, generator=gen(k), device=device)
     original = train_model(fresh(1), X, y, recipe=rec, generator=gen(2))
     orc, t_re = [], []
@@ -99,20 +84,19 @@ def _trial(dataset, cls, n_train, hidden, epochs, lr, n_oracles, laf, device, se
         m = train_model(fresh(10 + k), retain.X, retain.y, recipe=rec, generator=gen(20 + k))
         t_re.append(time.perf_counter() - t0)
         orc.append(score(m))
-    o_mean = {k: float(np.mean([o[k] for o in orc])) for k in orc[0]}
-    out = {f"oracle_{k}": v for k, v in o_mean.items()}
+    orig_scores = score(original)
+    tab = evaluate_methods(original, forget, retain,
+                           [("laf", "laf", get_method("laf").default_config(**laf)),
+                            *BASELINES], score=score, oracle_scores=orc,
+                           generator=lambda: gen(99), keys=KEYS, device=device)
+    out = {f"oracle_{k}": v for k, v in tab.oracle_mean.items()}
     out["retrain_s"] = float(np.mean(t_re))
-    out.update({f"oracle_{k}_std": float(np.std([o[k] for o in orc], ddof=1)) for k in KEYS})
-    out.update({f"orig_{k}": v for k, v in score(original).items()})
-    for meth in ("laf", *BASELINES):
-        spec = get_method(meth)
-        cfg = spec.default_config(**(laf if meth == "laf" else {}))
-        u, rte = apply_method(spec, original, forget, retain, config=cfg, generator=gen(99),
-                              device=device)
-        met = score(u)
-        out.update({f"{meth}_{k}": v for k, v in met.items()})
-        out[f"{meth}_avg_gap"] = mt.avg_gap(met, o_mean)
-        out[f"{meth}_rte"] = rte
+    out.update({f"oracle_{k}_std": tab.oracle_std[k] for k in KEYS})
+    out.update({f"orig_{k}": v for k, v in orig_scores.items()})
+    for meth in tab.methods:
+        out.update({f"{meth}_{k}": v for k, v in tab.metrics[meth].items()})
+        out[f"{meth}_avg_gap"] = tab.avg_gap[meth]
+        out[f"{meth}_rte"] = tab.rte[meth]
     return out
 
 

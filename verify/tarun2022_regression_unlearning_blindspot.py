@@ -68,7 +68,8 @@ def _trial(dataset, n_samples, test_size, epochs, lr, n_oracles, device, seed):
 
     from theorylab.unlearning import metrics as mt
     from theorylab.unlearning.data import load_diabetes_split, load_friedman1_split
-    from theorylab.unlearning.methods import Subset, apply_method, get_method
+    from theorylab.unlearning.evaluation import evaluate_methods
+    from theorylab.unlearning.methods import Subset, get_method
     from theorylab.unlearning.models import (
         Recipe,
         as_tensors,
@@ -111,27 +112,28 @@ def _trial(dataset, n_samples, test_size, epochs, lr, n_oracles, device, seed):
         oracles.append(train_model(fresh(k + 1), retain.X, retain.y, recipe=recipe,
                                    generator=torch.Generator().manual_seed(1000 * seed + 600 + k)))
         times.append(time.perf_counter() - t0)
-    models = {"original": original}
-    rte = {}
     runs = [("gaussian_ft", {}), ("reg_ft", {}), ("reg_ga", {}), *BLINDSPOT.items()]
+    entries = []
     for name, kw in runs:
         spec = get_method(name.split("_")[0] if name.startswith("blindspot") else name)
-        models[name], rte[name] = apply_method(
-            spec, original, forget, retain, config=spec.default_config(**kw), device=device,
-            generator=torch.Generator().manual_seed(1000 * seed + 700))
+        entries.append((name, spec.name, spec.default_config(**kw)))
+    tab = evaluate_methods(original, forget, retain, entries, score=score,
+                           oracle_scores=[score(o) for o in oracles],
+                           generator=lambda: torch.Generator().manual_seed(1000 * seed + 700),
+                           keys=("MAE_r", "MAE_f", "MAE_t", "MIA"), device=device,
+                           keep_models=True)
     out = {}
-    orc = [score(o) for o in oracles]
-    for key in orc[0]:
-        out[f"oracle_{key}"] = float(np.mean([r[key] for r in orc]))
-        out[f"oracle_{key}_std"] = float(np.std([r[key] for r in orc], ddof=1))
+    for key in tab.oracle_mean:
+        out[f"oracle_{key}"] = tab.oracle_mean[key]
+        out[f"oracle_{key}_std"] = tab.oracle_std[key]
+    out.update({f"original_{k}": v for k, v in score(original).items()})
     Xv, yv = Xt[ix(np.flatnonzero(in_range))], yt[ix(np.flatnonzero(in_range))]
-    for name, m in models.items():
-        out.update({f"{name}_{k}": v for k, v in score(m).items()})
-        if name != "original":
-            a = mt.ain(m, oracles[0], original, X, y, Xv, yv, task="regression",
-                       generator_seed=1000 * seed + 800)
-            out[f"{name}_AIN"], out[f"{name}_AIN_censored"] = a["AIN"], a["censored"]
-            out[f"{name}_rte_s"] = rte[name]
+    for name in tab.methods:
+        out.update({f"{name}_{k}": v for k, v in tab.metrics[name].items()})
+        a = mt.ain(tab.models[name], oracles[0], original, X, y, Xv, yv, task="regression",
+                   generator_seed=1000 * seed + 800)
+        out[f"{name}_AIN"], out[f"{name}_AIN_censored"] = a["AIN"], a["censored"]
+        out[f"{name}_rte_s"] = tab.rte[name]
     out["retrain_s"] = float(np.mean(times))
     return out
 
