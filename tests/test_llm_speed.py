@@ -70,3 +70,22 @@ def test_ga_npo_request_is_reproducible(wu, trained, kind):
     assert ta == tb and ta > 0
     sa, sb = a.state_dict(), b2.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_tofu_evaluation_returns_the_forget_answers_of_a_separate_decoding():
+    from theorylab.unlearning.llm.metrics import evaluate_tofu, tofu_splits
+    from theorylab.unlearning.llm.model import greedy_answers
+
+    sp = tofu_splits(4, 2, forget_fraction=0.5, n_real_authors=1, n_world_facts=1, seed=0)
+    tok = build_tokenizer(sp.facts.texts())
+    model = tiny_gpt2(tok, n_layer=2, n_embd=32, n_head=2, n_positions=32, seed=0)
+    f = sp.facts.subset(sp.train)
+    b = encode_qa(tok, [x.question for x in f], [x.answer for x in f], model=model)
+    train_lm(model, b, epochs=15, lr=3e-3, batch_size=8,
+             generator=torch.Generator().manual_seed(0))
+    forget = sp.subset("forget")
+    e = evaluate_tofu(model, tok, sp)
+    sep = greedy_answers(model, tok, [x.question for x in forget])
+    assert list(e.forget_answers) == sep
+    assert len(set(sep)) > 1
+    assert "forget_answers" not in e.to_dict()
