@@ -89,3 +89,23 @@ def test_tofu_evaluation_returns_the_forget_answers_of_a_separate_decoding():
     assert list(e.forget_answers) == sep
     assert len(set(sep)) > 1
     assert "forget_answers" not in e.to_dict()
+
+
+def test_cached_greedy_decoding_equals_full_recompute(trained):
+    from theorylab.unlearning.llm.model import _reference_greedy_answers, greedy_answers
+    from theorylab.unlearning.llm.mrp import apply_mrp
+
+    fs, tok, model, _ = trained
+    qs = [f.question for f in fs.subset(list(range(len(fs))))]
+    qs += [f.paraphrased_question for f in fs.subset(list(range(len(fs))))]
+    fast = greedy_answers(model, tok, qs)
+    assert fast == _reference_greedy_answers(model, tok, qs)
+    assert len(set(fast)) > 3 and any(len(a.split()) > 2 for a in fast)
+    for n in (1, 3):  # a short decoding budget, and with an MRP projection installed
+        assert (greedy_answers(model, tok, qs, max_new_tokens=n)
+                == _reference_greedy_answers(model, tok, qs, max_new_tokens=n))
+    m = copy.deepcopy(model)
+    apply_mrp(m, 0)[0].set_directions(torch.randn(3, 32, generator=torch.Generator()
+                                                  .manual_seed(2)))
+    assert greedy_answers(m, tok, qs) == _reference_greedy_answers(m, tok, qs)
+    assert model.training is False
