@@ -7,6 +7,10 @@
 2. ``zhang2024_npo_tiny_tofu``: one TOFU evaluation whose greedy forget answers are reused
    for the gibberish rate, against the old evaluation followed by a second greedy decoding
    of the forget questions (full scale: 20 authors x 5 attributes, 50 % forgotten).
+3. All four claims: greedy decoding that feeds only the new token with cached keys and
+   values (``greedy_answers``) against full recomputation at every step
+   (``_reference_greedy_answers``), on the tiny-TOFU questions (the same trained model)
+   and on 6 questions (the size of one concept's stopping-rule check in hong2024).
 CPU seconds (``time.process_time``, one thread), best of ``--repeats``; the results of both
 forms are compared (they must be equal).
 Run: ``python benchmarks/bench_llm_claims_speed.py [--repeats 3]``.
@@ -23,7 +27,7 @@ import torch
 from theorylab.claims import load_claim
 from theorylab.unlearning.llm import build_tokenizer, encode_qa, make_facts, tiny_gpt2, train_lm
 from theorylab.unlearning.llm.metrics import evaluate_tofu, tofu_splits
-from theorylab.unlearning.llm.model import greedy_answers
+from theorylab.unlearning.llm.model import _reference_greedy_answers, greedy_answers
 
 
 def _best(fn, repeats):
@@ -76,6 +80,12 @@ def bench_tofu(repeats):
     d0, d1 = e0.to_dict(), e1.to_dict()
     same = g0 == g1 and all(np.array_equal(d0[k], d1[k], equal_nan=True) for k in d0
                             if k not in ("components", "template"))
+    qs = [x.question for x in sp.facts.subset(sp.train)]
+    for q in (qs, qs[:6]):
+        a0, s0 = _best(lambda q=q: _reference_greedy_answers(model, tok, q), repeats)
+        a1, s1 = _best(lambda q=q: greedy_answers(model, tok, q), repeats)
+        print(f"greedy decoding of {len(q)} questions: old {s0:.3f} s, new {s1:.3f} s, "
+              f"ratio {s0 / s1:.2f}x, equal {a0 == a1}")
     print(f"tiny TOFU evaluation + gibberish: old {t_old:.3f} s, new {t_new:.3f} s, "
           f"ratio {t_old / t_new:.2f}x, equal {same} (gibberish {g0:.2f})")
 
