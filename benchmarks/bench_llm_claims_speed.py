@@ -9,7 +9,7 @@
    of the forget questions (full scale: 20 authors x 5 attributes, 50 % forgotten).
 3. All four claims: greedy decoding that feeds only the new token with cached keys and
    values (``greedy_answers``) against full recomputation at every step
-   (``_reference_greedy_answers``), on the tiny-TOFU questions (the same trained model)
+   (``reference.greedy_answers_recompute``), on the tiny-TOFU questions (the same trained model)
    and on 6 questions (the size of one concept's stopping-rule check in hong2024).
 CPU seconds (``time.process_time``, one thread), best of ``--repeats``; the results of both
 forms are compared (they must be equal).
@@ -27,7 +27,8 @@ import torch
 from theorylab.claims import load_claim
 from theorylab.unlearning.llm import build_tokenizer, encode_qa, make_facts, tiny_gpt2, train_lm
 from theorylab.unlearning.llm.metrics import evaluate_tofu, tofu_splits
-from theorylab.unlearning.llm.model import _reference_greedy_answers, greedy_answers
+from theorylab.unlearning.llm.model import greedy_answers
+from theorylab.unlearning.llm.reference import greedy_answers_recompute
 
 
 def _best(fn, repeats):
@@ -82,7 +83,7 @@ def bench_tofu(repeats):
                             if k not in ("components", "template"))
     qs = [x.question for x in sp.facts.subset(sp.train)]
     for q in (qs, qs[:6]):
-        a0, s0 = _best(lambda q=q: _reference_greedy_answers(model, tok, q), repeats)
+        a0, s0 = _best(lambda q=q: greedy_answers_recompute(model, tok, q), repeats)
         a1, s1 = _best(lambda q=q: greedy_answers(model, tok, q), repeats)
         print(f"greedy decoding of {len(q)} questions: old {s0:.3f} s, new {s1:.3f} s, "
               f"ratio {s0 / s1:.2f}x, equal {a0 == a1}")
