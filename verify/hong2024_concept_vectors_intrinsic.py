@@ -145,14 +145,16 @@ def _adam_until(model, loss_fn, lr, max_steps, stop):
 
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = 0
-    while not stop(model) and steps < max_steps:
+    reached = bool(stop(model))  # the rule is evaluated once per model state
+    while not reached and steps < max_steps:
         model.train()
         opt.zero_grad(set_to_none=True)
         loss_fn(model).backward()
         opt.step()
         model.eval()
         steps += 1
-    return steps, bool(stop(model))
+        reached = bool(stop(model))
+    return steps, reached
 
 
 def _npo_loss(forget, ref_logp, beta):
@@ -288,7 +290,12 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
                            device=dev)
         with torch.no_grad():
             ref_logp = sequence_logprob(model, forget, reduction="sum").detach()
-        stop = lambda m, fl=fl: acc(m, main(fl)) <= u["stop_at"]
+        last = {}  # the concept QA of the model the stopping rule saw last
+
+        def stop(m, fl=fl, last=last):
+            last["qa"] = acc(m, main(fl))
+            return last["qa"] <= u["stop_at"]
+
         ga_loss = lambda m, forget=forget: -qa_loss(m, forget)
         v0 = cv.value_site(model, cvec.layer).vector(cvec.dim)
         V0 = cv.value_vectors(model, cvec.layer)
@@ -311,7 +318,7 @@ def _trial(n_concepts, n_unrelated, attributes, n_layer, n_embd, n_head, epochs,
             rr = res[m_name]
             rr["cos"].append(s["cos"])
             rr["jaccard"].append(s["jaccard"])
-            rr["qa"].append(acc(m, main(fl)))
+            rr["qa"].append(last["qa"])  # the rule's last call saw this final model
             rr["para"].append(acc(m, para(fl)))
             rr["prime"].append(acc(m, prime(fl)))
             rr["unrel"].append(acc(m, main(unrelated)))

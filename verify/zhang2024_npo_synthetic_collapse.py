@@ -64,6 +64,7 @@ def _trial(alpha, rates, methods, steps, eval_every, problem, device, seed):
     torch.set_num_threads(1)
     p = make_rf_problem(alpha=alpha, rng=np.random.default_rng(seed), **problem)
     out = {f"pretrain_grad_{k}": v for k, v in p.pretrain_grad_norm.items()}
+    done = {}  # (method, lr, beta) -> curve: a rate shared by both tables runs once
     for r in rates:
         # "config": the configuration file's rates for this gap (α = 1 or α = 0)
         table = PAPER_RATES[r if r != "config" else ("alpha1" if alpha == 1.0 else "alpha0")]
@@ -71,8 +72,10 @@ def _trial(alpha, rates, methods, steps, eval_every, problem, device, seed):
             if m not in table:
                 continue
             lr, beta = table[m]
-            c = rf_unlearn(p, m, lr=lr, beta=beta, steps=steps, eval_every=eval_every,
-                           device=device)
+            if (m, lr, beta) not in done:
+                done[m, lr, beta] = rf_unlearn(p, m, lr=lr, beta=beta, steps=steps,
+                                               eval_every=eval_every, device=device)
+            c = done[m, lr, beta]
             out[f"{r}_{m}_fq"] = c.forget_quality
             out[f"{r}_{m}_rq"] = c.retain_quality
             out["steps"] = c.steps

@@ -133,14 +133,14 @@ def _load(tok, model, weights, device, seed):
     return m.to(device).eval()
 
 
-def _gibberish(model, tok, facts):
+def _gibberish(answers, facts):
+    """Fraction of greedy answers that are neither a well-formed template answer nor the
+    refusal (``answers``: the evaluation's greedy answers to the forget questions)."""
     from theorylab.unlearning.llm.losses import REFUSAL
     from theorylab.unlearning.llm.metrics import is_well_formed
-    from theorylab.unlearning.llm.model import greedy_answers
 
-    preds = greedy_answers(model, tok, [f.question for f in facts])
     bad = [not (is_well_formed(p, f) or " ".join(p.split()) == REFUSAL)
-           for p, f in zip(preds, facts, strict=True)]
+           for p, f in zip(answers, facts, strict=True)]
     return float(np.mean(bad))
 
 
@@ -178,7 +178,7 @@ def _trial(n_authors, attributes, n_held, fraction, methods, model, train, unlea
         e = evaluate_tofu(m, tok, sp, ev_ret)
         return dict(fq=e.forget_quality, mu=e.model_utility, fp=e.forget_probability,
                     facc=e.forget_accuracy, racc=e.retain_accuracy,
-                    gib=_gibberish(m, tok, forget))
+                    gib=_gibberish(e.forget_answers, forget))
 
     e0 = evaluate(orig)
     out = {f"orig_{k}": v for k, v in e0.items()}

@@ -635,6 +635,8 @@ class TofuEvaluation(ResultRepr):
         this is the retain-only model.
     template : str
         The answer template of the truth ratio (``"trained"`` or ``"paraphrased"``).
+    forget_answers : tuple of str
+        The greedy answers to the forget questions (in the order of ``splits.forget``).
     """
 
     forget_quality: float
@@ -650,8 +652,10 @@ class TofuEvaluation(ResultRepr):
     components: Mapping[str, float] = field(default_factory=dict)
     forget_stat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     template: str = "trained"
+    forget_answers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "forget_answers", tuple(str(a) for a in self.forget_answers))
         object.__setattr__(self, "components", ReadOnlyDict(dict(self.components)))
         object.__setattr__(self, "forget_stat", freeze_array(np.asarray(self.forget_stat)))
 
@@ -663,9 +667,11 @@ class TofuEvaluation(ResultRepr):
                 f"retain_accuracy={self.retain_accuracy:.4g})")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain floats (JSON-ready): the scalars and ``components`` (not ``forget_stat``)."""
+        """Plain floats (JSON-ready): the scalars and ``components`` (not ``forget_stat`` nor
+        ``forget_answers``)."""
         out: dict[str, Any] = {f.name: float(getattr(self, f.name)) for f in fields(self)
-                               if f.name not in ("components", "forget_stat", "template")}
+                               if f.name not in ("components", "forget_stat", "template",
+                                                 "forget_answers")}
         out["components"] = {k: float(v) for k, v in self.components.items()}
         out["template"] = str(self.template)
         return out
@@ -756,5 +762,6 @@ def evaluate_tofu(model, tokenizer, splits: TofuSplits, retain_model_stats=None,
         forget_rouge_l=float(np.mean(per["forget"][1])),
         forget_accuracy=f_scores.exact_match, forget_value_accuracy=f_scores.value_match,
         forget_gibberish=f_scores.gibberish_rate, retain_accuracy=r_scores.exact_match,
-        components=comps, forget_stat=s_f, template=template)
+        components=comps, forget_stat=s_f, template=template,
+        forget_answers=tuple(per["forget"][0]))
 

@@ -201,11 +201,7 @@ def train_lm(model, batch: dict[str, torch.Tensor], *, epochs: int = 100, lr: fl
     return model.eval()
 
 
-@torch.no_grad()
-def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens: int = 16,
-                   device=None) -> list[str]:
-    """Greedy continuation of ``<bos> q <a>`` up to ``<eos>`` (batched, left-aligned prompts
-    of equal length are grouped; no sampling, so the result is deterministic)."""
+def _check_greedy(model, tokenizer, questions, max_new_tokens) -> None:
     if len(questions) == 0:
         raise ValueError("questions must hold at least one question, got an empty sequence")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int | np.integer):
@@ -213,6 +209,9 @@ def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     check_compatible(model, tokenizer)
+
+
+def _greedy(model, tokenizer, questions, max_new_tokens, device, *, cached: bool) -> list[str]:
     dev = device if device is not None else next(model.parameters()).device
     prompts = tokenizer([f"{BOS} {q} {SEP}" for q in questions],
                         add_special_tokens=False)["input_ids"]
@@ -232,12 +231,19 @@ def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens
         done = torch.zeros(len(idx), dtype=torch.bool, device=dev)
         gen: list[torch.Tensor] = []
         steps = max_new_tokens if n_pos is None else min(max_new_tokens, n_pos - L)
+        inp, cache = x, None
         for _ in range(steps):
-            nxt = model(input_ids=x).logits[:, -1].argmax(-1)
+            if cached:  # feed only the new token; keys and values of the prefix are cached
+                o = model(input_ids=inp, cache=cache, use_cache=True)
+                cache = o.cache
+                nxt = o.logits[:, -1].argmax(-1)
+            else:
+                nxt = model(input_ids=x).logits[:, -1].argmax(-1)
             nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
             gen.append(nxt)
             done |= nxt == eos
             x = torch.cat([x, nxt[:, None]], dim=1)
+            inp = nxt[:, None]
             if bool(done.all()):
                 break
         G = torch.stack(gen, 1).tolist() if gen else [[] for _ in idx]
@@ -247,6 +253,25 @@ def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens
             out[i] = tokenizer.decode(toks, skip_special_tokens=True).strip()
     model.train(was_training)
     return [s if s is not None else "" for s in out]
+
+
+@torch.no_grad()
+def greedy_answers(model, tokenizer, questions: Sequence[str], *, max_new_tokens: int = 16,
+                   device=None) -> list[str]:
+    """Greedy continuation of ``<bos> q <a>`` up to ``<eos>`` (batched, left-aligned prompts
+    of equal length are grouped; no sampling, so the result is deterministic). Each step
+    feeds only the new token and reuses the cached keys and values of the prefix."""
+    _check_greedy(model, tokenizer, questions, max_new_tokens)
+    return _greedy(model, tokenizer, questions, max_new_tokens, device, cached=True)
+
+
+@torch.no_grad()
+def _reference_greedy_answers(model, tokenizer, questions: Sequence[str], *,
+                              max_new_tokens: int = 16, device=None) -> list[str]:
+    """:func:`greedy_answers` with the whole sequence recomputed at every step (slow twin,
+    used by the tests)."""
+    _check_greedy(model, tokenizer, questions, max_new_tokens)
+    return _greedy(model, tokenizer, questions, max_new_tokens, device, cached=False)
 
 
 def save_lm(model, tokenizer, path: str | os.PathLike) -> Path:
