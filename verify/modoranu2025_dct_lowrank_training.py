@@ -33,6 +33,7 @@ import numpy as np
 from theorylab import claims
 from theorylab.claims import Check, ClaimResult, script_main
 from theorylab.plotting import color, finish, new_figure, plot_seeds
+from theorylab.sweep import sweep
 
 PAPER = "modoranu2025_dct_lowrank"
 CLAIM = ("With the paper's recipe (re-select every step, moments rotated), low-rank Adam with "
@@ -156,6 +157,12 @@ def _train_seeds(arm, rank, width, steps, gap, device, seeds):
     return out
 
 
+def _train_point(arm, rank, width, steps, gap, device, n_seeds, seed):
+    """The ``n_seeds`` runs of one (arm, rank) point, seeds ``seed * 1000 + k``."""
+    return _train_seeds(arm, rank, width, steps, gap, device,
+                        [seed * 1000 + k for k in range(n_seeds)])
+
+
 def _paper_dry_run(cfg, seed) -> ClaimResult:
     """``--scale paper --dry-run``: the paper-size MLP, one low-rank Adam step per projector."""
     res = ClaimResult(claim="modoranu2025_dct_lowrank_training", paper=PAPER, statement=CLAIM,
@@ -181,8 +188,11 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     cfg["device"] = claims.device()
     points = [{"arm": "full", "rank": 0, **cfg}] if scale != "smoke" else []
     points += [{"arm": a, "rank": r, **cfg} for r in ranks for a in arms]
-    seeds = [seed * 1000 + k for k in range(n_seeds)]
-    runs = [_train_seeds(**p, seeds=seeds) for p in points]  # the seeds of a point batched
+    # one sweep point per (arm, rank), its n_seeds seeds trained as one batched model (so the
+    # sweep's seed is the claim's seed; the members' seeds are seed * 1000 + k)
+    sw = sweep(_train_point, [{**p, "n_seeds": n_seeds} for p in points], seeds=[seed],
+               desc="arms x ranks")
+    runs = [row[0] for row in sw.values]
     L = np.array([[o["train_loss"] for o in row] for row in runs])  # (P, S)
     A = np.array([[o["test_acc"] for o in row] for row in runs])
     lookup = {(p["arm"], p["rank"]): i for i, p in enumerate(points)}
