@@ -1,18 +1,14 @@
 """Fast paths of the LoRA/SVD/GaLore claims' scripts against the library calls they replace."""
 
-import importlib.util
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script of claim ``name``, loaded as the harness loads it."""
+    from theorylab.claims import load_claim
+
+    return load_claim(name)
 
 
 def test_zhao_next_char_batch_equals_char_batches():
