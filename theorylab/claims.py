@@ -693,9 +693,10 @@ def _run_task(name: str, scale: str, seed: int, device_name: str, dry: bool,
 
 
 def _task_in_worker(*args: Any) -> _Outcome:
-    from theorylab.sweep import limit_threads
+    from theorylab.sweep import limit_threads, tune_allocator
 
     limit_threads(1)
+    tune_allocator()
     return _run_task(*args)
 
 
@@ -868,6 +869,7 @@ def verify_claims(
             bar.set_postfix_str(o.name)
 
     sweep_backend = "dask" if (dask_address and not use_dask) else None
+    _sweep.tune_allocator()  # this process and the forked claim workers
     try:
         with _sweep.defaults(workers=workers if jobs == 1 else None, backend=sweep_backend,
                              address=dask_address if sweep_backend else None,
