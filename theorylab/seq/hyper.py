@@ -116,19 +116,11 @@ def sinkhorn(logits: torch.Tensor, *, n_iter: int = 20, log_domain: bool = False
     """
     _check_square(logits, "logits")
     n_iter = check_int(n_iter, name="n_iter", minimum=1)
-    L = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
-    if log_domain:
-        for _ in range(n_iter):
-            L = L - torch.logsumexp(L, dim=-1, keepdim=True)
-            L = L - torch.logsumexp(L, dim=-2, keepdim=True)
-        return L.exp()
-    P = torch.exp(L - L.amax(dim=(-2, -1), keepdim=True))
-    for _ in range(n_iter):
-        P = P / P.sum(dim=-1, keepdim=True)
-        P = P / P.sum(dim=-2, keepdim=True)
+    P = _sinkhorn_unchecked(logits, n_iter, log_domain)
     # one check at the end (no host sync per iteration): a row or column of exp(L − max)
     # that underflowed to 0 turns into 0/0 = NaN and stays NaN
-    if not bool(torch.isfinite(P).all()):
+    if not log_domain and not bool(torch.isfinite(P).all()):
+        L = logits.float()
         raise FloatingPointError("sinkhorn: a row or column of exp(logits) underflowed to 0 "
                                  f"(logit range {float(L.max() - L.min()):.1f}); "
                                  "use log_domain=True")
@@ -137,8 +129,9 @@ def sinkhorn(logits: torch.Tensor, *, n_iter: int = 20, log_domain: bool = False
 
 def _sinkhorn_unchecked(logits: torch.Tensor, n_iter: int, log_domain: bool
                         ) -> torch.Tensor:
-    """:func:`sinkhorn` without input checks and without the final finiteness check (the
-    training loss check catches a NaN that would come from an underflowed row)."""
+    """The iteration of :func:`sinkhorn`, without its input checks and its final finiteness
+    check (the batched training path calls it directly: the training loss check catches a
+    NaN that would come from an underflowed row)."""
     L = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
     if log_domain:
         for _ in range(n_iter):
