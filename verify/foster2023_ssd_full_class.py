@@ -50,12 +50,12 @@ def _trial(dataset, cls, arch, hidden, epochs, lr, n_oracles, device, seed):
     import torch
 
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
-    from theorylab.unlearning.fastpaths import build_fast_model
     from theorylab.unlearning.methods import Subset, apply_method
     from theorylab.unlearning.metrics import timed
     from theorylab.unlearning.models import (
         Recipe,
         as_tensors,
+        build_model,
         predict_logits,
         train_model,
     )
@@ -75,10 +75,9 @@ def _trial(dataset, cls, arch, hidden, epochs, lr, n_oracles, device, seed):
     acc = lambda m, i: float((predict_logits(m, Xt[ix(i)]).argmax(1) == yt[ix(i)]).float()
                              .mean())
 
-    def fresh(k):  # the CNN with a faster, bit-identical 2x2 max-pooling (fastpaths)
-        return build_fast_model(recipe, X.shape[1], 10, image_shape=d.image_shape,
-                                device=device,
-                                generator=torch.Generator().manual_seed(1000 * seed + k))
+    def fresh(k):
+        return build_model(recipe, X.shape[1], 10, image_shape=d.image_shape, device=device,
+                           generator=torch.Generator().manual_seed(1000 * seed + k))
 
     original = train_model(fresh(0), X, y, recipe=recipe,
                            generator=torch.Generator().manual_seed(1000 * seed + 500))

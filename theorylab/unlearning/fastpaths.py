@@ -1,24 +1,16 @@
-"""Faster, numerically identical implementations of harness pieces used by three claims.
+"""Faster, bit-identical implementations of the GAN recipes of
+:mod:`theorylab.unlearning.gan` (used by the Adapt-then-Unlearn claim).
 
 Not imported by :mod:`theorylab.unlearning` (import it directly). Each fast path has a slow
-twin — the original harness function — that the tests compare it with:
+twin — the original harness function — that the tests compare it with, bit for bit:
 
-- :func:`max_pool2x2` / :class:`FastTinyCNN`: the 2×2, stride-2 max-pooling of
-  :class:`~theorylab.unlearning.models.TinyCNN` without ``max_pool2d_with_indices`` (on one
-  CPU thread that kernel took about a third of a training step). The forward pass takes the
-  four strided quarter-views of the input and keeps, per window, the *first* maximum in
-  row-major order — the element and the flat index ``max_pool2d`` records — so the output and
-  the gradient (sent to that one element by ``max_pool2d_with_indices_backward``) are
-  bit-for-bit those of ``F.max_pool2d(x, 2)``, ties included (a background window of equal
-  conv outputs sends its gradient to its first element in both). NaN inputs are not handled
-  (a NaN training run is broken anyway).
 - :func:`build_gan`: the same (G, D) as :func:`theorylab.unlearning.gan.build_gan`, as
   subclasses whose forward passes call ``F.linear`` directly (the same ops in the same order,
   without ``nn.Sequential``/``nn.Linear`` dispatch on every one of the four calls per step);
 - :func:`train_gan`, :func:`adapt_negative`, :func:`adapt_then_unlearn`: the GAN recipes of
-  :mod:`theorylab.unlearning.gan`, step for step, with Adam's ``foreach`` implementation
-  (one multi-tensor kernel per update instead of a Python loop over the parameters; the
-  same float operations in the same order, so the same bits) and no per-call re-validation.
+  :mod:`theorylab.unlearning.gan`, step for step, with :class:`FlatAdam` (Adam's
+  single-tensor update run once over one flat buffer of all parameters instead of once per
+  parameter tensor; the same float operations on every element, so the same bits).
 """
 
 from __future__ import annotations
@@ -32,94 +24,13 @@ from torch.nn import functional as F
 
 from theorylab._validation import check_int
 from theorylab.unlearning import gan as _gan
-from theorylab.unlearning.models import Recipe, TinyCNN, build_model
 
-__all__ = ["max_pool2x2", "FastTinyCNN", "build_fast_model", "FastMLPGenerator",
-           "FastMLPDiscriminator", "build_gan", "train_gan", "adapt_negative",
-           "adapt_then_unlearn"]
+__all__ = ["FlatAdam", "FastMLPGenerator", "FastMLPDiscriminator", "build_gan", "train_gan",
+           "adapt_negative", "adapt_then_unlearn"]
 
 
 # ---------------------------------------------------------------------------------------------
-# 2×2 max-pooling
-
-
-_OFFSET_CACHE: dict[tuple, torch.Tensor] = {}
-
-
-def _window_base(h: int, w: int, device) -> torch.Tensor:
-    """Flat index ``2·oh·W + 2·ow`` of each window's top-left element, ``(H/2, W/2)`` int64."""
-    key = (h, w, str(device))
-    base = _OFFSET_CACHE.get(key)
-    if base is None:
-        oh = torch.arange(0, h - 1, 2, device=device)[:, None]
-        ow = torch.arange(0, w - 1, 2, device=device)[None, :]
-        base = _OFFSET_CACHE[key] = oh * w + ow
-    return base
-
-
-class _MaxPool2x2(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) -> (B, C, H/2, W/2)
-        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
-        a, b = x[..., 0:h:2, 0:w:2], x[..., 0:h:2, 1:w:2]
-        c, d = x[..., 1:h:2, 0:w:2], x[..., 1:h:2, 1:w:2]
-        # max_pool2d scans a window row-major and replaces the maximum only on ">": the
-        # first maximum wins, so each comparison below keeps its left operand on a tie
-        ab, cd = b > a, d > c
-        m1, m2 = torch.where(ab, b, a), torch.where(cd, d, c)
-        lower = m2 > m1
-        out = torch.where(lower, m2, m1)
-        W = x.shape[-1]
-        off = torch.where(lower, torch.where(cd, W + 1, W), torch.where(ab, 1, 0))
-        idx = off + _window_base(x.shape[-2], W, x.device)
-        ctx.save_for_backward(idx)
-        ctx.in_shape = x.shape
-        ctx.mark_non_differentiable(idx)
-        return out
-
-    @staticmethod
-    def backward(ctx, g: torch.Tensor) -> torch.Tensor:
-        (idx,) = ctx.saved_tensors
-        grad = g.new_zeros(ctx.in_shape)
-        flat = grad.view(*ctx.in_shape[:-2], -1)
-        flat.scatter_(-1, idx.reshape(*idx.shape[:-2], -1), g.reshape(*g.shape[:-2], -1))
-        return grad
-
-
-def max_pool2x2(x: torch.Tensor) -> torch.Tensor:
-    """``F.max_pool2d(x, 2)`` for a 4-D ``(B, C, H, W)`` tensor, same values and gradient."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"x must be a 4-D tensor (B, C, H, W), got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
-    return _MaxPool2x2.apply(x)
-
-
-class FastTinyCNN(TinyCNN):
-    """:class:`TinyCNN` with :func:`max_pool2x2` in place of ``nn.MaxPool2d(2)``: the same
-    parameters and the same outputs and gradients, bit for bit."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C*H*W) -> (B, n_out)
-        f = self.features  # conv, ReLU, pool, conv, ReLU, pool
-        x = x.reshape(x.shape[0], *self.image_shape)  # (B, C, H, W)
-        x = max_pool2x2(torch.relu(f[0](x)))
-        x = max_pool2x2(torch.relu(f[3](x)))
-        return self.head(x)
-
-
-def build_fast_model(recipe: Recipe, in_dim: int, n_out: int, *, generator: torch.Generator,
-                     image_shape: tuple[int, int, int] | None = None,
-                     device: str | torch.device | None = None) -> nn.Module:
-    """:func:`~theorylab.unlearning.models.build_model` (the same initial weights from
-    ``generator``), with a CNN returned as a :class:`FastTinyCNN`."""
-    model = build_model(recipe, in_dim, n_out, generator=generator, image_shape=image_shape,
-                        device=device)
-    if type(model) is TinyCNN:
-        model.__class__ = FastTinyCNN  # same state, only the forward differs
-    return model
-
-
-# ---------------------------------------------------------------------------------------------
-# GAN modules without nn.Module dispatch, GAN recipes with foreach Adam
+# GAN modules without nn.Module dispatch, GAN recipes with a flat-buffer Adam
 
 
 class FastMLPGenerator(_gan.MLPGenerator):
@@ -154,8 +65,60 @@ def build_gan(out_dim: int, config: _gan.GANConfig | None = None, *,
 
 
 
-def _adam(params, lr: float, beta1: float) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=lr, betas=(beta1, 0.999), foreach=True)
+class FlatAdam:
+    """Adam (``torch.optim.Adam``'s single-tensor update, no weight decay, no amsgrad) on one
+    flat buffer: the parameters become views of one contiguous tensor, their gradients are
+    gathered into one, and each of Adam's six elementwise operations runs once over all of
+    them instead of once per parameter tensor. The operations, their operands and the Python
+    float scalars are those of ``torch.optim.Adam`` (``lerp_``, ``mul_``/``addcmul_``,
+    ``sqrt``, division by √(bias correction 2), ``add_(eps)``, ``addcdiv_``), so each element
+    is updated with the same float arithmetic (the tests check the bits).
+
+    Every parameter must receive a gradient before each :meth:`step`.
+    """
+
+    def __init__(self, params, *, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.params = [p for p in params]
+        if not self.params:
+            raise ValueError("params must hold at least one tensor, got none")
+        self.lr, (self.beta1, self.beta2), self.eps = float(lr), betas, float(eps)
+        with torch.no_grad():
+            self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])
+            o = 0
+            for p in self.params:
+                n = p.numel()
+                p.data = self.flat[o:o + n].view_as(p)
+                o += n
+        self.exp_avg = torch.zeros_like(self.flat)
+        self.exp_avg_sq = torch.zeros_like(self.flat)
+        self.grad = torch.empty_like(self.flat)
+        self.n_steps = 0
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        if any(p.grad is None for p in self.params):
+            raise RuntimeError("FlatAdam.step needs a gradient for every parameter, got None")
+        torch.cat([p.grad.reshape(-1) for p in self.params], out=self.grad)
+        self.n_steps += 1
+        step = float(self.n_steps)
+        beta1, beta2 = self.beta1, self.beta2
+        self.exp_avg.lerp_(self.grad, 1 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(self.grad, self.grad, value=1 - beta2)
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = self.lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        denom = (self.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.eps)
+        self.flat.addcdiv_(self.exp_avg, denom, value=-step_size)
+
+
+def _adam(params, lr: float, beta1: float) -> FlatAdam:
+    return FlatAdam(params, lr=lr, betas=(beta1, 0.999))
 
 
 def train_gan(G: _gan.MLPGenerator, D: _gan.MLPDiscriminator, X: torch.Tensor, *, steps: int,
@@ -163,7 +126,7 @@ def train_gan(G: _gan.MLPGenerator, D: _gan.MLPDiscriminator, X: torch.Tensor, *
               penalty: Callable[[nn.Module], torch.Tensor] | None = None,
               callback: Callable[[int, nn.Module], None] | None = None
               ) -> tuple[_gan.MLPGenerator, _gan.MLPDiscriminator]:
-    """:func:`theorylab.unlearning.gan.train_gan` with ``foreach`` Adam: the same draws from
+    """:func:`theorylab.unlearning.gan.train_gan` with :class:`FlatAdam`: the same draws from
     ``generator``, the same losses, the same parameters after every step."""
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
