@@ -83,6 +83,7 @@ def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, g
 
     import torch
 
+    from theorylab.unlearning import fastpaths as fp  # same GAN arithmetic, less overhead
     from theorylab.unlearning import gan as g
     from theorylab.unlearning.data import load_digits_split
     from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
@@ -106,28 +107,28 @@ def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, g
         out.update({f"{name}_{k}": v for k, v in res.items()})
 
     cfg = g.GANConfig(**gan)
-    fit = lambda G, D, data, k: g.train_gan(  # noqa: E731
+    fit = lambda G, D, data, k: fp.train_gan(  # noqa: E731
         G, D, data, steps=cfg.steps, lr=cfg.lr, beta1=cfg.beta1, batch_size=cfg.batch_size,
         generator=gen(k))
     t0 = time.perf_counter()
-    G, D = fit(*g.build_gan(64, cfg, generator=gen(3), device=device), X, 4)
+    G, D = fit(*fp.build_gan(64, cfg, generator=gen(3), device=device), X, 4)
     # precondition: the pre-trained GAN must generate the class (a GAN that dropped the mode
     # has nothing to unlearn); else train on in chunks of a quarter schedule, at most 4 times
     extra = 0
     while (g.judge_labels(judge, g.sample(G, n_eval, generator=gen(11)))[0] == CLS
            ).mean() < MIN_RATE and extra < cfg.steps:
-        g.train_gan(G, D, X, steps=cfg.steps // 4, lr=cfg.lr, beta1=cfg.beta1,
-                    batch_size=cfg.batch_size, generator=gen(12 + extra))
+        fp.train_gan(G, D, X, steps=cfg.steps // 4, lr=cfg.lr, beta1=cfg.beta1,
+                     batch_size=cfg.batch_size, generator=gen(12 + extra))
         extra += cfg.steps // 4
     out["gan_s"] = time.perf_counter() - t0
     out["extra_steps"] = float(extra)
     put("orig", ev(G))
     if oracle:
-        put("oracle", ev(fit(*g.build_gan(64, cfg, generator=gen(6), device=device),
+        put("oracle", ev(fit(*fp.build_gan(64, cfg, generator=gen(6), device=device),
                              X[keep], 7)[0]))
     neg, pos = g.collect_feedback(G, judge, CLS, n_neg=n_neg, n_pos=n_pos, generator=gen(8))
     t0 = time.perf_counter()
-    Gn, _ = g.adapt_negative(G, D, neg, config=g.AdaptConfig(**adapt), generator=gen(9))
+    Gn, _ = fp.adapt_negative(G, D, neg, config=g.AdaptConfig(**adapt), generator=gen(9))
     out["adapt_s"] = time.perf_counter() - t0
     put("adapted", ev(Gn))
     for gam in GAMMAS_EX:
@@ -147,8 +148,8 @@ def _trial(gan, judge_epochs, n_neg, n_pos, adapt, unlearn_steps, checkpoints, g
         rates, cb = curve(name)
         ucfg = g.UnlearnConfig(steps=unlearn_steps, gamma=gam, repulsion=kind)
         t0 = time.perf_counter()
-        Gu = g.adapt_then_unlearn(G, D, pos, [Gn] if kind != "none" else [], config=ucfg,
-                                  generator=gen(10), callback=cb)
+        Gu = fp.adapt_then_unlearn(G, D, pos, [Gn] if kind != "none" else [], config=ucfg,
+                                   generator=gen(10), callback=cb)
         out[f"{name}_s"] = time.perf_counter() - t0  # includes the checkpoint scoring
         put(name, ev(Gu))
         out[f"{name}_curve"] = [rates[t] for t in checkpoints]
