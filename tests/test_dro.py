@@ -441,6 +441,59 @@ def test_torch_trainer_non_convergence_and_errors():
         train_rss_torch(net, X, y, X, gamma=0.0)
 
 
+@pytest.mark.parametrize("method", ["rss", "robust_erm"])
+def test_batched_torch_trainer_equals_single_trainings(method):
+    # train_rss_torch_many: each stacked member == train_rss_torch alone (same init, data,
+    # generator), up to the rounding of the batched products
+    torch = pytest.importorskip("torch")
+    from theorylab.dro import train_rss_torch
+    from theorylab.dro.wrm_batched import train_rss_torch_many
+
+    torch.set_num_threads(1)
+    hp = dict(gamma=1.0, lr=1e-2, weight_decay=1e-4, inner_steps=2, epochs=8)
+    if method == "rss":
+        hp.update(lam=0.3, warmup_epochs=3)
+
+    def member(k):
+        g = torch.Generator().manual_seed(100 + k)
+        X = torch.randn(12, 6, generator=g)
+        y = torch.randint(0, 3, (12,), generator=g)
+        Xu = torch.randn(20, 6, generator=g) + 0.2
+        torch.manual_seed(k)
+        net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ELU(), torch.nn.Linear(5, 3))
+        return net, X, y, Xu, torch.Generator().manual_seed(k)
+
+    ref = []
+    for k in range(3):
+        net, X, y, Xu, g = member(k)
+        res = train_rss_torch(net, X, y, Xu if method == "rss" else None, method=method,
+                              generator=g, **hp)
+        ref.append((res.history["objective"], [p.detach().clone() for p in net.parameters()]))
+    mem = [member(k) for k in range(3)]
+    objs = train_rss_torch_many([t[0] for t in mem], [t[1] for t in mem], [t[2] for t in mem],
+                                [t[3] for t in mem] if method == "rss" else None,
+                                method=method, generators=[t[4] for t in mem], **hp)
+    for k, (obj_ref, p_ref) in enumerate(ref):
+        np.testing.assert_allclose(objs[k], obj_ref, rtol=1e-5)
+        for a, b in zip(mem[k][0].parameters(), p_ref, strict=True):
+            np.testing.assert_allclose(a.detach().numpy(), b.numpy(), atol=1e-5)
+    # members stay independent: a different generator changes member 0 only
+    mem2 = [member(k) for k in range(3)]
+    gens = [torch.Generator().manual_seed(99)] + [t[4] for t in mem2[1:]]
+    objs2 = train_rss_torch_many([t[0] for t in mem2], [t[1] for t in mem2],
+                                 [t[2] for t in mem2],
+                                 [t[3] for t in mem2] if method == "rss" else None,
+                                 method=method, generators=gens, **hp)
+    assert not np.allclose(objs2[0], objs[0], rtol=1e-9)
+    np.testing.assert_array_equal(objs2[1:], objs[1:])
+    with pytest.raises(ValueError, match="X_unlabeled must hold 3"):
+        train_rss_torch_many([t[0] for t in mem], [t[1] for t in mem], [t[2] for t in mem],
+                             None, method="rss")
+    with pytest.raises(ValueError, match="Xs and ys must hold 3"):
+        train_rss_torch_many([t[0] for t in mem], [t[1] for t in mem[:2]],
+                             [t[2] for t in mem])
+
+
 def test_robust_erm_interface():
     s = sample_gmm_shift(20, 30, 0, rng=18)
     r = solve_robust_erm(s.X, s.y, gamma=[0.5, 2.0], rng=0)
