@@ -36,11 +36,10 @@ def _best_time(fn, repeats):
 
 def compare_paths(trials: int) -> int:
     """Old vs current solve_rss path on Table 1 cells, CPU time in the same run."""
-    from theorylab.dro import exact_accuracy, rss, sample_gmm_shift, solve_rss
-    from theorylab.dro._kernels import RAMP, unlabeled_trial_kernel
+    from theorylab.dro import exact_accuracy, rss, sample_gmm_shift, solve_rss, surrogate
 
     def general_kernel(uu, xg, eta, nrm, r, g, out_u, out_v, out_a):
-        return unlabeled_trial_kernel(uu, xg, eta, nrm, r, g, RAMP, out_u, out_v)
+        return rss.unlabeled_trial_kernel(uu, xg, eta, nrm, r, g, surrogate.RAMP, out_u, out_v)
 
     fast_kernel = rss.ramp_trial_kernel
     grid = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0])
