@@ -9,6 +9,11 @@ semi-supervised baseline). Targets: one RSS fit <= 0.5 s, within 2x of
 self-training, and accuracy >= 0.10 above self-training at n = 10,000.
 
 Run: ``python benchmarks/bench_saberi2024_dro_ood.py [--repeats 3]``.
+
+``--paths`` instead times the Table 1 cross-validated RSS fit (d = 200, the claim's grid) on
+the old path (general surrogate kernel, float64 products) and the current one (branch-free
+ramp kernel, float32 products) in the same run, in CPU time of this process (one BLAS thread
+recommended), and prints the ratio and the accuracy differences.
 """
 
 from __future__ import annotations
@@ -29,6 +34,43 @@ def _best_time(fn, repeats):
     return best, out
 
 
+def compare_paths(trials: int) -> int:
+    """Old vs current solve_rss path on Table 1 cells, CPU time in the same run."""
+    from theorylab.dro import exact_accuracy, rss, sample_gmm_shift, solve_rss, surrogate
+
+    def general_kernel(uu, xg, eta, nrm, r, g, out_u, out_v, out_a):
+        return rss.unlabeled_trial_kernel(uu, xg, eta, nrm, r, g, surrogate.RAMP, out_u, out_v)
+
+    fast_kernel = rss.ramp_trial_kernel
+    grid = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0])
+    solve_rss(np.eye(2), [1.0, -1.0], np.eye(2))  # numba cache load outside the timings
+    cells = [(10, 1000), (20, 2000), (40, 4000), (10, 10_000), (20, 10_000), (40, 10_000)]
+    print(f"{'m':>4}{'n':>7}{'old [s]':>10}{'new [s]':>10}{'ratio':>7}{'max |dacc|':>12}")
+    tot_old = tot_new = 0.0
+    for m, n in cells:
+        t_old = t_new = 0.0
+        dacc = 0.0
+        for t in range(trials):
+            s = sample_gmm_shift(200, m, n, balanced=True, rng=t)
+            try:
+                rss.ramp_trial_kernel = general_kernel
+                c = time.process_time()
+                w_old = solve_rss(s.X, s.y, s.X_unlabeled, **grid, rng=t + 1).w
+                t_old += time.process_time() - c
+            finally:
+                rss.ramp_trial_kernel = fast_kernel
+            c = time.process_time()
+            w_new = solve_rss(s.X, s.y, s.X_unlabeled, **grid, products="float32",
+                              rng=t + 1).w
+            t_new += time.process_time() - c
+            dacc = max(dacc, abs(exact_accuracy(w_old, s.mu0) - exact_accuracy(w_new, s.mu0)))
+        tot_old += t_old
+        tot_new += t_new
+        print(f"{m:>4}{n:>7}{t_old:>10.2f}{t_new:>10.2f}{t_old / t_new:>7.2f}{dacc:>12.1e}")
+    print(f"total old {tot_old:.2f} s, new {tot_new:.2f} s, ratio {tot_old / tot_new:.2f}")
+    return 0
+
+
 def main(argv=None) -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.semi_supervised import SelfTrainingClassifier
@@ -38,7 +80,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--trials", type=int, default=3)
+    p.add_argument("--paths", action="store_true",
+                   help="time the old vs the current solve_rss path on Table 1 cells")
     a = p.parse_args(argv)
+    if a.paths:
+        return compare_paths(a.trials)
     d, m, n = 200, 40, 10_000
     rows = {k: ([], []) for k in ("rss_fixed", "rss_cv", "logreg", "selftrain")}
     solve_rss(np.eye(2), [1.0, -1.0], np.eye(2))  # numba cache load outside the timings

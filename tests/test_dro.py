@@ -54,6 +54,55 @@ def test_solver_objective_matches_reference():
         assert got == pytest.approx(ref, rel=1e-12)
 
 
+@pytest.mark.parametrize("g,r", [(0.1, 1.0), (0.3, 1.0), (1.0, 2.0), (7.0, 0.5)])
+def test_ramp_trial_kernel_bitwise_equals_general_kernel(g, r):
+    # the branch-free ramp kernel == the general one: same scores, sum and gradient weights,
+    # bit for bit (zeros, the kink v = 1/(2g), the dead zone q <= 0 and NaN included)
+    from theorylab.dro._kernels import RAMP, ramp_trial_kernel, unlabeled_trial_kernel
+
+    rng = np.random.default_rng(4)
+    n = 2000
+    uu = rng.normal(scale=2.0 / r, size=n)
+    xg = rng.normal(size=n)
+    uu[:6], xg[:3] = 0.0, 0.0  # u = 0 exactly
+    uu[6:9], xg[6:9] = 0.5 / g / r, 0.0  # v on the kink
+    uu[9], xg[9] = -(1.0 + 0.25 / g) / r, 0.0  # q = 0 exactly
+    for eta, nrm, nan in [(0.0, 1.0, False), (0.37, 1.3, False), (0.37, 1.3, True)]:
+        base = uu.copy()
+        if nan:
+            base[11] = np.nan
+        ref_u, ref_v, new_u, new_v = (np.empty(n) for _ in range(4))
+        ref = unlabeled_trial_kernel(base, xg, eta, nrm, r, g, RAMP, ref_u, ref_v)
+        new = ramp_trial_kernel(base, xg, eta, nrm, r, g, new_u, new_v, np.empty(n))
+        assert np.isnan(new) if nan else new == ref
+        np.testing.assert_array_equal(new_u, ref_u)
+        np.testing.assert_array_equal(new_v, ref_v)
+        np.testing.assert_array_equal(np.signbit(new_v), np.signbit(ref_v))
+
+
+def test_float32_products_agree_with_float64():
+    # products="float32" (single-precision products with X') == the float64 path to ~1e-6
+    from theorylab.dro import rss
+
+    s = sample_gmm_shift(40, 16, 3000, alpha=0.5, balanced=True, rng=8)
+    probs, starts = [], []
+    for gu, lam in [(0.3, 0.1), (0.5, 10.0), (1.0, 2.0)]:
+        probs.append(rss._Problem(s.X, s.y, s.X_unlabeled, gamma=1.0, gamma_u=gu, lam=lam,
+                                  loss="logistic", r=1.0))
+        starts.append(s.X.T @ s.y)
+    f64 = rss._sphere_descent_many(probs, starts, tol=1e-9, max_iter=60)
+    f32 = rss._sphere_descent_many(probs, starts, tol=1e-9, max_iter=60, products="float32")
+    for a, b in zip(f64, f32, strict=True):
+        np.testing.assert_allclose(b[0], a[0], atol=2e-5)  # w
+        assert b[1] == pytest.approx(a[1], rel=1e-6)  # objective
+        assert not np.array_equal(b[0], a[0])  # the single-precision products were used
+    kw = dict(gamma=1.0, gamma_u=[0.1, 0.3], lam=[0.1, 1.0, 10.0], rng=3)
+    r64 = solve_rss(s.X, s.y, s.X_unlabeled, **kw)
+    r32 = solve_rss(s.X, s.y, s.X_unlabeled, products="float32", **kw)
+    assert r32.hyperparameters == r64.hyperparameters
+    assert exact_accuracy(r32.w, s.mu0) == pytest.approx(exact_accuracy(r64.w, s.mu0), abs=1e-5)
+
+
 # (2) hand-solvable instances -------------------------------------------------------------
 def test_ramp_surrogate_by_hand():
     # g = 1: v <= 0 -> 1; v = 0.25 <= 1/(2g) -> 1 - v^2; v = 1 -> 1 + 1/4 - 1; v = 2 -> 0
@@ -263,7 +312,7 @@ def test_solve_rss_lockstep_equals_sequential_fits(monkeypatch):
     # solve_rss with the lockstep fits == solve_rss fitting each fold/start one at a time
     from theorylab.dro import rss
 
-    def one_at_a_time(tasks, Xu, pc, *, loss, r, init, w0, tol, max_iter):
+    def one_at_a_time(tasks, Xu, pc, *, loss, r, init, w0, tol, max_iter, products="float64"):
         best = []
         for X, y, hp in tasks:
             prob = rss._Problem(X, y, Xu, gamma=hp["gamma"], gamma_u=hp["gamma_u"],
@@ -362,6 +411,8 @@ def test_bad_inputs_raise():
         sample_gmm_shift(5, 3, 3, rng=np.random.RandomState(0))
     with pytest.raises(ValueError, match="n_folds"):
         solve_rss(s.X, s.y, s.X_unlabeled, lam=[0.1, 1.0], n_folds=1)
+    with pytest.raises(ValueError, match="products must be one of"):
+        solve_rss(s.X, s.y, s.X_unlabeled, products="float16")
 
 
 # (7) non-convergence -> warning and converged is False ---------------------------------
@@ -388,6 +439,59 @@ def test_torch_trainer_non_convergence_and_errors():
         train_rss_torch(net, X, y, None, method="rss")
     with pytest.raises(ValueError, match="gamma"):
         train_rss_torch(net, X, y, X, gamma=0.0)
+
+
+@pytest.mark.parametrize("method", ["rss", "robust_erm"])
+def test_batched_torch_trainer_equals_single_trainings(method):
+    # train_rss_torch_many: each stacked member == train_rss_torch alone (same init, data,
+    # generator), up to the rounding of the batched products
+    torch = pytest.importorskip("torch")
+    from theorylab.dro import train_rss_torch
+    from theorylab.dro.wrm_batched import train_rss_torch_many
+
+    torch.set_num_threads(1)
+    hp = dict(gamma=1.0, lr=1e-2, weight_decay=1e-4, inner_steps=2, epochs=8)
+    if method == "rss":
+        hp.update(lam=0.3, warmup_epochs=3)
+
+    def member(k):
+        g = torch.Generator().manual_seed(100 + k)
+        X = torch.randn(12, 6, generator=g)
+        y = torch.randint(0, 3, (12,), generator=g)
+        Xu = torch.randn(20, 6, generator=g) + 0.2
+        torch.manual_seed(k)
+        net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ELU(), torch.nn.Linear(5, 3))
+        return net, X, y, Xu, torch.Generator().manual_seed(k)
+
+    ref = []
+    for k in range(3):
+        net, X, y, Xu, g = member(k)
+        res = train_rss_torch(net, X, y, Xu if method == "rss" else None, method=method,
+                              generator=g, **hp)
+        ref.append((res.history["objective"], [p.detach().clone() for p in net.parameters()]))
+    mem = [member(k) for k in range(3)]
+    objs = train_rss_torch_many([t[0] for t in mem], [t[1] for t in mem], [t[2] for t in mem],
+                                [t[3] for t in mem] if method == "rss" else None,
+                                method=method, generators=[t[4] for t in mem], **hp)
+    for k, (obj_ref, p_ref) in enumerate(ref):
+        np.testing.assert_allclose(objs[k], obj_ref, rtol=1e-5)
+        for a, b in zip(mem[k][0].parameters(), p_ref, strict=True):
+            np.testing.assert_allclose(a.detach().numpy(), b.numpy(), atol=1e-5)
+    # members stay independent: a different generator changes member 0 only
+    mem2 = [member(k) for k in range(3)]
+    gens = [torch.Generator().manual_seed(99)] + [t[4] for t in mem2[1:]]
+    objs2 = train_rss_torch_many([t[0] for t in mem2], [t[1] for t in mem2],
+                                 [t[2] for t in mem2],
+                                 [t[3] for t in mem2] if method == "rss" else None,
+                                 method=method, generators=gens, **hp)
+    assert not np.allclose(objs2[0], objs[0], rtol=1e-9)
+    np.testing.assert_array_equal(objs2[1:], objs[1:])
+    with pytest.raises(ValueError, match="X_unlabeled must hold 3"):
+        train_rss_torch_many([t[0] for t in mem], [t[1] for t in mem], [t[2] for t in mem],
+                             None, method="rss")
+    with pytest.raises(ValueError, match="Xs and ys must hold 3"):
+        train_rss_torch_many([t[0] for t in mem], [t[1] for t in mem[:2]],
+                             [t[2] for t in mem])
 
 
 def test_robust_erm_interface():

@@ -12,6 +12,10 @@ saturation level is compared with the floor within 0.02 (the labeled term pulls 
 mu_0, so RSS may sit a little below the PCA floor). Theorem 4.2's bound (O(.) constant 1) is only
 an upper bound and is checked as such (it is vacuous here).
 Hyperparameters fixed (theorylab's choice): gamma = 1, gamma' = 0.3, lambda = 10, ramp slope 1.
+Speed: the fits compute their products with the unlabeled data in float32
+(``products="float32"``; the rest of the descent in float64), about 2x faster; against the
+float64 path on the same data the accuracies agree to <= 1e-3 (a fit stopping at a nonsmooth
+point of the ramp may stop a little elsewhere), mostly to <= 1e-6.
 """
 
 import numpy as np
@@ -40,7 +44,7 @@ HP = dict(gamma=1.0, gamma_u=0.3, lam=10.0)
 
 def _trial(d, m, n, alpha, seed):
     s = sample_gmm_shift(d, m, n, alpha=alpha, rng=seed)
-    r = solve_rss(s.X, s.y, s.X_unlabeled, **HP)
+    r = solve_rss(s.X, s.y, s.X_unlabeled, **HP, products="float32")
     return bayes_accuracy(1.0) - exact_accuracy(r.w, s.mu0)
 
 

@@ -31,6 +31,11 @@ Hyperparameters are theorylab's (the paper does not state them): ramp slope 1, g
 gamma' in {0.1, 0.3}, lambda in {0.1, 1, 10}, chosen by 3-fold cross-validation of the held-out
 accuracy on the labeled data only (never on test data). The labeled set is class-balanced
 (m/2 per class) so that cross-validation is possible at m = 10.
+
+Speed: the RSS fits compute their products with the unlabeled data in float32
+(``products="float32"``, the rest of the descent in float64), about 1.7x faster. Against the
+float64 path on the same data the final accuracies agree to <= 1e-6 in most fits; a fit that
+stops at a nonsmooth point of the ramp can stop elsewhere (up to 5e-4 in accuracy).
 """
 
 import numpy as np
@@ -80,7 +85,7 @@ def _cell(d, m, n, alpha, seed):
     erm = solve_rss(s.X, s.y, method="erm")
     out = {"erm": exact_accuracy(erm.w, s.mu0)}
     if n > 0:
-        rss = solve_rss(s.X, s.y, s.X_unlabeled, **GRID, rng=seed + 1)
+        rss = solve_rss(s.X, s.y, s.X_unlabeled, **GRID, products="float32", rng=seed + 1)
         out["rss"] = exact_accuracy(rss.w, s.mu0)
         out["lam"] = rss.hyperparameters["lam"]
         out["gamma_u"] = rss.hyperparameters["gamma_u"]

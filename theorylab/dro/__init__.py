@@ -10,7 +10,8 @@ arXiv:2310.00027 (ICLR 2024). Public names:
   :func:`erm_accuracy`, :func:`pca_oracle_accuracy`, :func:`bound_theorem41`,
   :func:`bound_theorem42`;
 - estimator: :class:`RSSClassifier` (scikit-learn compatible);
-- torch (imported lazily): :func:`wrm_perturb`, :func:`train_rss_torch`, :class:`TorchRSSResult`.
+- torch (imported lazily): :func:`wrm_perturb`, :func:`train_rss_torch`, :class:`TorchRSSResult`,
+  :func:`train_rss_torch_many` (several networks trained at once, each as alone).
 """
 
 from .data import GMMShiftSample, condition_covariance, sample_gmm_shift
@@ -27,7 +28,7 @@ from .theory import (
     pca_oracle_accuracy,
 )
 
-_TORCH_NAMES = ("wrm_perturb", "train_rss_torch", "TorchRSSResult")
+_TORCH_NAMES = ("wrm_perturb", "train_rss_torch", "TorchRSSResult", "train_rss_torch_many")
 
 __all__ = [
     "GMMShiftSample", "sample_gmm_shift", "condition_covariance",
@@ -40,6 +41,10 @@ __all__ = [
 
 
 def __getattr__(name):  # torch is imported only when its names are used
+    if name == "train_rss_torch_many":
+        from . import wrm_batched
+
+        return wrm_batched.train_rss_torch_many
     if name in _TORCH_NAMES:
         from . import wrm
 

@@ -135,3 +135,33 @@ def unlabeled_trial_kernel(uu, xg, eta, nrm, r, g, code, out_u, out_v):
         else:
             out_v[i] = 0.0
     return total
+
+
+@njit(cache=True)
+def ramp_trial_kernel(uu, xg, eta, nrm, r, g, out_u, out_v, out_a):
+    """:func:`unlabeled_trial_kernel` for the ramp loss with a finite ``g``, branch-free.
+
+    The same arithmetic as ``_psi_scalar(r |u|, g, RAMP)`` (bitwise equal results; the tests
+    check it) written with selects instead of branches, so the first loop runs without branch
+    mispredictions (the signs of the scores are random); the surrogate values go to the
+    scratch ``out_a`` and are summed in a second loop in the same order as before.
+    """
+    h = 0.5 / g
+    c1 = 1.0 + 0.25 / g
+    m2g = -2.0 * g
+    for i in range(uu.shape[0]):
+        u = (uu[i] - eta * xg[i]) / nrm
+        out_u[i] = u
+        v = r * abs(u)
+        inner = v <= h
+        q = (1.0 - g * v * v) if inner else (c1 - v)
+        s = v if inner else h
+        nonpos = v <= 0.0
+        dead = nonpos or (q <= 0.0)
+        out_a[i] = 1.0 if nonpos else (0.0 if q <= 0.0 else q)
+        rc = r * (0.0 if dead else m2g * s)
+        out_v[i] = rc if u > 0.0 else (-rc if u < 0.0 else 0.0)
+    total = 0.0
+    for i in range(uu.shape[0]):
+        total += out_a[i]
+    return total
