@@ -45,12 +45,17 @@ def _trained_a_bit(mod, fwd, seed):
 
 def test_linear_and_embedding_equal_members():
     mods = _linears()
-    state, trainable = st.stack_state(mods)
+    state, trainable = st.stack_state(mods, transposed=["weight"])
     x = _x()
     y = st.linear(x, state["weight"], state["bias"])
     for i, m in enumerate(mods):
         torch.testing.assert_close(y[i], m(x[i]), rtol=1e-12, atol=1e-12)
-    assert [t.shape for t in trainable] == [(M, 7, 9), (M, 7)]
+    assert [t.shape for t in trainable] == [(M, 9, 7), (M, 7)]
+    assert all(t.is_contiguous() and t.is_leaf and t.requires_grad for t in trainable)
+    with torch.no_grad():
+        state["weight"][1, 2, 3] = 5.0  # member 1, weight[3, 2]
+    st.unstack_state_(state, mods, transposed=["weight"])
+    assert float(mods[1].weight.detach()[3, 2]) == 5.0
     embs = [torch.nn.Embedding(6, 4, dtype=F64) for _ in range(M)]
     E = st.stack_state(embs)[0]["weight"]
     idx = torch.randint(0, 6, (M, 8), generator=_gen(1))
@@ -63,12 +68,12 @@ def test_lora_and_svd_linear_equal_members():
     x = _x()
     lo = [_trained_a_bit(LoRALinear(b, rank=2, alpha=3.0, generator=_gen(i)), None, i)
           for i, b in enumerate(_linears())]
-    s = st.stack_state(lo)[0]
+    s = st.stack_state(lo, transposed=["base.weight", "A", "B"])[0]
     y = st.lora_linear(x, s["base.weight"], s["base.bias"], s["A"], s["B"], lo[0].scaling)
     for i, m in enumerate(lo):
         torch.testing.assert_close(y[i], m(x[i]), rtol=1e-12, atol=1e-12)
     sv = [_trained_a_bit(SVDLinear(b, rank=4), None, i) for i, b in enumerate(_linears())]
-    s = st.stack_state(sv)[0]
+    s = st.stack_state(sv, transposed=["base.weight", "U"])[0]
     y = st.svd_linear(x, s["base.weight"], s["base.bias"], s["U"], s["V"], s["sigma"],
                       s["sigma0"])
     for i, m in enumerate(sv):
@@ -79,17 +84,18 @@ def test_gated_svd_linear_equals_members_and_gates_per_member():
     layers = [_trained_a_bit(GatedSVDLinear(9, 8, n_learngene=2, n_tailor=2, n_groups=3,
                                             generator=_gen(i), dtype=F64), None, i)
               for i in range(M)]
-    s = st.stack_state(layers)[0]
+    s = st.stack_state(layers, transposed=["U_G", "U_T"])[0]
     x = _x()
     c = torch.randint(0, 3, (M, 5), generator=_gen(2))
-    keys = ("U_G", "sigma_G", "V_G", "U_T", "sigma_T", "V_T", "bias", "tailor_group")
-    y = st.gated_svd_linear(x, c, **{k: s[k] for k in keys})
+    keys = ("sigma_G", "V_G", "sigma_T", "V_T", "bias", "tailor_group")
+    kw = dict(U_G_t=s["U_G"], U_T_t=s["U_T"], **{k: s[k] for k in keys})
+    y = st.gated_svd_linear(x, c, **kw)
     for i, m in enumerate(layers):
         torch.testing.assert_close(y[i], m(x[i], c[i]), rtol=1e-12, atol=1e-12)
     # another member's group ids change only that member's output
     c2 = c.clone()
     c2[1] = (c2[1] + 1) % 3
-    y2 = st.gated_svd_linear(x, c2, **{k: s[k] for k in keys})
+    y2 = st.gated_svd_linear(x, c2, **kw)
     assert torch.equal(y2[0], y[0]) and torch.equal(y2[2], y[2])
     assert not torch.allclose(y2[1], y[1])
 
@@ -108,7 +114,8 @@ def test_train_stacked_equals_separate_adam_trainings():
     mods = [LoRALinear(b, rank=2, generator=_gen(i)) for i, b in enumerate(_linears())]
     ref = copy.deepcopy(mods)
     xs = [torch.randn(steps, 5, 9, generator=_gen(10 + i), dtype=F64) for i in range(M)]
-    state, trainable = st.stack_state(mods)
+    tr = ["base.weight", "A", "B"]
+    state, trainable = st.stack_state(mods, transposed=tr)
     assert len(trainable) == 2  # A and B; the base layer stays frozen
 
     def loss(step):
@@ -119,7 +126,7 @@ def test_train_stacked_equals_separate_adam_trainings():
 
     L = st.train_stacked(loss, trainable, steps=steps, lr=lr)
     assert L.shape == (steps, M)
-    st.unstack_state_(state, mods)
+    st.unstack_state_(state, mods, transposed=tr)
     _separate_adam(ref, xs, steps, lr)
     for m, r in zip(mods, ref, strict=True):
         for (n, p), (_, q) in zip(m.named_parameters(), r.named_parameters(), strict=True):
@@ -132,6 +139,9 @@ def test_bad_inputs():
         st.stack_state([])
     with pytest.raises(ValueError, match="identical parameter names, shapes"):
         st.stack_state([torch.nn.Linear(3, 2), torch.nn.Linear(3, 4)])
+    with pytest.raises(ValueError, match="transposed must name 2-D parameters or buffers, "
+                                         "got 'bias'"):
+        st.stack_state([torch.nn.Linear(3, 2)], transposed=["bias"])
     frozen = torch.nn.Linear(3, 2)
     frozen.bias.requires_grad_(False)
     with pytest.raises(ValueError, match="module 1 differing from module 0"):

@@ -147,6 +147,10 @@ def _adapt(net, arm, hidden, ga):
     return m, 3e-3
 
 
+# the right factors the stacked layers multiply by transposed (stored so, contiguous)
+_TRANSPOSED = ("weight", ".U", ".A", ".B")
+
+
 def _stacked_mlp(state, x, scalings):
     """The 64-h-h-10 MLP (plain, SVFit or LoRA hidden layers) of every member at once:
     ``x (M, B, 64)`` → logits ``(M, B, 10)``."""
@@ -156,7 +160,7 @@ def _stacked_mlp(state, x, scalings):
 
     h = x
     for i in (0, 2, 4):
-        if f"{i}.sigma" in state:
+        if f"{i}.sigma" in state:  # weight, U, A, B stored transposed (_TRANSPOSED)
             h = st.svd_linear(h, state[f"{i}.base.weight"], state[f"{i}.base.bias"],
                               state[f"{i}.U"], state[f"{i}.V"], state[f"{i}.sigma"],
                               state[f"{i}.sigma0"])
@@ -182,7 +186,10 @@ def _train_members(models, data, lr, steps):
 
     from theorylab.nn.stacked import stack_state, train_stacked, unstack_state_
 
-    state, trainable = stack_state(models)
+    names = [n for n, _ in models[0].named_parameters()] + [n for n, _ in
+                                                            models[0].named_buffers()]
+    tr = [n for n in names if n.endswith(_TRANSPOSED)]
+    state, trainable = stack_state(models, transposed=tr)
     scalings = {i: getattr(models[0][i], "scaling", None) for i in (0, 2, 4)}
     gens = list(dict.fromkeys(g for _, _, g in data))  # distinct generators, in order
     n = {id(g): len(y) for _, y, g in data}
@@ -196,7 +203,7 @@ def _train_members(models, data, lr, steps):
         return ce.mean(1)  # (M,)
 
     train_stacked(loss, trainable, steps=steps, lr=lr)
-    unstack_state_(state, models)
+    unstack_state_(state, models, transposed=tr)
 
 
 def _batch(hidden, pre_steps, steps, tasks, arms, device, seeds):

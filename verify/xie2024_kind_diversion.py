@@ -218,6 +218,10 @@ def _downstream_model(pre, arm, hidden, n_learngene, n_tailor, device, seed):
     return m
 
 
+# the right factors the stacked layers multiply by transposed (stored so, contiguous)
+_TRANSPOSED = ("inp.weight", "out.weight", ".U_G", ".U_T", ".base.weight", ".A", ".B")
+
+
 def _stacked_denoiser(state, x, t, c, scalings):
     """:func:`_build`'s denoiser for every member at once: ``x (M, B, 64)``, ``t, c (M, B)``
     → ``(M, B, 64)``; gated layers (gate = class) or LoRA layers (gate ignored)."""
@@ -228,10 +232,12 @@ def _stacked_denoiser(state, x, t, c, scalings):
     silu = nn.functional.silu
     h = silu(st.linear(x, state["inp.weight"], state["inp.bias"])
              + st.embedding(t, state["temb.weight"]) + st.embedding(c, state["cemb.weight"]))
-    for name in ("g1", "g2"):
+    for name in ("g1", "g2"):  # right factors stored transposed (_TRANSPOSED)
         if f"{name}.U_G" in state:
-            y = st.gated_svd_linear(h, c, **{k: state[f"{name}.{k}"] for k in (
-                "U_G", "sigma_G", "V_G", "U_T", "sigma_T", "V_T", "bias", "tailor_group")})
+            y = st.gated_svd_linear(
+                h, c, U_G_t=state[f"{name}.U_G"], U_T_t=state[f"{name}.U_T"],
+                **{k: state[f"{name}.{k}"] for k in (
+                    "sigma_G", "V_G", "sigma_T", "V_T", "bias", "tailor_group")})
         else:
             y = st.lora_linear(h, state[f"{name}.inner.base.weight"],
                                state[f"{name}.inner.base.bias"], state[f"{name}.inner.A"],
@@ -252,7 +258,8 @@ def _train_members(models, data, abar, batch, steps):
         if int(c.min()) < 0 or int(c.max()) >= n_cls:
             raise ValueError(f"class ids must be in [0, {n_cls}), got "
                              f"[{int(c.min())}, {int(c.max())}]")
-    state, trainable = stack_state(models)
+    tr = [n for n, _ in models[0].named_parameters() if n.endswith(_TRANSPOSED)]
+    state, trainable = stack_state(models, transposed=tr)
     scalings = {n: getattr(getattr(models[0], n), "inner", None) for n in ("g1", "g2")}
     scalings = {n: (lay.scaling if lay is not None else None) for n, lay in scalings.items()}
 
@@ -272,7 +279,7 @@ def _train_members(models, data, abar, batch, steps):
         return (_stacked_denoiser(state, xt, t, c, scalings) - eps).square().mean((1, 2))
 
     train_stacked(loss, trainable, steps=steps, lr=2e-3)
-    unstack_state_(state, models)
+    unstack_state_(state, models, transposed=tr)
 
 
 def _batch(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, seeds):

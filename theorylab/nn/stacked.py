@@ -12,7 +12,8 @@ update a separate Adam would give it). Each member keeps its own initialisation 
 data order (the caller draws the batches from per-member generators).
 
 - :func:`stack_state` / :func:`unstack_state_` — named parameters and buffers of ``M``
-  identical modules ↔ one dict of stacked tensors (trainable ones become fresh leaves).
+  identical modules ↔ one dict of stacked tensors (trainable ones become fresh leaves;
+  right factors optionally stored transposed).
 - :func:`train_stacked` — ``steps`` Adam steps on the sum of per-member losses.
 - :func:`linear`, :func:`lora_linear`, :func:`svd_linear`, :func:`gated_svd_linear`,
   :func:`embedding` — the batched forward of ``nn.Linear``, :class:`~theorylab.nn.lora.LoRALinear`,
@@ -26,7 +27,7 @@ stacked trainings against the members run one by one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import torch
@@ -44,13 +45,16 @@ def _named_state(module: nn.Module) -> dict[str, tuple[torch.Tensor, bool]]:
     return state
 
 
-def stack_state(modules: Sequence[nn.Module]) -> tuple[dict[str, torch.Tensor],
-                                                       list[torch.Tensor]]:
+def stack_state(modules: Sequence[nn.Module], *, transposed: Collection[str] = ()
+                ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
     """Stack the parameters and buffers of ``M`` structurally identical modules.
 
     Returns ``(state, trainable)``: ``state[name]`` has shape ``(M, *member_shape)``; the
     entries whose member parameter requires a gradient are fresh leaf tensors with
-    ``requires_grad=True``, listed (in ``named_parameters`` order) in ``trainable``.
+    ``requires_grad=True``, listed (in ``named_parameters`` order) in ``trainable``. The 2-D
+    tensors named in ``transposed`` are stored transposed, ``(M, n, m)`` for a member's
+    ``(m, n)``, contiguous: the layers below multiply by ``Wᵀ`` and ``Uᵀ``, and a batched
+    product with a contiguous right factor is faster than with a transposed view.
 
     Raises
     ------
@@ -67,9 +71,13 @@ def stack_state(modules: Sequence[nn.Module]) -> tuple[dict[str, torch.Tensor],
         if sig != ref_sig:
             raise ValueError("modules must have identical parameter names, shapes and "
                              f"requires_grad flags, got module {i} differing from module 0")
+    bad = [n for n in transposed if n not in ref or ref[n][0].ndim != 2]
+    if bad:
+        raise ValueError(f"transposed must name 2-D parameters or buffers, got {bad[0]!r}")
     state, trainable = {}, []
     for name, (_, grad) in ref.items():
-        t = torch.stack([s[name][0].detach() for s in states]).clone()
+        t = torch.stack([s[name][0].detach() for s in states])
+        t = (t.transpose(1, 2) if name in transposed else t).contiguous().clone()
         if grad:
             t.requires_grad_(True)
             trainable.append(t)
@@ -78,11 +86,13 @@ def stack_state(modules: Sequence[nn.Module]) -> tuple[dict[str, torch.Tensor],
 
 
 @torch.no_grad()
-def unstack_state_(state: dict[str, torch.Tensor], modules: Sequence[nn.Module]) -> None:
-    """Copy slice ``i`` of every stacked tensor back into module ``i`` (in place)."""
+def unstack_state_(state: dict[str, torch.Tensor], modules: Sequence[nn.Module], *,
+                   transposed: Collection[str] = ()) -> None:
+    """Copy slice ``i`` of every stacked tensor back into module ``i`` (in place);
+    ``transposed`` as given to :func:`stack_state`."""
     for i, m in enumerate(modules):
         for name, (t, _) in _named_state(m).items():
-            t.copy_(state[name][i])
+            t.copy_(state[name][i].T if name in transposed else state[name][i])
 
 
 def train_stacked(loss_fn: Callable[[int], torch.Tensor], params: Sequence[torch.Tensor], *,
@@ -119,35 +129,37 @@ def train_stacked(loss_fn: Callable[[int], torch.Tensor], params: Sequence[torch
     return L
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """Stacked ``nn.Linear``: ``x (M, B, in)``, ``weight (M, out, in)``, ``bias (M, out)``."""
+def linear(x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor | None
+           ) -> torch.Tensor:
+    """Stacked ``nn.Linear``: ``x (M, B, in)``, ``weight_t (M, in, out)`` (the weights
+    transposed), ``bias (M, out)``."""
     if bias is None:
-        return torch.bmm(x, weight.transpose(1, 2))
-    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+        return torch.bmm(x, weight_t)
+    return torch.baddbmm(bias.unsqueeze(1), x, weight_t)
 
 
-def lora_linear(x, weight, bias, A, B, scaling: float) -> torch.Tensor:
-    """Stacked :class:`~theorylab.nn.lora.LoRALinear`: ``A (M, r, in)``, ``B (M, out, r)``."""
-    return linear(x, weight, bias) + scaling * torch.bmm(torch.bmm(x, A.transpose(1, 2)),
-                                                         B.transpose(1, 2))
+def lora_linear(x, weight_t, bias, A_t, B_t, scaling: float) -> torch.Tensor:
+    """Stacked :class:`~theorylab.nn.lora.LoRALinear`: ``A_t (M, in, r)``, ``B_t (M, r, out)``
+    (``A``, ``B`` transposed)."""
+    return linear(x, weight_t, bias) + scaling * torch.bmm(torch.bmm(x, A_t), B_t)
 
 
-def svd_linear(x, weight, bias, U, V, sigma, sigma0) -> torch.Tensor:
-    """Stacked :class:`~theorylab.nn.svd.SVDLinear`: ``U (M, out, r)``, ``V (M, in, r)``,
-    ``sigma, sigma0 (M, r)``."""
-    return linear(x, weight, bias) + torch.bmm(torch.bmm(x, V) * (sigma - sigma0).unsqueeze(1),
-                                               U.transpose(1, 2))
+def svd_linear(x, weight_t, bias, U_t, V, sigma, sigma0) -> torch.Tensor:
+    """Stacked :class:`~theorylab.nn.svd.SVDLinear`: ``U_t (M, r, out)`` (``U`` transposed),
+    ``V (M, in, r)``, ``sigma, sigma0 (M, r)``."""
+    return linear(x, weight_t, bias) + torch.bmm(torch.bmm(x, V) * (sigma - sigma0).unsqueeze(1),
+                                                 U_t)
 
 
-def gated_svd_linear(x, group_ids, *, U_G, sigma_G, V_G, U_T, sigma_T, V_T, bias,
+def gated_svd_linear(x, group_ids, *, U_G_t, sigma_G, V_G, U_T_t, sigma_T, V_T, bias,
                      tailor_group) -> torch.Tensor:
     """Stacked :class:`~theorylab.nn.svd.GatedSVDLinear`: ``x (M, B, in)``,
     ``group_ids (M, B)`` (assumed valid: checked by the caller), tensors as the module's
-    with a leading ``M``."""
-    y = torch.bmm(torch.bmm(x, V_G) * sigma_G.unsqueeze(1), U_G.transpose(1, 2))
+    with a leading ``M``, ``U_G`` and ``U_T`` transposed (``(M, r, out)``)."""
+    y = torch.bmm(torch.bmm(x, V_G) * sigma_G.unsqueeze(1), U_G_t)
     if sigma_T.shape[-1]:
         g = (group_ids.unsqueeze(-1) == tailor_group.unsqueeze(1)).to(sigma_T.dtype)  # (M,B,rT)
-        y = y + torch.bmm(torch.bmm(x, V_T) * (sigma_T.unsqueeze(1) * g), U_T.transpose(1, 2))
+        y = y + torch.bmm(torch.bmm(x, V_T) * (sigma_T.unsqueeze(1) * g), U_T_t)
     return y if bias is None else y + bias.unsqueeze(1)
 
 
