@@ -108,7 +108,9 @@ def _fixed_eval(model, X, c, seed, abar, gate=None, reps=4):
                               for _ in range(reps)]))
 
 
-def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, seed):
+def _reference_one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, seed):
+    """One seed, every model trained on its own: the slow reference twin of :func:`_batch`
+    (used by the tests only)."""
     import copy
 
     import torch
@@ -182,6 +184,168 @@ def _one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, seed):
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
 
 
+def _downstream_model(pre, arm, hidden, n_learngene, n_tailor, device, seed):
+    """The arm's model for the novel classes, built as :func:`_reference_one` builds it
+    (draws from torch's global generator in the same order)."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    from theorylab.nn.lora import LoRALinear
+    from theorylab.nn.training import make_generator
+
+    if arm == "scratch":
+        return _build(hidden, n_learngene, n_tailor, 3, make_generator(seed + 3)).to(device)
+    m = copy.deepcopy(pre)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    m.cemb = nn.Embedding(3, hidden).to(device)  # new classes: fresh, trained
+    if arm == "kind":
+        for lay in (m.g1, m.g2):
+            lay.reset_tailors(n_tailor=n_tailor, n_groups=3, generator=make_generator(seed + 4))
+        return m
+    # equal budget: LoRA rank with 2·H·r ≈ (2H + 1)·3·r_t per layer
+    r = max(1, round((2 * hidden + 1) * 3 * n_tailor / (2 * hidden)))
+    for name in ("g1", "g2"):
+        lay = getattr(m, name)
+        lin = nn.Linear(hidden, hidden)
+        with torch.no_grad():
+            lin.weight.copy_(lay.learngene_weight())
+            lin.bias.copy_(lay.bias)
+        lora = LoRALinear(lin, rank=r, generator=make_generator(seed + 4))
+        setattr(m, name, _ignore_gate(lora).to(device))
+    return m
+
+
+# the right factors the stacked layers multiply by transposed (stored so, contiguous)
+_TRANSPOSED = ("inp.weight", "out.weight", ".U_G", ".U_T", ".base.weight", ".A", ".B")
+
+
+def _stacked_denoiser(state, x, t, c, scalings):
+    """:func:`_build`'s denoiser for every member at once: ``x (M, B, 64)``, ``t, c (M, B)``
+    → ``(M, B, 64)``; gated layers (gate = class) or LoRA layers (gate ignored)."""
+    from torch import nn
+
+    from theorylab.nn import stacked as st
+
+    silu = nn.functional.silu
+    h = silu(st.linear(x, state["inp.weight"], state["inp.bias"])
+             + st.embedding(t, state["temb.weight"]) + st.embedding(c, state["cemb.weight"]))
+    for name in ("g1", "g2"):  # right factors stored transposed (_TRANSPOSED)
+        if f"{name}.U_G" in state:
+            y = st.gated_svd_linear(
+                h, c, U_G_t=state[f"{name}.U_G"], U_T_t=state[f"{name}.U_T"],
+                **{k: state[f"{name}.{k}"] for k in (
+                    "sigma_G", "V_G", "sigma_T", "V_T", "bias", "tailor_group")})
+        else:
+            y = st.lora_linear(h, state[f"{name}.inner.base.weight"],
+                               state[f"{name}.inner.base.bias"], state[f"{name}.inner.A"],
+                               state[f"{name}.inner.B"], scalings[name])
+        h = h + silu(y)
+    return st.linear(h, state["out.weight"], state["out.bias"])
+
+
+def _train_members(models, data, abar, batch, steps):
+    """Train ``models`` (identical structure) as one stacked model, in place, each on its own
+    ``(X, c, g)``: batches, times and noises drawn from ``g`` as in :func:`_reference_one`."""
+    import torch
+
+    from theorylab.nn.stacked import stack_state, train_stacked, unstack_state_
+
+    n_cls = models[0].cemb.num_embeddings
+    for _, c, _ in data:  # the stacked forward skips the modules' range check of group ids
+        if int(c.min()) < 0 or int(c.max()) >= n_cls:
+            raise ValueError(f"class ids must be in [0, {n_cls}), got "
+                             f"[{int(c.min())}, {int(c.max())}]")
+    tr = [n for n, _ in models[0].named_parameters() if n.endswith(_TRANSPOSED)]
+    state, trainable = stack_state(models, transposed=tr)
+    scalings = {n: getattr(getattr(models[0], n), "inner", None) for n in ("g1", "g2")}
+    scalings = {n: (lay.scaling if lay is not None else None) for n, lay in scalings.items()}
+
+    def loss(step):
+        xs, cs, ts, es = [], [], [], []
+        for X, c, g in data:
+            idx = torch.randint(0, len(X), (batch,), generator=g)
+            t = torch.randint(0, N_T, (batch,), generator=g).to(X.device)
+            eps = torch.randn((batch, X.shape[1]), generator=g).to(X.device)
+            xs.append(X[idx])
+            cs.append(c[idx])
+            ts.append(t)
+            es.append(eps)
+        X, c, t, eps = (torch.stack(v) for v in (xs, cs, ts, es))  # (M, B, ...)
+        a = abar[t].unsqueeze(-1)  # (M, B, 1)
+        xt = a.sqrt() * X + (1 - a).sqrt() * eps
+        return (_stacked_denoiser(state, xt, t, c, scalings) - eps).square().mean((1, 2))
+
+    train_stacked(loss, trainable, steps=steps, lr=2e-3)
+    unstack_state_(state, models, transposed=tr)
+
+
+def _batch(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, seeds):
+    """Every seed of :func:`_reference_one` at once: the ``S`` pretrainings as one stacked
+    model, then each arm's ``S`` downstream trainings as one stacked model. Same
+    initialisations, data splits and batch/time/noise draws as the reference; evaluation by
+    the reference's own code on each member. Values have a leading seed axis."""
+    import copy
+
+    import torch
+
+    from theorylab.nn.data import load_digits_tensors
+    from theorylab.nn.training import count_parameters, make_generator
+
+    torch.set_num_threads(1)
+    abar = _schedule().to(device)
+    pres, D, rng_states = [], [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        Xtr, ytr, Xte, yte = (t.to(device) for t in load_digits_tensors(rng=seed))
+        D.append((2 * Xtr - 1, ytr, 2 * Xte - 1, yte))  # [-1, 1]
+        pres.append(_build(hidden, n_learngene, n_tailor, 7, make_generator(seed)).to(device))
+        rng_states.append(torch.get_rng_state())  # the downstream models draw from here on
+
+    # ---- pretraining on classes 0..6, one group per class
+    _train_members(pres, [(Xtr[ytr < 7], ytr[ytr < 7], make_generator(s + 1))
+                          for (Xtr, ytr, _, _), s in zip(D, seeds, strict=True)],
+                   abar, batch, pre_steps)
+    outs = []
+    for pre, (_, _, Xte, yte), seed in zip(pres, D, seeds, strict=True):
+        Xo, co = Xte[yte < 7], yte[yte < 7]
+        own = _fixed_eval(pre, Xo, co, seed + 2, abar)
+        other = _fixed_eval(pre, Xo, co, seed + 2, abar, gate=(co + 1) % 7)
+        genes_only = copy.deepcopy(pre)
+        with torch.no_grad():
+            for lay in (genes_only.g1, genes_only.g2):
+                lay.sigma_T.zero_()
+        no_tailor = _fixed_eval(genes_only, Xo, co, seed + 2, abar)
+        outs.append({"own_tailors": own, "other_tailors": other, "no_tailors": no_tailor,
+                     "novel_loss": [], "params": []})
+
+    # ---- downstream on classes 7..9 (groups 0..2)
+    for arm in ARMS:
+        models = []
+        for si, seed in enumerate(seeds):
+            torch.set_rng_state(rng_states[si])
+            models.append(_downstream_model(pres[si], arm, hidden, n_learngene, n_tailor,
+                                            device, seed))
+            rng_states[si] = torch.get_rng_state()
+            outs[si]["params"].append(count_parameters(models[-1]))
+        _train_members(models, [(Xtr[ytr >= 7], ytr[ytr >= 7] - 7, make_generator(s + 5))
+                                for (Xtr, ytr, _, _), s in zip(D, seeds, strict=True)],
+                       abar, batch, steps)
+        for si, (m, seed) in enumerate(zip(models, seeds, strict=True)):
+            _, _, Xte, yte = D[si]
+            outs[si]["novel_loss"].append(_fixed_eval(m, Xte[yte >= 7], yte[yte >= 7] - 7,
+                                                      seed + 6, abar))
+    return {k: np.asarray([o[k] for o in outs], dtype=float) for k in outs[0]}
+
+
+def _seeds_point(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device, n_seeds, seed):
+    """The sweep's point: seeds ``seed·1000 + k``, ``k < n_seeds``, as :func:`_batch`."""
+    return _batch(hidden, n_learngene, n_tailor, pre_steps, steps, batch, device,
+                  [seed * 1000 + k for k in range(n_seeds)])
+
+
 def _ignore_gate(layer):
     """Let an ungated layer stand where a gated one is called as ``layer(x, gate)``."""
     from torch import nn
@@ -203,7 +367,8 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
     res = ClaimResult(claim="xie2024_kind_diversion", paper=PAPER, statement=CLAIM,
                       scale="paper", seed=seed)
     h, nt = cfg["hidden"], cfg["n_tailor"]
-    out = _one(h, cfg["n_learngene"], nt, 1, 1, 4, claims.device(), seed)
+    out = {k: v[0] for k, v in
+           _batch(h, cfg["n_learngene"], nt, 1, 1, 4, claims.device(), (seed,)).items()}
     P = out["params"]
     res.add(Check.close(f"paper config built: KIND trainable parameters, hidden {h}",
                         P[ARMS.index("kind")], 3 * h + 2 * (2 * h + 1) * 3 * nt, 0.0,
@@ -222,17 +387,19 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     res = ClaimResult(claim="xie2024_kind_diversion", paper=PAPER, statement=CLAIM,
                       scale=scale, seed=seed)
     cfg["device"] = claims.device()
-    sw = sweep(_one, [cfg], seeds=[seed * 1000 + k for k in range(n_seeds)],
+    # one sweep point: the n_seeds seeds seed·1000 + k are trained together as stacked models
+    sw = sweep(_seeds_point, [dict(cfg, n_seeds=n_seeds)], seeds=[seed],
                desc="KIND pretrain + transfer")
-    own, other, none = (sw.array(k)[0] for k in ("own_tailors", "other_tailors", "no_tailors"))
+    own, other, none = (sw.array(k)[0, 0]
+                        for k in ("own_tailors", "other_tailors", "no_tailors"))
     d = other - own
     se = d.std(ddof=1) / np.sqrt(n_seeds)
     res.add(Check.at_least("diversion: ε-MSE with another class's tailors − own tailors "
                            "(held-out 0–6, paired mean − 2 s.e.)", float(d.mean() - 2 * se),
                            0.0, detail=f"own {own.mean():.4f}, other {other.mean():.4f}, "
                                        f"none {none.mean():.4f}"))
-    L = sw.array("novel_loss")[0]  # (S, arms)
-    P = sw.array("params")[0, 0]
+    L = sw.array("novel_loss")[0, 0]  # (S, arms)
+    P = sw.array("params")[0, 0, 0]
     k, lo, sc = (ARMS.index(a) for a in ARMS)
     d2 = L[:, sc] - L[:, k]
     se2 = d2.std(ddof=1) / np.sqrt(n_seeds)
