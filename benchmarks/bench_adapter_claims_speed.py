@@ -1,0 +1,59 @@
+"""CPU time of the Monarch / RandLoRA / TSCNC claim scripts' fast paths against their slow
+twins (the old code), back to back in one process at the full-scale sizes, one thread.
+
+    python benchmarks/bench_adapter_claims_speed.py [monarch] [randlora] [tscnc]
+
+Prints old s, new s and old/new per piece; the ratios go into the papers' notes.
+"""
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _cpu(fn):
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def _row(name, old, new):
+    print(f"{name:48s} old {old:8.2f} s  new {new:8.2f} s  old/new {old / new:6.2f}",
+          flush=True)
+
+
+def bench_monarch():
+    mod = _load("dao2022_monarch_projection")
+    n = mod.SIZES["full"]["n"]
+    mod._projection_errors(64, "cpu", 0)  # warm-up (imports)
+    _row(f"monarch: projection errors, one seed, n={n}",
+         _cpu(lambda: mod._reference_projection_errors(n, "cpu", 0)),
+         _cpu(lambda: mod._projection_errors(n, "cpu", 0)))
+    steps = 60
+    for kind in ("monarch", "lowrank"):
+        _row(f"monarch: trained fit {kind}, {steps} steps, n={n}",
+             _cpu(lambda k=kind: mod._fit_kronecker(k, n, steps, 0, kron_targets=False)),
+             _cpu(lambda k=kind: mod._fit_kronecker(k, n, steps, 0)))
+
+
+BENCHES = {"monarch": bench_monarch}
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    print(f"load average {os.getloadavg()}")
+    for name in sys.argv[1:] or list(BENCHES):
+        BENCHES[name]()

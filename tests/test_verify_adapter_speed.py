@@ -1,0 +1,56 @@
+"""Fast paths of the Monarch, RandLoRA and TSCNC claim scripts against the slow twins they
+replace (the old code paths, kept in the scripts)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_monarch_dense_by_multiply_equals_reference():
+    from theorylab.nn.monarch import monarch_dense
+
+    mod = _load("dao2022_monarch_projection")
+    g = torch.Generator().manual_seed(0)
+    for m in (4, 8):
+        b1 = torch.randn(m, m, m, generator=g, dtype=torch.float64)
+        b2 = torch.randn(m, m, m, generator=g, dtype=torch.float64)
+        ref = monarch_dense(b1, b2, m * m, m * m)
+        assert float((mod._dense(b1, b2, m * m) - ref).abs().max()) < 1e-13 * float(
+            ref.abs().max())
+
+
+@pytest.mark.parametrize("n", [64, 256])
+def test_monarch_projection_errors_equal_reference(n):
+    mod = _load("dao2022_monarch_projection")
+    for seed in (0, 1):
+        new = mod._projection_errors(n, "cpu", seed)
+        ref = mod._reference_projection_errors(n, "cpu", seed)
+        assert new.keys() == ref.keys()
+        for key, v in ref.items():
+            if key.endswith("/monarch") and key != "gaussian/monarch" or key == "idempotence":
+                # rounding-level (~1e-16) quantities: both must stay at rounding level
+                assert new[key] < 1e-13 and v < 1e-13, key
+            else:
+                assert abs(new[key] - v) < 1e-12, key
+
+
+def test_monarch_kronecker_targets_equal_dense_targets():
+    mod = _load("dao2022_monarch_projection")
+    for kind in ("monarch", "lowrank"):
+        a = mod._fit_kronecker(kind, 64, 30, 3, batch=32, kron_targets=False)
+        b = mod._fit_kronecker(kind, 64, 30, 3, batch=32)
+        assert a["n_params"] == b["n_params"]
+        assert a["svd_floor"] == b["svd_floor"]
+        assert abs(a["err"] - b["err"]) < 1e-5 * a["err"], kind
