@@ -49,7 +49,22 @@ def bench_monarch():
              _cpu(lambda k=kind: mod._fit_kronecker(k, n, steps, 0)))
 
 
-BENCHES = {"monarch": bench_monarch}
+def bench_randlora():
+    mod = _load("albert2025_randlora_full_rank")
+    cfg = mod.SIZES["full"]
+    d, n_seeds, steps = cfg["d"], cfg["seeds"], 150
+    mod._fit_group("lora", 2, 16, 2, ["gaussian"], 1, "cpu", 0)  # warm-up (imports)
+    targets = [t for t, ranks in cfg["targets"].items() if 16 in ranks]  # all three
+    p_rand = mod.math.ceil(d / 16) * (16 + d)
+    for kind, rank in (("randlora", 16), ("lora", mod.lora_rank_for(p_rand, d))):
+        _row(f"randlora: {kind} r={rank}, {len(targets)}x{n_seeds} fits, {steps} steps",
+             _cpu(lambda k=kind, r=rank: [mod._reference_fit(k, r, d, steps, t, "cpu", s)
+                                          for t in targets for s in range(n_seeds)]),
+             _cpu(lambda k=kind, r=rank: mod._fit_group(k, r, d, steps, targets, n_seeds,
+                                                        "cpu", 0)))
+
+
+BENCHES = {"monarch": bench_monarch, "randlora": bench_randlora}
 
 
 if __name__ == "__main__":

@@ -54,3 +54,20 @@ def test_monarch_kronecker_targets_equal_dense_targets():
         assert a["n_params"] == b["n_params"]
         assert a["svd_floor"] == b["svd_floor"]
         assert abs(a["err"] - b["err"]) < 1e-5 * a["err"], kind
+
+
+@pytest.mark.parametrize("kind,rank", [("randlora", 4), ("lora", 3)])
+def test_randlora_batched_fits_equal_separate_fits(kind, rank):
+    mod = _load("albert2025_randlora_full_rank")
+    targets, n_seeds, d, steps = ["orthogonal", "powerlaw"], 2, 16, 60
+    new = mod._fit_group(kind, rank, d, steps, targets, n_seeds, "cpu", 1)
+    ref = [mod._reference_fit(kind, rank, d, steps, t, "cpu", 1000 + k)
+           for t in targets for k in range(n_seeds)]
+    assert len(new) == len(ref) == 4
+    for a, b in zip(new, ref, strict=True):
+        assert a["params"] == b["params"] and a["rank"] == b["rank"]
+        assert a["rank_1e-3"] == b["rank_1e-3"]
+        assert abs(a["err"] - b["err"]) < 1e-5
+        assert abs(a["sv_ratio"] - b["sv_ratio"]) < 1e-4
+        if kind == "lora":
+            assert a["optimum"] == b["optimum"]

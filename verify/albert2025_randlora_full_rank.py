@@ -110,17 +110,15 @@ def lora_optimum(T, r: int) -> float:
     return float(1.0 - s2[:r].sum() / s2.sum())
 
 
-def _fit(kind, rank, d, steps, target, device, seed):
+def _build(kind, rank, d, target, device, seed):
+    """The adapter on a zero d×d base (bases/initialisation from seed 10 000 + seed) and its
+    target (float64 on the CPU)."""
     import torch
 
     from theorylab.nn.lora import LoRALinear
     from theorylab.nn.randlora import RandLoRALinear
-    from theorylab.nn.training import count_parameters, train_steps
 
-    torch.set_num_threads(1)
-    dev = torch.device(device)
     T64 = target_matrix(target, d, seed)  # the same target for both arms of one seed
-    Q = T64.float().to(dev)
     gm = torch.Generator().manual_seed(10_000 + seed)
     base = torch.nn.Linear(d, d, bias=False)
     torch.nn.init.zeros_(base.weight)
@@ -128,10 +126,86 @@ def _fit(kind, rank, d, steps, target, device, seed):
         model = RandLoRALinear(base, rank=rank, generator=gm)
     else:
         model = LoRALinear(base, rank, generator=gm)
-    model = model.to(dev)  # built on the CPU generator, then moved
+    return model.to(torch.device(device)), T64  # built on the CPU generator, then moved
+
+
+def _reference_fit(kind, rank, d, steps, target, device, seed):
+    """One fit by ``train_steps`` on the module (the old path; the twin of :func:`_fit_group`
+    used by the equivalence test and the benchmark)."""
+    import torch
+
+    from theorylab.nn.training import train_steps
+
+    torch.set_num_threads(1)
+    model, T64 = _build(kind, rank, d, target, device, seed)
+    Q = T64.float().to(torch.device(device))
     nq = float((Q ** 2).sum())
     train_steps(model, lambda m, _s: ((m.delta_weight() - Q) ** 2).sum() / nq,
                 steps=steps, lr=LR)
+    return _evaluate(model, kind, rank, T64, device)
+
+
+def _fit_group(kind, rank, d, steps, targets, n_seeds, device, seed):
+    """All fits of one adapter kind and rank — every target in ``targets`` × claim seeds
+    1000·seed + k, k < n_seeds — trained as ONE batched problem: each member's parameters are
+    a slice of stacked tensors, its loss ‖ΔW_j − T_j‖²/‖T_j‖² depends on its slice only, and
+    Adam is elementwise, so every member follows its own single-fit trajectory (equal to
+    :func:`_reference_fit` up to float32 rounding, see the tests). Returns one result dict
+    per (target, k), target-major."""
+    import torch
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    members = [(t, 1000 * seed + k) for t in targets for k in range(n_seeds)]
+    built = [_build(kind, rank, d, t, device, s) for t, s in members]
+    models = [m for m, _ in built]
+    Q = torch.stack([T64.float() for _, T64 in built]).to(dev)  # (S, d, d)
+    nq = (Q ** 2).sum((1, 2))
+    scaling = models[0].scaling
+    if kind == "randlora":
+        bf = torch.stack([m.basis_b_flat for m in models])  # (S, D, n r)
+        a = torch.stack([m._a() for m in models])  # (S, n, r, d)
+        lam = torch.stack([m.lam.detach() for m in models]).requires_grad_(True)  # (S, n, r)
+        gam = torch.stack([m.gamma.detach() for m in models]).requires_grad_(True)  # (S, n, d)
+        params = [lam, gam]
+        S, n, r, dd = a.shape
+
+        def delta():  # s B_flat diag(λ) GA, per member (square: tall)
+            ga = (a * gam[:, :, None, :]).reshape(S, n * r, dd)
+            return scaling * torch.bmm(bf * lam.reshape(S, 1, n * r), ga)
+    else:
+        pa = torch.stack([m.A.detach() for m in models]).requires_grad_(True)  # (S, r, d)
+        pb = torch.stack([m.B.detach() for m in models]).requires_grad_(True)  # (S, d, r)
+        params = [pa, pb]
+
+        def delta():  # s B A
+            return scaling * torch.bmm(pb, pa)
+
+    opt = torch.optim.Adam(params, lr=LR)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = (((delta() - Q) ** 2).sum((1, 2)) / nq).sum()
+        loss.backward()
+        opt.step()
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise FloatingPointError(f"{kind} rank {rank}: parameters became non-finite")
+    out = []
+    with torch.no_grad():
+        for j, (model, (_, T64)) in enumerate(zip(models, built, strict=True)):
+            mine = [model.lam, model.gamma] if kind == "randlora" else [model.A, model.B]
+            for p, stacked in zip(mine, params, strict=True):
+                p.copy_(stacked[j])
+            out.append(_evaluate(model, kind, rank, T64, device))
+    return out
+
+
+def _evaluate(model, kind, rank, T64, device):
+    """Error, rank and spectrum of the learned update, in float64."""
+    import torch
+
+    from theorylab.nn.training import count_parameters
+
+    dev = torch.device(device)
     with torch.no_grad():
         # the learned update evaluated in float64, so float32 rounding of the product does
         # not add spurious singular values (LoRA) nor hide small ones (RandLoRA)
@@ -336,10 +410,24 @@ def run(scale="smoke", seed=0) -> ClaimResult:
             common = {"d": d, "steps": steps, "target": target, "device": dev}
             points.append({"kind": "randlora", "rank": rb, **common})
             points.append({"kind": "lora", "rank": lora_rank_for(p_rand, d), **common})
-    sw = sweep(_fit, points, seeds=[1000 * seed + k for k in range(n_seeds)],
+    # one batched training per (kind, rank) over every target with that rank and every seed
+    groups: dict = {}
+    for i, pt in enumerate(points):
+        groups.setdefault((pt["kind"], pt["rank"]), []).append(i)
+    gpoints = [{"kind": kind, "rank": rk, "d": d, "steps": steps,
+                "targets": [points[i]["target"] for i in idx], "n_seeds": n_seeds,
+                "device": dev} for (kind, rk), idx in groups.items()]
+    sw = sweep(_fit_group, gpoints, seeds=[seed],
                backend="serial" if scale == "smoke" else None, desc="RandLoRA vs LoRA")
-    err, rank, params = sw.array("err"), sw.array("rank"), sw.array("params")
-    opt = sw.array("optimum")
+    fits: list = [None] * len(points)
+    for idx, row in zip(groups.values(), sw.values, strict=True):
+        for a, i in enumerate(idx):
+            fits[i] = row[0][a * n_seeds:(a + 1) * n_seeds]
+
+    def arr(key):  # (point, seed)
+        return np.array([[f[key] for f in per_seed] for per_seed in fits])
+
+    err, rank, params, opt = arr("err"), arr("rank"), arr("params"), arr("optimum")
     rows = []
     for ir in range(0, len(points), 2):
         il = ir + 1
@@ -350,9 +438,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                      "randlora_err": e_r, "randlora_rank": int(rank[ir].min()),
                      "lora_rank": r_lora, "lora_params": p_l, "lora_err": e_l,
                      "lora_optimum": e_opt,
-                     "randlora_sigma_min_over_max": float(sw.array("sv_ratio")[ir].min()),
-                     "randlora_rank_above_1e-3": float(sw.array("rank_1e-3")[ir].mean()),
-                     "lora_rank_above_1e-3": float(sw.array("rank_1e-3")[il].mean()),
+                     "randlora_sigma_min_over_max": float(arr("sv_ratio")[ir].min()),
+                     "randlora_rank_above_1e-3": float(arr("rank_1e-3")[ir].mean()),
+                     "lora_rank_above_1e-3": float(arr("rank_1e-3")[il].mean()),
                      "randlora_minus_lora_per_seed": err[ir] - err[il]})
         if target == "orthogonal":
             _flat_checks(res, d, rb, r_lora, e_r, e_l, err[il] - err[ir], n_seeds, p_r, p_l)
