@@ -64,7 +64,21 @@ def bench_randlora():
                                                         "cpu", 0)))
 
 
-BENCHES = {"monarch": bench_monarch, "randlora": bench_randlora}
+def bench_randlora_digits():
+    mod = _load("albert2025_randlora_full_rank")
+    dcfg = mod.SIZES["full"]["digits"]
+    n_seeds, steps = dcfg["seeds"], 150
+    for k in range(n_seeds):
+        mod._pretrained_digits(k)  # memoised pretraining, not timed
+    for kind, rank in (("randlora", 8), ("lora", 2), ("full", 0)):
+        _row(f"randlora digits: {kind} r={rank}, {n_seeds} seeds, {steps} steps",
+             _cpu(lambda k=kind, r=rank: [mod._digits(k, r, steps, "cpu", s)
+                                          for s in range(n_seeds)]),
+             _cpu(lambda k=kind, r=rank: mod._digits_group(k, r, steps, n_seeds, "cpu", 0)))
+
+
+BENCHES = {"monarch": bench_monarch, "randlora": bench_randlora,
+           "randlora_digits": bench_randlora_digits}
 
 
 if __name__ == "__main__":

@@ -71,3 +71,24 @@ def test_randlora_batched_fits_equal_separate_fits(kind, rank):
         assert abs(a["sv_ratio"] - b["sv_ratio"]) < 1e-4
         if kind == "lora":
             assert a["optimum"] == b["optimum"]
+
+
+@pytest.mark.parametrize("kind,rank", [("randlora", 8), ("lora", 2), ("full", 0)])
+def test_randlora_batched_digits_equal_separate_runs(kind, rank):
+    from torch import nn
+
+    from theorylab.nn.data import load_digits_tensors
+
+    mod = _load("albert2025_randlora_full_rank")
+    for sd in (2000, 2001):  # untrained stand-ins for the 1500-step pretraining (speed)
+        g = torch.Generator().manual_seed(sd)
+        net = nn.Sequential(nn.Linear(64, 80), nn.ReLU(), nn.Linear(80, 80), nn.ReLU(),
+                            nn.Linear(80, 10))
+        with torch.no_grad():
+            for p in net.parameters():
+                p.uniform_(-0.3, 0.3, generator=g)
+        mod._PRETRAINED[sd] = (net, load_digits_tensors(rng=sd))
+    new = mod._digits_group(kind, rank, 40, 2, "cpu", 2)
+    ref = [mod._digits(kind, rank, 40, "cpu", sd) for sd in (2000, 2001)]
+    for a, b in zip(new, ref, strict=True):
+        assert a == b

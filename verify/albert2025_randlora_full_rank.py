@@ -300,6 +300,115 @@ def _digits(kind, rank, steps, device, seed):
     return {"acc": acc, "frozen_acc": frozen, "rank": rk, "params": count_parameters(net)}
 
 
+def _digits_group(kind, rank, steps, n_seeds, device, seed):
+    """:func:`_digits` for claim seeds 1000·seed + k, k < n_seeds, trained as ONE batched
+    problem: each member keeps its own pretrained MLP, permutation, seeded adapter and batch
+    stream; the frozen layers and the adapter are stacked along a leading member axis
+    (``torch.baddbmm``/``bmm``), the loss is the sum of the members' own mean cross-entropies
+    and Adam is elementwise, so each member follows its own trajectory (equal to
+    :func:`_digits` up to float32 rounding, see the tests). Returns one dict per member."""
+    import torch
+    from torch import nn
+
+    from theorylab.nn.lora import LoRALinear
+    from theorylab.nn.randlora import RandLoRALinear
+    from theorylab.nn.training import count_parameters
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    mem = []
+    for k in range(n_seeds):
+        sd = 1000 * seed + k
+        net0, (Xtr, ytr, Xte, yte) = _pretrained_digits(sd)
+        perm = torch.randperm(64, generator=torch.Generator().manual_seed(999 + sd))
+        net = copy.deepcopy(net0)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        g = torch.Generator().manual_seed(20_000 + sd)
+        if kind == "randlora":
+            net[0] = RandLoRALinear(net[0], rank=rank, generator=g)
+        elif kind == "lora":
+            net[0] = LoRALinear(net[0], rank, generator=g)
+        else:
+            net[0].weight.requires_grad_(True)
+        with torch.no_grad():
+            frozen = float((net0(Xte[:, perm]).argmax(1) == yte).float().mean())
+        mem.append({"net0": net0, "net": net.to(dev), "g": g, "frozen": frozen,
+                    "Ptr": Xtr[:, perm].to(dev), "Pte": Xte[:, perm].to(dev),
+                    "ytr": ytr.to(dev), "yte": yte.to(dev)})
+    nets = [m["net"] for m in mem]
+    first = [n[0].base if kind in ("randlora", "lora") else n[0] for n in nets]
+
+    def stack(ts):
+        return torch.stack([t.detach() for t in ts])
+
+    w0, b0 = stack([f.weight for f in first]), stack([f.bias for f in first])  # (S, H, 64)
+    w2, b2 = stack([n[2].weight for n in nets]), stack([n[2].bias for n in nets])
+    w4, b4 = stack([n[4].weight for n in nets]), stack([n[4].bias for n in nets])
+    if kind == "randlora":  # tall (H ≥ 64): ΔW x = s B_flat (λ ⊙ (GA x))
+        if not nets[0][0].tall:
+            raise ValueError(f"hidden width must be >= 64, got {nets[0][0].out_features}")
+        bf = stack([n[0].basis_b_flat for n in nets])  # (S, H, n r)
+        a = stack([n[0]._a() for n in nets])  # (S, n, r, 64)
+        params = [stack([n[0].lam for n in nets]).requires_grad_(True),
+                  stack([n[0].gamma for n in nets]).requires_grad_(True)]
+        S, nt, r, din = a.shape
+        sc = nets[0][0].scaling
+
+        def first_layer(x):
+            ga = (a * params[1][:, :, None, :]).reshape(S, nt * r, din)
+            v = torch.bmm(x, ga.transpose(1, 2)) * params[0].reshape(S, 1, nt * r)
+            return torch.baddbmm(b0[:, None, :], x, w0.transpose(1, 2)) + sc * torch.bmm(
+                v, bf.transpose(1, 2))
+    elif kind == "lora":  # ΔW x = s B (A x)
+        params = [stack([n[0].A for n in nets]).requires_grad_(True),
+                  stack([n[0].B for n in nets]).requires_grad_(True)]
+        sc = nets[0][0].scaling
+
+        def first_layer(x):
+            u = torch.bmm(x, params[0].transpose(1, 2))
+            return torch.baddbmm(b0[:, None, :], x, w0.transpose(1, 2)) + sc * torch.bmm(
+                u, params[1].transpose(1, 2))
+    else:
+        params = [w0.clone().requires_grad_(True)]
+
+        def first_layer(x):
+            return torch.baddbmm(b0[:, None, :], x, params[0].transpose(1, 2))
+
+    opt = torch.optim.Adam(params, lr=3e-3)
+    for _ in range(steps):
+        idx = [torch.randint(0, len(m["Ptr"]), (64,), generator=m["g"]).to(dev) for m in mem]
+        x = torch.stack([m["Ptr"][i] for m, i in zip(mem, idx, strict=True)])
+        y = torch.stack([m["ytr"][i] for m, i in zip(mem, idx, strict=True)])
+        h = torch.relu(first_layer(x))
+        h = torch.relu(torch.baddbmm(b2[:, None, :], h, w2.transpose(1, 2)))
+        out = torch.baddbmm(b4[:, None, :], h, w4.transpose(1, 2))  # (S, 64, 10)
+        loss = nn.functional.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise FloatingPointError(f"digits {kind} rank {rank}: parameters became non-finite")
+    res = []
+    with torch.no_grad():
+        for j, m in enumerate(mem):
+            net = m["net"]
+            mine = ([net[0].lam, net[0].gamma] if kind == "randlora" else
+                    [net[0].A, net[0].B] if kind == "lora" else [net[0].weight])
+            for p, st in zip(mine, params, strict=True):
+                p.copy_(st[j])
+            acc = float((net(m["Pte"]).argmax(1) == m["yte"]).float().mean())
+            if kind == "full":  # float32 difference, float32 tolerance
+                rk = int(torch.linalg.matrix_rank(net[0].weight
+                                                  - m["net0"][0].weight.to(dev)).item())
+            else:  # the learned update evaluated in float64 (see _fit)
+                rk = int(torch.linalg.matrix_rank(copy.deepcopy(net[0]).double()
+                                                  .delta_weight()))
+            res.append({"acc": acc, "frozen_acc": m["frozen"], "rank": rk,
+                        "params": count_parameters(net)})
+    return res
+
+
 def _digits_part(res, dcfg, seed, ax):
     """Full scale only: the nonlinear experiment (b), on ``--device``."""
     dev = claims.device()
@@ -309,15 +418,20 @@ def _digits_part(res, dcfg, seed, ax):
         points.append({"kind": "randlora", "rank": rb, "steps": dcfg["steps"], "device": dev})
         points.append({"kind": "lora", "rank": math.ceil(p_rand / (64 + DIGITS_HIDDEN)),
                        "steps": dcfg["steps"], "device": dev})
-    sw = sweep(_digits, points, seeds=[1000 * seed + k for k in range(dcfg["seeds"])],
-               desc="permuted digits")
-    acc, params, rank = sw.array("acc"), sw.array("params"), sw.array("rank")
+    # one batched training per point over the seeds (each seed its own pretrained MLP)
+    sw = sweep(_digits_group, [{**pt, "n_seeds": dcfg["seeds"]} for pt in points],
+               seeds=[seed], desc="permuted digits")
+
+    def arr(key):  # (point, seed)
+        return np.array([[f[key] for f in row[0]] for row in sw.values])
+
+    acc, params, rank = arr("acc"), arr("params"), arr("rank")
     rows = []
     for i, pt in enumerate(points):
         rows.append({"kind": pt["kind"], "rank": pt["rank"], "params": int(params[i, 0]),
                      "acc_mean": float(acc[i].mean()), "acc": acc[i],
                      "update_rank_min": int(rank[i].min())})
-    res.data["digits"] = {"rows": rows, "frozen_acc": sw.array("frozen_acc")[0],
+    res.data["digits"] = {"rows": rows, "frozen_acc": arr("frozen_acc")[0],
                           "config": dcfg}
     # smallest budget: RandLoRA r_b = 8 (576) vs LoRA r = 2 (640), prototype 0.912 vs 0.778
     d_small = acc[1] - acc[2]
