@@ -77,8 +77,31 @@ def bench_randlora_digits():
              _cpu(lambda k=kind, r=rank: mod._digits_group(k, r, steps, n_seeds, "cpu", 0)))
 
 
+def bench_tscnc():
+    mod = _load("tscnc2025_lipschitz_condition_pruning")
+    cfg = mod.SIZES["full"]
+    seeds, steps = list(range(cfg["seeds"])), 300
+
+    def old():
+        for s in seeds:
+            mod._pretrained(cfg["hidden"], steps, s)
+
+    def new():
+        mod._PRETRAINED.clear()
+        mod._pretrain_seeds(cfg["hidden"], steps, seeds)
+
+    mod._digits(0)  # warm-up (imports)
+    _row(f"tscnc: pretraining, {len(seeds)} seeds, {steps} steps", _cpu(old), _cpu(new))
+    mod._pretrained(cfg["hidden"], 50, 0)
+    for lam in (0.0, mod.LAMBDA):
+        t = _cpu(lambda lm=lam: mod._cell(cfg["hidden"], 50, cfg["finetune"], 0.5, lm, True,
+                                          "cpu", 0))
+        print(f"tscnc: one cell, rate 0.5, lambda {lam:g}, {cfg['finetune']} steps: {t:.2f} s "
+              "(unchanged)", flush=True)
+
+
 BENCHES = {"monarch": bench_monarch, "randlora": bench_randlora,
-           "randlora_digits": bench_randlora_digits}
+           "randlora_digits": bench_randlora_digits, "tscnc": bench_tscnc}
 
 
 if __name__ == "__main__":

@@ -92,3 +92,96 @@ def test_randlora_batched_digits_equal_separate_runs(kind, rank):
     ref = [mod._digits(kind, rank, 40, "cpu", sd) for sd in (2000, 2001)]
     for a, b in zip(new, ref, strict=True):
         assert a == b
+
+
+def _mlp(sizes, seed):
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    mods = []
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        mods += [nn.Linear(a, b), nn.ReLU()]
+    net = nn.Sequential(*mods[:-1])
+    with torch.no_grad():
+        for p in net.parameters():
+            p.uniform_(-0.2, 0.2, generator=g)
+    return net, g
+
+
+@pytest.mark.parametrize("sizes", [(64, 256, 256, 10), (12, 20, 3)])
+def test_pretrain_stacked_equals_separate_loops_bitwise(sizes):
+    import copy
+
+    from torch import nn
+
+    from theorylab.nn.stacked_mlp import pretrain_stacked
+
+    seeds = (0, 1, 2)
+    data = []
+    for s in seeds:
+        g = torch.Generator().manual_seed(100 + s)
+        n = 150 + 10 * s  # members with different data sizes
+        data.append((torch.rand(n, sizes[0], generator=g),
+                     torch.randint(0, sizes[-1], (n,), generator=g)))
+    ref = []
+    for s, (X, y) in zip(seeds, data, strict=True):
+        net, g = _mlp(sizes, s)
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        for _ in range(25):
+            i = torch.randint(0, len(X), (64,), generator=g)
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(X[i]), y[i]).backward()
+            opt.step()
+        ref.append(net)
+    built = [_mlp(sizes, s) for s in seeds]
+    nets = [copy.deepcopy(n) for n, _ in built]
+    pretrain_stacked(nets, data, [g for _, g in built], steps=25, lr=3e-3, batch=64)
+    for a, b in zip(nets, ref, strict=True):
+        for p, q in zip(a.parameters(), b.parameters(), strict=True):
+            assert torch.equal(p, q)
+
+
+def test_pretrain_stacked_rejects_bad_input():
+    from torch import nn
+
+    from theorylab.nn.stacked_mlp import pretrain_stacked
+
+    net, g = _mlp((4, 5, 3), 0)
+    X, y = torch.rand(10, 4), torch.randint(0, 3, (10,))
+    with pytest.raises(ValueError, match="same non-zero length"):
+        pretrain_stacked([net], [(X, y)] * 2, [g], steps=1, lr=1e-3, batch=4)
+    with pytest.raises(ValueError, match="steps must be"):
+        pretrain_stacked([net], [(X, y)], [g], steps=0, lr=1e-3, batch=4)
+    with pytest.raises(TypeError, match="Sequential"):
+        pretrain_stacked([nn.Linear(4, 3)], [(X, y)], [g], steps=1, lr=1e-3, batch=4)
+    other, _ = _mlp((4, 6, 3), 1)
+    with pytest.raises(ValueError, match="same layer shapes"):
+        pretrain_stacked([net, other], [(X, y)] * 2, [g, g], steps=1, lr=1e-3, batch=4)
+
+
+def test_tscnc_stacked_pretraining_equals_per_seed_loop():
+    mod = _load("tscnc2025_lipschitz_condition_pruning")
+    seeds, steps = [5, 6], 30
+    ref = []
+    for s in seeds:
+        ref.append(mod._pretrained(256, steps, s)[0])
+    mod._PRETRAINED.clear()
+    mod._pretrain_seeds(256, steps, seeds)
+    for s, r in zip(seeds, ref, strict=True):
+        net, data = mod._PRETRAINED[(256, steps, s)]
+        for p, q in zip(net.parameters(), r.parameters(), strict=True):
+            assert torch.equal(p, q)
+        assert torch.equal(data[0], mod._digits(s)[0])
+
+
+def test_randlora_stacked_digits_pretraining_equals_train_steps_loop(monkeypatch):
+    mod = _load("albert2025_randlora_full_rank")
+    monkeypatch.setattr(mod, "DIGITS_PRETRAIN", 30)
+    seeds = [7, 8]
+    ref = [mod._pretrained_digits(s)[0] for s in seeds]
+    mod._PRETRAINED.clear()
+    mod._pretrain_digits_seeds(seeds)
+    for s, r in zip(seeds, ref, strict=True):
+        net = mod._PRETRAINED[s][0]
+        for p, q in zip(net.parameters(), r.parameters(), strict=True):
+            assert torch.equal(p, q)

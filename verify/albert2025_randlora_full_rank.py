@@ -67,6 +67,7 @@ SIZES = {
                                   "powerlaw": (96, 48, 24)}, steps=3000, seeds=3),
 }
 DIGITS_HIDDEN = 256
+DIGITS_PRETRAIN = 1500  # Adam steps of the digits MLP's pretraining
 LR = 1e-2
 TARGETS = ("orthogonal", "gaussian", "powerlaw")
 TARGET_SPECTRUM = {"orthogonal": "flat, σ_j = 1", "gaussian": "N(0, 1/d) entries",
@@ -223,31 +224,56 @@ def _evaluate(model, kind, rank, T64, device):
 _PRETRAINED: dict = {}
 
 
+def _initial_digits(seed):
+    """The untrained digits MLP of one seed, its generator (init drawn) and its data."""
+    import torch
+    from torch import nn
+
+    from theorylab.nn.data import load_digits_tensors
+
+    data = load_digits_tensors(rng=seed)
+    g = torch.Generator().manual_seed(seed)
+    H = DIGITS_HIDDEN
+    net = nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU(),
+                        nn.Linear(H, 10))
+    with torch.no_grad():
+        for layer in net[::2]:
+            b = 1 / np.sqrt(layer.in_features)
+            layer.weight.uniform_(-b, b, generator=g)
+            layer.bias.uniform_(-b, b, generator=g)
+    return net, g, data
+
+
+def _pretrain_digits_seeds(seeds):
+    """Fill the memo of :func:`_pretrained_digits` for ``seeds`` by one stacked pretraining
+    (bit for bit the networks of the per-seed ``train_steps`` loop; see the tests)."""
+    from theorylab.nn.stacked_mlp import pretrain_stacked
+
+    todo = [s for s in seeds if s not in _PRETRAINED]
+    if not todo:
+        return
+    built = [_initial_digits(s) for s in todo]
+    pretrain_stacked([net for net, _, _ in built], [(d[0], d[1]) for _, _, d in built],
+                     [g for _, g, _ in built], steps=DIGITS_PRETRAIN, lr=3e-3, batch=64)
+    for s, (net, _, data) in zip(todo, built, strict=True):
+        _PRETRAINED[s] = (net, data)
+
+
 def _pretrained_digits(seed):
     """MLP 64-256-256-10 trained on scikit-learn digits (memoised per process and seed)."""
     import torch
     from torch import nn
 
-    from theorylab.nn.data import load_digits_tensors
     from theorylab.nn.training import train_steps
 
     if seed not in _PRETRAINED:
-        Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
-        g = torch.Generator().manual_seed(seed)
-        H = DIGITS_HIDDEN
-        net = nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU(),
-                            nn.Linear(H, 10))
-        with torch.no_grad():
-            for layer in net[::2]:
-                b = 1 / np.sqrt(layer.in_features)
-                layer.weight.uniform_(-b, b, generator=g)
-                layer.bias.uniform_(-b, b, generator=g)
+        net, g, (Xtr, ytr, Xte, yte) = _initial_digits(seed)
 
         def loss_fn(m, _s):
             i = torch.randint(0, len(Xtr), (64,), generator=g)
             return nn.functional.cross_entropy(m(Xtr[i]), ytr[i])
 
-        train_steps(net, loss_fn, steps=1500, lr=3e-3)
+        train_steps(net, loss_fn, steps=DIGITS_PRETRAIN, lr=3e-3)
         _PRETRAINED[seed] = (net, (Xtr, ytr, Xte, yte))
     return _PRETRAINED[seed]
 
@@ -316,6 +342,7 @@ def _digits_group(kind, rank, steps, n_seeds, device, seed):
 
     torch.set_num_threads(1)
     dev = torch.device(device)
+    _pretrain_digits_seeds([1000 * seed + k for k in range(n_seeds)])  # memoised
     mem = []
     for k in range(n_seeds):
         sd = 1000 * seed + k
