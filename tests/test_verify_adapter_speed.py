@@ -1,5 +1,5 @@
-"""Fast paths of the Monarch, RandLoRA and TSCNC claim scripts against the slow twins they
-replace (the old code paths, kept in the scripts)."""
+"""Fast paths of the Monarch and RandLoRA claim scripts (and the stacked MLP pretraining)
+against the slow twins they replace (the old code paths, kept in the scripts)."""
 
 import importlib.util
 from pathlib import Path
@@ -157,21 +157,6 @@ def test_pretrain_stacked_rejects_bad_input():
     other, _ = _mlp((4, 6, 3), 1)
     with pytest.raises(ValueError, match="same layer shapes"):
         pretrain_stacked([net, other], [(X, y)] * 2, [g, g], steps=1, lr=1e-3, batch=4)
-
-
-def test_tscnc_stacked_pretraining_equals_per_seed_loop():
-    mod = _load("tscnc2025_lipschitz_condition_pruning")
-    seeds, steps = [5, 6], 30
-    ref = []
-    for s in seeds:
-        ref.append(mod._pretrained(256, steps, s)[0])
-    mod._PRETRAINED.clear()
-    mod._pretrain_seeds(256, steps, seeds)
-    for s, r in zip(seeds, ref, strict=True):
-        net, data = mod._PRETRAINED[(256, steps, s)]
-        for p, q in zip(net.parameters(), r.parameters(), strict=True):
-            assert torch.equal(p, q)
-        assert torch.equal(data[0], mod._digits(s)[0])
 
 
 def test_randlora_stacked_digits_pretraining_equals_train_steps_loop(monkeypatch):

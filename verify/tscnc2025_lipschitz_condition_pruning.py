@@ -77,39 +77,6 @@ def _digits(seed):
     return X[tr], y[tr], X[te], y[te]
 
 
-def _initial(hidden, seed):
-    """The untrained digits MLP 64-H-H-10 of one seed, its generator (init drawn, batches
-    next) and its data split."""
-    import torch
-    from torch import nn
-
-    data = _digits(seed)
-    g = torch.Generator().manual_seed(seed)
-    net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                        nn.ReLU(), nn.Linear(hidden, 10))
-    with torch.no_grad():
-        for layer in net[::2]:
-            b = 1 / np.sqrt(layer.in_features)
-            layer.weight.uniform_(-b, b, generator=g)
-            layer.bias.uniform_(-b, b, generator=g)
-    return net, g, data
-
-
-def _pretrain_seeds(hidden, steps, seeds):
-    """Fill the memo of :func:`_pretrained` for ``seeds`` by one stacked pretraining (bit for
-    bit the same networks as the per-seed loop, fewer Python/autograd steps)."""
-    from theorylab.nn.stacked_mlp import pretrain_stacked
-
-    todo = [s for s in seeds if (hidden, steps, s) not in _PRETRAINED]
-    if not todo:
-        return
-    built = [_initial(hidden, s) for s in todo]
-    pretrain_stacked([net for net, _, _ in built], [(d[0], d[1]) for _, _, d in built],
-                     [g for _, g, _ in built], steps=steps, lr=LR_PRE, batch=BATCH)
-    for s, (net, _, data) in zip(todo, built, strict=True):
-        _PRETRAINED[(hidden, steps, s)] = (net, data)
-
-
 def _pretrained(hidden, steps, seed):
     """Digits MLP 64-H-H-10 (memoised per process, width, steps and seed)."""
     import torch
@@ -117,7 +84,15 @@ def _pretrained(hidden, steps, seed):
 
     key = (hidden, steps, seed)
     if key not in _PRETRAINED:
-        net, g, (Xtr, ytr, Xte, yte) = _initial(hidden, seed)
+        Xtr, ytr, Xte, yte = _digits(seed)
+        g = torch.Generator().manual_seed(seed)
+        net = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                            nn.ReLU(), nn.Linear(hidden, 10))
+        with torch.no_grad():
+            for layer in net[::2]:
+                b = 1 / np.sqrt(layer.in_features)
+                layer.weight.uniform_(-b, b, generator=g)
+                layer.bias.uniform_(-b, b, generator=g)
         opt = torch.optim.Adam(net.parameters(), lr=LR_PRE)
         for _ in range(steps):
             i = torch.randint(0, len(Xtr), (BATCH,), generator=g)
@@ -190,7 +165,6 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                "device": dev}
               for p in rates for lam in (0.0, LAMBDA)]
     seeds = [1000 * seed + k for k in range(cfg["seeds"])]
-    _pretrain_seeds(cfg["hidden"], cfg["pretrain"], seeds)  # all seeds at once, memoised
     sw = sweep(_cell, points, seeds=seeds, backend="serial" if scale == "smoke" else None,
                desc="prune + fine-tune")
     A = {k: sw.array(k).reshape(len(rates), 2, -1)
