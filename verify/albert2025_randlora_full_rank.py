@@ -279,7 +279,8 @@ def _pretrained_digits(seed):
 
 
 def _digits(kind, rank, steps, device, seed):
-    """Adapt the first layer of the frozen digits MLP to pixel-permuted digits on ``device``.
+    """Adapt the first layer of the frozen digits MLP to pixel-permuted digits on ``device``
+    (one seed on its own: the twin of :func:`_digits_group` used by the tests).
 
     The frozen MLP is pretrained on the CPU (memoised per seed) and the adapters are built
     there from CPU generators, then moved, so a seed gives the same start on every device."""
