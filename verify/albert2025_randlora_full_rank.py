@@ -67,6 +67,7 @@ SIZES = {
                                   "powerlaw": (96, 48, 24)}, steps=3000, seeds=3),
 }
 DIGITS_HIDDEN = 256
+DIGITS_PRETRAIN = 1500  # Adam steps of the digits MLP's pretraining
 LR = 1e-2
 TARGETS = ("orthogonal", "gaussian", "powerlaw")
 TARGET_SPECTRUM = {"orthogonal": "flat, σ_j = 1", "gaussian": "N(0, 1/d) entries",
@@ -110,17 +111,15 @@ def lora_optimum(T, r: int) -> float:
     return float(1.0 - s2[:r].sum() / s2.sum())
 
 
-def _fit(kind, rank, d, steps, target, device, seed):
+def _build(kind, rank, d, target, device, seed):
+    """The adapter on a zero d×d base (bases/initialisation from seed 10 000 + seed) and its
+    target (float64 on the CPU)."""
     import torch
 
     from theorylab.nn.lora import LoRALinear
     from theorylab.nn.randlora import RandLoRALinear
-    from theorylab.nn.training import count_parameters, train_steps
 
-    torch.set_num_threads(1)
-    dev = torch.device(device)
     T64 = target_matrix(target, d, seed)  # the same target for both arms of one seed
-    Q = T64.float().to(dev)
     gm = torch.Generator().manual_seed(10_000 + seed)
     base = torch.nn.Linear(d, d, bias=False)
     torch.nn.init.zeros_(base.weight)
@@ -128,10 +127,86 @@ def _fit(kind, rank, d, steps, target, device, seed):
         model = RandLoRALinear(base, rank=rank, generator=gm)
     else:
         model = LoRALinear(base, rank, generator=gm)
-    model = model.to(dev)  # built on the CPU generator, then moved
+    return model.to(torch.device(device)), T64  # built on the CPU generator, then moved
+
+
+def _reference_fit(kind, rank, d, steps, target, device, seed):
+    """One fit by ``train_steps`` on the module (the old path; the twin of :func:`_fit_group`
+    used by the equivalence test and the benchmark)."""
+    import torch
+
+    from theorylab.nn.training import train_steps
+
+    torch.set_num_threads(1)
+    model, T64 = _build(kind, rank, d, target, device, seed)
+    Q = T64.float().to(torch.device(device))
     nq = float((Q ** 2).sum())
     train_steps(model, lambda m, _s: ((m.delta_weight() - Q) ** 2).sum() / nq,
                 steps=steps, lr=LR)
+    return _evaluate(model, kind, rank, T64, device)
+
+
+def _fit_group(kind, rank, d, steps, targets, n_seeds, device, seed):
+    """All fits of one adapter kind and rank — every target in ``targets`` × claim seeds
+    1000·seed + k, k < n_seeds — trained as ONE batched problem: each member's parameters are
+    a slice of stacked tensors, its loss ‖ΔW_j − T_j‖²/‖T_j‖² depends on its slice only, and
+    Adam is elementwise, so every member follows its own single-fit trajectory (equal to
+    :func:`_reference_fit` up to float32 rounding, see the tests). Returns one result dict
+    per (target, k), target-major."""
+    import torch
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    members = [(t, 1000 * seed + k) for t in targets for k in range(n_seeds)]
+    built = [_build(kind, rank, d, t, device, s) for t, s in members]
+    models = [m for m, _ in built]
+    Q = torch.stack([T64.float() for _, T64 in built]).to(dev)  # (S, d, d)
+    nq = (Q ** 2).sum((1, 2))
+    scaling = models[0].scaling
+    if kind == "randlora":
+        bf = torch.stack([m.basis_b_flat for m in models])  # (S, D, n r)
+        a = torch.stack([m._a() for m in models])  # (S, n, r, d)
+        lam = torch.stack([m.lam.detach() for m in models]).requires_grad_(True)  # (S, n, r)
+        gam = torch.stack([m.gamma.detach() for m in models]).requires_grad_(True)  # (S, n, d)
+        params = [lam, gam]
+        S, n, r, dd = a.shape
+
+        def delta():  # s B_flat diag(λ) GA, per member (square: tall)
+            ga = (a * gam[:, :, None, :]).reshape(S, n * r, dd)
+            return scaling * torch.bmm(bf * lam.reshape(S, 1, n * r), ga)
+    else:
+        pa = torch.stack([m.A.detach() for m in models]).requires_grad_(True)  # (S, r, d)
+        pb = torch.stack([m.B.detach() for m in models]).requires_grad_(True)  # (S, d, r)
+        params = [pa, pb]
+
+        def delta():  # s B A
+            return scaling * torch.bmm(pb, pa)
+
+    opt = torch.optim.Adam(params, lr=LR)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = (((delta() - Q) ** 2).sum((1, 2)) / nq).sum()
+        loss.backward()
+        opt.step()
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise FloatingPointError(f"{kind} rank {rank}: parameters became non-finite")
+    out = []
+    with torch.no_grad():
+        for j, (model, (_, T64)) in enumerate(zip(models, built, strict=True)):
+            mine = [model.lam, model.gamma] if kind == "randlora" else [model.A, model.B]
+            for p, stacked in zip(mine, params, strict=True):
+                p.copy_(stacked[j])
+            out.append(_evaluate(model, kind, rank, T64, device))
+    return out
+
+
+def _evaluate(model, kind, rank, T64, device):
+    """Error, rank and spectrum of the learned update, in float64."""
+    import torch
+
+    from theorylab.nn.training import count_parameters
+
+    dev = torch.device(device)
     with torch.no_grad():
         # the learned update evaluated in float64, so float32 rounding of the product does
         # not add spurious singular values (LoRA) nor hide small ones (RandLoRA)
@@ -149,37 +224,63 @@ def _fit(kind, rank, d, steps, target, device, seed):
 _PRETRAINED: dict = {}
 
 
+def _initial_digits(seed):
+    """The untrained digits MLP of one seed, its generator (init drawn) and its data."""
+    import torch
+    from torch import nn
+
+    from theorylab.nn.data import load_digits_tensors
+
+    data = load_digits_tensors(rng=seed)
+    g = torch.Generator().manual_seed(seed)
+    H = DIGITS_HIDDEN
+    net = nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU(),
+                        nn.Linear(H, 10))
+    with torch.no_grad():
+        for layer in net[::2]:
+            b = 1 / np.sqrt(layer.in_features)
+            layer.weight.uniform_(-b, b, generator=g)
+            layer.bias.uniform_(-b, b, generator=g)
+    return net, g, data
+
+
+def _pretrain_digits_seeds(seeds):
+    """Fill the memo of :func:`_pretrained_digits` for ``seeds`` by one stacked pretraining
+    (bit for bit the networks of the per-seed ``train_steps`` loop; see the tests)."""
+    from theorylab.nn.stacked_mlp import pretrain_stacked
+
+    todo = [s for s in seeds if s not in _PRETRAINED]
+    if not todo:
+        return
+    built = [_initial_digits(s) for s in todo]
+    pretrain_stacked([net for net, _, _ in built], [(d[0], d[1]) for _, _, d in built],
+                     [g for _, g, _ in built], steps=DIGITS_PRETRAIN, lr=3e-3, batch=64)
+    for s, (net, _, data) in zip(todo, built, strict=True):
+        _PRETRAINED[s] = (net, data)
+
+
 def _pretrained_digits(seed):
     """MLP 64-256-256-10 trained on scikit-learn digits (memoised per process and seed)."""
     import torch
     from torch import nn
 
-    from theorylab.nn.data import load_digits_tensors
     from theorylab.nn.training import train_steps
 
     if seed not in _PRETRAINED:
-        Xtr, ytr, Xte, yte = load_digits_tensors(rng=seed)
-        g = torch.Generator().manual_seed(seed)
-        H = DIGITS_HIDDEN
-        net = nn.Sequential(nn.Linear(64, H), nn.ReLU(), nn.Linear(H, H), nn.ReLU(),
-                            nn.Linear(H, 10))
-        with torch.no_grad():
-            for layer in net[::2]:
-                b = 1 / np.sqrt(layer.in_features)
-                layer.weight.uniform_(-b, b, generator=g)
-                layer.bias.uniform_(-b, b, generator=g)
+        net, g, (Xtr, ytr, Xte, yte) = _initial_digits(seed)
 
         def loss_fn(m, _s):
             i = torch.randint(0, len(Xtr), (64,), generator=g)
             return nn.functional.cross_entropy(m(Xtr[i]), ytr[i])
 
-        train_steps(net, loss_fn, steps=1500, lr=3e-3)
+        train_steps(net, loss_fn, steps=DIGITS_PRETRAIN, lr=3e-3)
         _PRETRAINED[seed] = (net, (Xtr, ytr, Xte, yte))
     return _PRETRAINED[seed]
 
 
 def _digits(kind, rank, steps, device, seed):
-    """Adapt the first layer of the frozen digits MLP to pixel-permuted digits on ``device``.
+    """Adapt the first layer of the frozen digits MLP to pixel-permuted digits on ``device``
+    (one seed on its own: the twin of :func:`_digits_group` used by the tests).
 
     The frozen MLP is pretrained on the CPU (memoised per seed) and the adapters are built
     there from CPU generators, then moved, so a seed gives the same start on every device."""
@@ -226,6 +327,116 @@ def _digits(kind, rank, steps, device, seed):
     return {"acc": acc, "frozen_acc": frozen, "rank": rk, "params": count_parameters(net)}
 
 
+def _digits_group(kind, rank, steps, n_seeds, device, seed):
+    """:func:`_digits` for claim seeds 1000·seed + k, k < n_seeds, trained as ONE batched
+    problem: each member keeps its own pretrained MLP, permutation, seeded adapter and batch
+    stream; the frozen layers and the adapter are stacked along a leading member axis
+    (``torch.baddbmm``/``bmm``), the loss is the sum of the members' own mean cross-entropies
+    and Adam is elementwise, so each member follows its own trajectory (equal to
+    :func:`_digits` up to float32 rounding, see the tests). Returns one dict per member."""
+    import torch
+    from torch import nn
+
+    from theorylab.nn.lora import LoRALinear
+    from theorylab.nn.randlora import RandLoRALinear
+    from theorylab.nn.training import count_parameters
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    _pretrain_digits_seeds([1000 * seed + k for k in range(n_seeds)])  # memoised
+    mem = []
+    for k in range(n_seeds):
+        sd = 1000 * seed + k
+        net0, (Xtr, ytr, Xte, yte) = _pretrained_digits(sd)
+        perm = torch.randperm(64, generator=torch.Generator().manual_seed(999 + sd))
+        net = copy.deepcopy(net0)
+        for p in net.parameters():
+            p.requires_grad_(False)
+        g = torch.Generator().manual_seed(20_000 + sd)
+        if kind == "randlora":
+            net[0] = RandLoRALinear(net[0], rank=rank, generator=g)
+        elif kind == "lora":
+            net[0] = LoRALinear(net[0], rank, generator=g)
+        else:
+            net[0].weight.requires_grad_(True)
+        with torch.no_grad():
+            frozen = float((net0(Xte[:, perm]).argmax(1) == yte).float().mean())
+        mem.append({"net0": net0, "net": net.to(dev), "g": g, "frozen": frozen,
+                    "Ptr": Xtr[:, perm].to(dev), "Pte": Xte[:, perm].to(dev),
+                    "ytr": ytr.to(dev), "yte": yte.to(dev)})
+    nets = [m["net"] for m in mem]
+    first = [n[0].base if kind in ("randlora", "lora") else n[0] for n in nets]
+
+    def stack(ts):
+        return torch.stack([t.detach() for t in ts])
+
+    w0, b0 = stack([f.weight for f in first]), stack([f.bias for f in first])  # (S, H, 64)
+    w2, b2 = stack([n[2].weight for n in nets]), stack([n[2].bias for n in nets])
+    w4, b4 = stack([n[4].weight for n in nets]), stack([n[4].bias for n in nets])
+    if kind == "randlora":  # tall (H ≥ 64): ΔW x = s B_flat (λ ⊙ (GA x))
+        if not nets[0][0].tall:
+            raise ValueError(f"hidden width must be >= 64, got {nets[0][0].out_features}")
+        bf = stack([n[0].basis_b_flat for n in nets])  # (S, H, n r)
+        a = stack([n[0]._a() for n in nets])  # (S, n, r, 64)
+        params = [stack([n[0].lam for n in nets]).requires_grad_(True),
+                  stack([n[0].gamma for n in nets]).requires_grad_(True)]
+        S, nt, r, din = a.shape
+        sc = nets[0][0].scaling
+
+        def first_layer(x):
+            ga = (a * params[1][:, :, None, :]).reshape(S, nt * r, din)
+            v = torch.bmm(x, ga.transpose(1, 2)) * params[0].reshape(S, 1, nt * r)
+            return torch.baddbmm(b0[:, None, :], x, w0.transpose(1, 2)) + sc * torch.bmm(
+                v, bf.transpose(1, 2))
+    elif kind == "lora":  # ΔW x = s B (A x)
+        params = [stack([n[0].A for n in nets]).requires_grad_(True),
+                  stack([n[0].B for n in nets]).requires_grad_(True)]
+        sc = nets[0][0].scaling
+
+        def first_layer(x):
+            u = torch.bmm(x, params[0].transpose(1, 2))
+            return torch.baddbmm(b0[:, None, :], x, w0.transpose(1, 2)) + sc * torch.bmm(
+                u, params[1].transpose(1, 2))
+    else:
+        params = [w0.clone().requires_grad_(True)]
+
+        def first_layer(x):
+            return torch.baddbmm(b0[:, None, :], x, params[0].transpose(1, 2))
+
+    opt = torch.optim.Adam(params, lr=3e-3)
+    for _ in range(steps):
+        idx = [torch.randint(0, len(m["Ptr"]), (64,), generator=m["g"]).to(dev) for m in mem]
+        x = torch.stack([m["Ptr"][i] for m, i in zip(mem, idx, strict=True)])
+        y = torch.stack([m["ytr"][i] for m, i in zip(mem, idx, strict=True)])
+        h = torch.relu(first_layer(x))
+        h = torch.relu(torch.baddbmm(b2[:, None, :], h, w2.transpose(1, 2)))
+        out = torch.baddbmm(b4[:, None, :], h, w4.transpose(1, 2))  # (S, 64, 10)
+        loss = nn.functional.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise FloatingPointError(f"digits {kind} rank {rank}: parameters became non-finite")
+    res = []
+    with torch.no_grad():
+        for j, m in enumerate(mem):
+            net = m["net"]
+            mine = ([net[0].lam, net[0].gamma] if kind == "randlora" else
+                    [net[0].A, net[0].B] if kind == "lora" else [net[0].weight])
+            for p, st in zip(mine, params, strict=True):
+                p.copy_(st[j])
+            acc = float((net(m["Pte"]).argmax(1) == m["yte"]).float().mean())
+            if kind == "full":  # float32 difference, float32 tolerance
+                rk = int(torch.linalg.matrix_rank(net[0].weight
+                                                  - m["net0"][0].weight.to(dev)).item())
+            else:  # the learned update evaluated in float64 (see _fit)
+                rk = int(torch.linalg.matrix_rank(copy.deepcopy(net[0]).double()
+                                                  .delta_weight()))
+            res.append({"acc": acc, "frozen_acc": m["frozen"], "rank": rk,
+                        "params": count_parameters(net)})
+    return res
+
+
 def _digits_part(res, dcfg, seed, ax):
     """Full scale only: the nonlinear experiment (b), on ``--device``."""
     dev = claims.device()
@@ -235,15 +446,20 @@ def _digits_part(res, dcfg, seed, ax):
         points.append({"kind": "randlora", "rank": rb, "steps": dcfg["steps"], "device": dev})
         points.append({"kind": "lora", "rank": math.ceil(p_rand / (64 + DIGITS_HIDDEN)),
                        "steps": dcfg["steps"], "device": dev})
-    sw = sweep(_digits, points, seeds=[1000 * seed + k for k in range(dcfg["seeds"])],
-               desc="permuted digits")
-    acc, params, rank = sw.array("acc"), sw.array("params"), sw.array("rank")
+    # one batched training per point over the seeds (each seed its own pretrained MLP)
+    sw = sweep(_digits_group, [{**pt, "n_seeds": dcfg["seeds"]} for pt in points],
+               seeds=[seed], desc="permuted digits")
+
+    def arr(key):  # (point, seed)
+        return np.array([[f[key] for f in row[0]] for row in sw.values])
+
+    acc, params, rank = arr("acc"), arr("params"), arr("rank")
     rows = []
     for i, pt in enumerate(points):
         rows.append({"kind": pt["kind"], "rank": pt["rank"], "params": int(params[i, 0]),
                      "acc_mean": float(acc[i].mean()), "acc": acc[i],
                      "update_rank_min": int(rank[i].min())})
-    res.data["digits"] = {"rows": rows, "frozen_acc": sw.array("frozen_acc")[0],
+    res.data["digits"] = {"rows": rows, "frozen_acc": arr("frozen_acc")[0],
                           "config": dcfg}
     # smallest budget: RandLoRA r_b = 8 (576) vs LoRA r = 2 (640), prototype 0.912 vs 0.778
     d_small = acc[1] - acc[2]
@@ -336,10 +552,24 @@ def run(scale="smoke", seed=0) -> ClaimResult:
             common = {"d": d, "steps": steps, "target": target, "device": dev}
             points.append({"kind": "randlora", "rank": rb, **common})
             points.append({"kind": "lora", "rank": lora_rank_for(p_rand, d), **common})
-    sw = sweep(_fit, points, seeds=[1000 * seed + k for k in range(n_seeds)],
+    # one batched training per (kind, rank) over every target with that rank and every seed
+    groups: dict = {}
+    for i, pt in enumerate(points):
+        groups.setdefault((pt["kind"], pt["rank"]), []).append(i)
+    gpoints = [{"kind": kind, "rank": rk, "d": d, "steps": steps,
+                "targets": [points[i]["target"] for i in idx], "n_seeds": n_seeds,
+                "device": dev} for (kind, rk), idx in groups.items()]
+    sw = sweep(_fit_group, gpoints, seeds=[seed],
                backend="serial" if scale == "smoke" else None, desc="RandLoRA vs LoRA")
-    err, rank, params = sw.array("err"), sw.array("rank"), sw.array("params")
-    opt = sw.array("optimum")
+    fits: list = [None] * len(points)
+    for idx, row in zip(groups.values(), sw.values, strict=True):
+        for a, i in enumerate(idx):
+            fits[i] = row[0][a * n_seeds:(a + 1) * n_seeds]
+
+    def arr(key):  # (point, seed)
+        return np.array([[f[key] for f in per_seed] for per_seed in fits])
+
+    err, rank, params, opt = arr("err"), arr("rank"), arr("params"), arr("optimum")
     rows = []
     for ir in range(0, len(points), 2):
         il = ir + 1
@@ -350,9 +580,9 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                      "randlora_err": e_r, "randlora_rank": int(rank[ir].min()),
                      "lora_rank": r_lora, "lora_params": p_l, "lora_err": e_l,
                      "lora_optimum": e_opt,
-                     "randlora_sigma_min_over_max": float(sw.array("sv_ratio")[ir].min()),
-                     "randlora_rank_above_1e-3": float(sw.array("rank_1e-3")[ir].mean()),
-                     "lora_rank_above_1e-3": float(sw.array("rank_1e-3")[il].mean()),
+                     "randlora_sigma_min_over_max": float(arr("sv_ratio")[ir].min()),
+                     "randlora_rank_above_1e-3": float(arr("rank_1e-3")[ir].mean()),
+                     "lora_rank_above_1e-3": float(arr("rank_1e-3")[il].mean()),
                      "randlora_minus_lora_per_seed": err[ir] - err[il]})
         if target == "orthogonal":
             _flat_checks(res, d, rb, r_lora, e_r, e_l, err[il] - err[ir], n_seeds, p_r, p_l)
