@@ -7,22 +7,18 @@ claim (unchanged) the split of one fine-tuning cell with and without the penalty
 Prints old s, new s and old/new per piece; the ratios go into the papers' notes.
 """
 
-import importlib.util
 import os
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script of claim ``name``, loaded as the harness loads it."""
+    from theorylab.claims import load_claim
+
+    return load_claim(name)
 
 
 def _cpu(fn, repeats=2):

@@ -12,22 +12,18 @@ Run: OMP_NUM_THREADS=1 python benchmarks/bench_stacked_seeds.py [--div 20]
 """
 
 import argparse
-import importlib.util
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script of claim ``name``, loaded as the harness loads it."""
+    from theorylab.claims import load_claim
+
+    return load_claim(name)
 
 
 def main():

@@ -1,21 +1,16 @@
 """Fast paths of the Monarch and RandLoRA claim scripts (and the stacked MLP pretraining)
 against the slow twins they replace (the old code paths, kept in the scripts)."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script of claim ``name``, loaded as the harness loads it."""
+    from theorylab.claims import load_claim
+
+    return load_claim(name)
 
 
 def test_monarch_dense_by_multiply_equals_reference():
