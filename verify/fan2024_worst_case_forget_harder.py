@@ -66,8 +66,9 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
     from theorylab.unlearning.evaluation import classifier_scores, evaluate_methods
     from theorylab.unlearning.methods import Subset
     from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
-    from theorylab.unlearning.oracle import ensemble_seeds, retrain_oracles
+    from theorylab.unlearning.oracle import ensemble_seeds
     from theorylab.unlearning.scenarios import random_forget
+    from theorylab.unlearning.stacked import train_stacked_mlps
     from theorylab.unlearning.worstcase import select_worst_case
 
     torch.set_num_threads(1)
@@ -105,17 +106,33 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
                                                 gen(7)).mean())
     for c in range(10):
         out[f"worst_count_class{c}"] = int(np.sum(d.y_train[sets["worst"].forget] == c))
+    # the retrained oracles of every set as stacked ensembles (one per retain-set size: all
+    # sets have the same size here, so one ensemble of len(sets) · n_oracles members); member
+    # (i, k) is what retrain_oracles gives set i for seed triple k: init and order from
+    # ensemble_seeds(n_oracles, base=10_000 (seed + 1) + 100 i), trained on X[retain_i]
+    oracle_of = {}
+    by_size = {}
     for i, (name, split) in enumerate(sets.items()):
-        ens = retrain_oracles(rec, X, y, split.retain, n_out=10,
-                              seeds=ensemble_seeds(n_oracles, base=10_000 * (seed + 1)
-                                                   + 100 * i))
+        by_size.setdefault(len(split.retain), []).append((i, name, split))
+    for group in by_size.values():
+        seeds = [(name, k, s) for i, name, _ in group
+                 for k, s in enumerate(ensemble_seeds(n_oracles, base=10_000 * (seed + 1)
+                                                      + 100 * i))]
+        members = [build_model(rec, X.shape[1], 10, generator=s.generator("init"),
+                               device=device) for *_, s in seeds]
+        rows = np.stack([split.retain for _, _, split in group for _ in range(n_oracles)])
+        ens = train_stacked_mlps(rec, X, y, members, rows=rows,
+                                 order_generators=[s.generator("order") for *_, s in seeds])
+        for j, (name, k, _) in enumerate(seeds):
+            oracle_of[name, k] = (ens, j)
+    for name, split in sets.items():
         ix = lambda a: torch.as_tensor(a, device=X.device)
         forget = Subset(X[ix(split.forget)], y[ix(split.forget)])
         retain = Subset(X[ix(split.retain)], y[ix(split.retain)])
         tab = evaluate_methods(theta_o, forget, retain, methods,
                                score=lambda mdl, split=split: score(mdl, split),
-                               oracle_scores=[score(ens.member(k), split)
-                                              for k in range(ens.n_models)],
+                               oracle_scores=[score(oracle_of[name, k][0].member(
+                                   oracle_of[name, k][1]), split) for k in range(n_oracles)],
                                generator=lambda: gen(99), keys=KEYS, device=device)
         for k in KEYS:
             out[f"{name}_oracle_{k}"] = tab.oracle_mean[k]
