@@ -64,11 +64,13 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
 
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
     from theorylab.unlearning.evaluation import classifier_scores, evaluate_methods
-    from theorylab.unlearning.methods import Subset
-    from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
+    from theorylab.unlearning.methods import Subset, get_method
+    from theorylab.unlearning.metrics import avg_gap
+    from theorylab.unlearning.models import MLP, Recipe, as_tensors, build_model, train_model
     from theorylab.unlearning.oracle import ensemble_seeds
     from theorylab.unlearning.scenarios import random_forget
     from theorylab.unlearning.stacked import train_stacked_mlps
+    from theorylab.unlearning.stacked_baselines import STACKED_METHODS, unlearn_stacked
     from theorylab.unlearning.worstcase import select_worst_case
 
     torch.set_num_threads(1)
@@ -125,11 +127,28 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
                                  order_generators=[s.generator("order") for *_, s in seeds])
         for j, (name, k, _) in enumerate(seeds):
             oracle_of[name, k] = (ens, j)
+    ix = lambda a: torch.as_tensor(a, device=X.device)
+    subsets = {name: (Subset(X[ix(split.forget)], y[ix(split.forget)]),
+                      Subset(X[ix(split.retain)], y[ix(split.retain)]))
+               for name, split in sets.items()}
+    # each method on every set as one stacked run (sets grouped by their sizes): equal to
+    # evaluate_methods' apply_method on each set with a fresh generator gen(99)
+    stacked = [mm for mm in methods if mm in STACKED_METHODS] if isinstance(theta_o, MLP) else []
+    groups = {}
+    for name, (f, r) in subsets.items():
+        groups.setdefault((len(f), len(r)), []).append(name)
+    scores = {}
+    for meth in stacked:
+        for group in groups.values():
+            us = unlearn_stacked(meth, theta_o, [subsets[n][0] for n in group],
+                                 [subsets[n][1] for n in group],
+                                 config=get_method(meth).default_config(), generator=gen(99))
+            for n, u in zip(group, us, strict=True):
+                scores[n, meth] = {k: float(v) for k, v in score(u, sets[n]).items()}
     for name, split in sets.items():
-        ix = lambda a: torch.as_tensor(a, device=X.device)
-        forget = Subset(X[ix(split.forget)], y[ix(split.forget)])
-        retain = Subset(X[ix(split.retain)], y[ix(split.retain)])
-        tab = evaluate_methods(theta_o, forget, retain, methods,
+        forget, retain = subsets[name]
+        tab = evaluate_methods(theta_o, forget, retain,
+                               [mm for mm in methods if mm not in stacked],
                                score=lambda mdl, split=split: score(mdl, split),
                                oracle_scores=[score(oracle_of[name, k][0].member(
                                    oracle_of[name, k][1]), split) for k in range(n_oracles)],
@@ -138,9 +157,11 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
             out[f"{name}_oracle_{k}"] = tab.oracle_mean[k]
             out[f"{name}_oracle_{k}_std"] = tab.oracle_std[k]
         for meth in methods:
+            met = scores[name, meth] if meth in stacked else tab.metrics[meth]
             for k in KEYS:
-                out[f"{name}_{meth}_{k}"] = tab.metrics[meth][k]
-            out[f"{name}_{meth}_avg_gap"] = tab.avg_gap[meth]
+                out[f"{name}_{meth}_{k}"] = met[k]
+            out[f"{name}_{meth}_avg_gap"] = (avg_gap(met, tab.oracle_mean, KEYS)
+                                             if meth in stacked else tab.avg_gap[meth])
     return out
 
 
