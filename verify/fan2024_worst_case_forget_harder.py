@@ -64,10 +64,13 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
 
     from theorylab.unlearning.data import load_digits_split, load_fashion_mnist_split
     from theorylab.unlearning.evaluation import classifier_scores, evaluate_methods
-    from theorylab.unlearning.methods import Subset
-    from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
-    from theorylab.unlearning.oracle import ensemble_seeds, retrain_oracles
+    from theorylab.unlearning.methods import Subset, get_method
+    from theorylab.unlearning.metrics import avg_gap
+    from theorylab.unlearning.models import MLP, Recipe, as_tensors, build_model, train_model
+    from theorylab.unlearning.oracle import ensemble_seeds
     from theorylab.unlearning.scenarios import random_forget
+    from theorylab.unlearning.stacked import train_stacked_mlps
+    from theorylab.unlearning.stacked_baselines import STACKED_METHODS, unlearn_stacked
     from theorylab.unlearning.worstcase import select_worst_case
 
     torch.set_num_threads(1)
@@ -105,25 +108,60 @@ def _trial(dataset, n_train, hidden, epochs, lr, fraction, select, n_random, n_o
                                                 gen(7)).mean())
     for c in range(10):
         out[f"worst_count_class{c}"] = int(np.sum(d.y_train[sets["worst"].forget] == c))
+    # the retrained oracles of every set as stacked ensembles (one per retain-set size: all
+    # sets have the same size here, so one ensemble of len(sets) · n_oracles members); member
+    # (i, k) is what retrain_oracles gives set i for seed triple k: init and order from
+    # ensemble_seeds(n_oracles, base=10_000 (seed + 1) + 100 i), trained on X[retain_i]
+    oracle_of = {}
+    by_size = {}
     for i, (name, split) in enumerate(sets.items()):
-        ens = retrain_oracles(rec, X, y, split.retain, n_out=10,
-                              seeds=ensemble_seeds(n_oracles, base=10_000 * (seed + 1)
-                                                   + 100 * i))
-        ix = lambda a: torch.as_tensor(a, device=X.device)
-        forget = Subset(X[ix(split.forget)], y[ix(split.forget)])
-        retain = Subset(X[ix(split.retain)], y[ix(split.retain)])
-        tab = evaluate_methods(theta_o, forget, retain, methods,
+        by_size.setdefault(len(split.retain), []).append((i, name, split))
+    for group in by_size.values():
+        seeds = [(name, k, s) for i, name, _ in group
+                 for k, s in enumerate(ensemble_seeds(n_oracles, base=10_000 * (seed + 1)
+                                                      + 100 * i))]
+        members = [build_model(rec, X.shape[1], 10, generator=s.generator("init"),
+                               device=device) for *_, s in seeds]
+        rows = np.stack([split.retain for _, _, split in group for _ in range(n_oracles)])
+        ens = train_stacked_mlps(rec, X, y, members, rows=rows,
+                                 order_generators=[s.generator("order") for *_, s in seeds])
+        for j, (name, k, _) in enumerate(seeds):
+            oracle_of[name, k] = (ens, j)
+    ix = lambda a: torch.as_tensor(a, device=X.device)
+    subsets = {name: (Subset(X[ix(split.forget)], y[ix(split.forget)]),
+                      Subset(X[ix(split.retain)], y[ix(split.retain)]))
+               for name, split in sets.items()}
+    # each method on every set as one stacked run (sets grouped by their sizes): equal to
+    # evaluate_methods' apply_method on each set with a fresh generator gen(99)
+    stacked = [mm for mm in methods if mm in STACKED_METHODS] if isinstance(theta_o, MLP) else []
+    groups = {}
+    for name, (f, r) in subsets.items():
+        groups.setdefault((len(f), len(r)), []).append(name)
+    scores = {}
+    for meth in stacked:
+        for group in groups.values():
+            us = unlearn_stacked(meth, theta_o, [subsets[n][0] for n in group],
+                                 [subsets[n][1] for n in group],
+                                 config=get_method(meth).default_config(), generator=gen(99))
+            for n, u in zip(group, us, strict=True):
+                scores[n, meth] = {k: float(v) for k, v in score(u, sets[n]).items()}
+    for name, split in sets.items():
+        forget, retain = subsets[name]
+        tab = evaluate_methods(theta_o, forget, retain,
+                               [mm for mm in methods if mm not in stacked],
                                score=lambda mdl, split=split: score(mdl, split),
-                               oracle_scores=[score(ens.member(k), split)
-                                              for k in range(ens.n_models)],
+                               oracle_scores=[score(oracle_of[name, k][0].member(
+                                   oracle_of[name, k][1]), split) for k in range(n_oracles)],
                                generator=lambda: gen(99), keys=KEYS, device=device)
         for k in KEYS:
             out[f"{name}_oracle_{k}"] = tab.oracle_mean[k]
             out[f"{name}_oracle_{k}_std"] = tab.oracle_std[k]
         for meth in methods:
+            met = scores[name, meth] if meth in stacked else tab.metrics[meth]
             for k in KEYS:
-                out[f"{name}_{meth}_{k}"] = tab.metrics[meth][k]
-            out[f"{name}_{meth}_avg_gap"] = tab.avg_gap[meth]
+                out[f"{name}_{meth}_{k}"] = met[k]
+            out[f"{name}_{meth}_avg_gap"] = (avg_gap(met, tab.oracle_mean, KEYS)
+                                             if meth in stacked else tab.avg_gap[meth])
     return out
 
 

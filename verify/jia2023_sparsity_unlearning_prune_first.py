@@ -63,7 +63,9 @@ KEYS = ("UA", "MIA", "RA", "TA")
 
 
 def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles, rewind_epoch,
-           gammas, device, seed):
+           gammas, device, seed, l1_only=False):
+    """One trial. ``l1_only``: a validation trial for γ, which needs only the ℓ1-sparse runs
+    and the oracles at s = 0 (the first sparsity) — nothing else of it is read."""
     import time
 
     import torch
@@ -73,7 +75,8 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
     from theorylab.unlearning.methods import Subset, get_method
     from theorylab.unlearning.models import Recipe, as_tensors, build_model
     from theorylab.unlearning.scenarios import class_forget, random_forget
-    from theorylab.unlearning.sparse import prune_and_rewind, sparsity_of, train_masked
+    from theorylab.unlearning.sparse import sparsity_of, train_masked
+    from theorylab.unlearning.stacked import prune_and_rewind_all
 
     torch.set_num_threads(1)
     if dataset == "digits":
@@ -101,10 +104,14 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
             out[f"{prefix}_{k}_gap"] = tab.gaps[label][k]
         out[f"{prefix}_avg_gap"] = tab.avg_gap[label]
 
-    for i, s in enumerate(sparsities):
-        orig, masks = prune_and_rewind(rec, X, y, n_out=10, sparsity=s,
-                                       rewind_epoch=rewind_epoch, init_generator=gen(1),
-                                       order_generator=gen(2), image_shape=d.image_shape)
+    if l1_only:
+        sparsities = sparsities[:1]
+    # OMP with rewinding at every sparsity from one dense run (the same models as one
+    # prune_and_rewind call per sparsity with fresh generators gen(1), gen(2))
+    pruned = prune_and_rewind_all(rec, X, y, n_out=10, sparsities=sparsities,
+                                  rewind_epoch=rewind_epoch, init_generator=gen(1),
+                                  order_generator=gen(2), image_shape=d.image_shape)
+    for i, (orig, masks) in enumerate(pruned):
         orc, t_re = [], []
         for k in range(n_oracles):
             t0 = time.perf_counter()
@@ -115,15 +122,15 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
         l1 = get_method("l1_sparse")
         l1_runs = [(f"l1_g{j}", "l1_sparse", l1.default_config(gamma=g))
                    for j, g in enumerate(gammas)] if i == 0 else []
-        tab = evaluate_methods(orig, forget, retain, [*METHODS, *l1_runs], score=score,
-                               oracle_scores=orc, generator=lambda: gen(99), keys=KEYS,
-                               device=device, keep_models=True)
+        tab = evaluate_methods(orig, forget, retain, [*([] if l1_only else METHODS), *l1_runs],
+                               score=score, oracle_scores=orc, generator=lambda: gen(99),
+                               keys=KEYS, device=device, keep_models=True)
         for k in KEYS:
             out[f"oracle_{k}_s{i}"] = tab.oracle_mean[k]
             out[f"oracle_{k}_std_s{i}"] = tab.oracle_std[k]
         out[f"retrain_s_s{i}"] = float(np.mean(t_re))
         out[f"sparsity_s{i}"] = sparsity_of(orig)
-        for meth in METHODS:
+        for meth in [] if l1_only else METHODS:
             record(f"{meth}_s{i}", tab, meth)
             out[f"{meth}_rte_s{i}"] = tab.rte[meth]
             out[f"{meth}_sparsity_s{i}"] = sparsity_of(tab.models[meth])
@@ -133,10 +140,11 @@ def _trial(dataset, scenario, n_train, hidden, epochs, lr, sparsities, n_oracles
     return out
 
 
-def _run_seeds(cfg, seeds, device, scale):
+def _run_seeds(cfg, seeds, device, scale, l1_only=False):
     point = {k: cfg[k] for k in ("dataset", "scenario", "n_train", "hidden", "epochs", "lr",
                                  "sparsities", "n_oracles", "rewind_epoch", "gammas")}
     point["device"] = device
+    point["l1_only"] = l1_only
     sw = sweep(_trial, [point], seeds=list(seeds),
                backend="serial" if scale == "smoke" else None, desc="prune first")
     return {k: np.asarray(sw.array(k)[0], dtype=float) for k in sw.values[0][0]}
@@ -154,7 +162,8 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     # γ of ℓ1-sparse: chosen on validation trial seeds (other forget draws), else the single
     # calibrated value
     if cfg["val_seeds"]:
-        v = _run_seeds(cfg, [base + 50 + k for k in range(cfg["val_seeds"])], device, scale)
+        v = _run_seeds(cfg, [base + 50 + k for k in range(cfg["val_seeds"])], device, scale,
+                       l1_only=True)
         g_best = int(np.argmin([v[f"l1_g{j}_UA_gap"].mean() for j in range(len(cfg["gammas"]))]))
     else:
         g_best = 0
