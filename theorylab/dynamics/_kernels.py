@@ -17,8 +17,8 @@ from numba import njit
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
-def _forward(XT, W, a, Z, pred, zero):  # pragma: no cover - compiled
-    """Z[h] = relu(W[h] · XT) (rows of hidden activations), pred = Σ_h a_h Z[h].
+def _forward(XT, W, a, zh, M, pred, zero):  # pragma: no cover - compiled
+    """M[h] = 1[W[h] · XT > 0] (uint8 rows), pred = Σ_h a_h relu(W[h] · XT); ``zh`` a buffer.
 
     ``zero`` is 0 in the arrays' float type (a bare 0 would promote float32 to float64).
     """
@@ -26,20 +26,28 @@ def _forward(XT, W, a, Z, pred, zero):  # pragma: no cover - compiled
     H = a.shape[0]
     pred[:] = 0
     for h in range(H):
-        zh = Z[h]
         w0 = W[h, 0]
         for n in range(P):
             zh[n] = w0 * XT[0, n]
-        for k in range(1, K):
+        k = 1
+        while k + 4 <= K:  # four inputs per pass over the row: fewer loads/stores per FMA
+            w0, w1, w2, w3 = W[h, k], W[h, k + 1], W[h, k + 2], W[h, k + 3]
+            for n in range(P):
+                zh[n] += (w0 * XT[k, n] + w1 * XT[k + 1, n]) + (w2 * XT[k + 2, n]
+                                                                + w3 * XT[k + 3, n])
+            k += 4
+        while k < K:
             wk = W[h, k]
             for n in range(P):
                 zh[n] += wk * XT[k, n]
+            k += 1
         ah = a[h]
+        mh = M[h]
         for n in range(P):
             v = zh[n]
-            v = v if v > 0 else zero
-            zh[n] = v
-            pred[n] += ah * v
+            on = v > 0
+            mh[n] = on
+            pred[n] += ah * (v if on else zero)
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -55,19 +63,21 @@ def train_two_layer(XtrT, ytr, XteT, yte, W, a, eta, n_steps, record, n_train, n
     so that their length is a multiple of the SIMD unroll; the means divide by the true
     counts ``n_train`` and ``n_test``.
     Step: z_nh = W_h · x_n, ŷ_n = Σ_h a_h relu(z_nh), r_n = ŷ_n − y_n;
-    ∂a_h = Σ_n r_n relu(z_nh), ∂W_hk = a_h Σ_n r_n x_nk 1[z_nh > 0];
+    G_hk = Σ_n r_n x_nk 1[z_nh > 0], ∂W_hk = a_h G_hk and ∂a_h = Σ_n r_n relu(z_nh) = Σ_k W_hk G_hk
+    (relu(z) = 1[z > 0] z: only the uint8 masks are kept, 1 byte per activation);
     W −= η ∂W, a −= η ∂a (both gradients at the old weights).
     """
     S, K, P = XtrT.shape
     T = XteT.shape[2]
     H = a.shape[1]
     dt = W.dtype
-    Z = np.empty((H, P), dtype=dt)
+    zbuf = np.empty(max(P, T), dtype=dt)
+    M = np.empty((H, P), dtype=np.uint8)  # ReLU masks 1[z_nh > 0], one row per hidden unit
+    Mte = np.empty((H, T), dtype=np.uint8)
     pred = np.empty(P, dtype=dt)
-    r = np.empty(P, dtype=dt)
     RX = np.empty((K, P), dtype=dt)
     m = np.empty(P, dtype=dt)
-    Zte = np.empty((H, T), dtype=dt)
+    G = np.empty(K, dtype=dt)
     pte = np.empty(T, dtype=dt)
     zero = np.zeros(1, dtype=dt)[0]
     for s in range(S):
@@ -76,32 +86,47 @@ def train_two_layer(XtrT, ytr, XteT, yte, W, a, eta, n_steps, record, n_train, n
         as_ = a[s]
         y = ytr[s]
         for step in range(1, n_steps + 1):
-            _forward(XT, Ws, as_, Z, pred, zero)
+            _forward(XT, Ws, as_, zbuf[:P], M, pred, zero)
             sse = 0.0
             for n in range(P):
                 rn = pred[n] - y[n]
-                r[n] = rn
+                pred[n] = rn  # the residual r_n
                 sse += rn * rn
             for k in range(K):
                 for n in range(P):
-                    RX[k, n] = r[n] * XT[k, n]
+                    RX[k, n] = pred[n] * XT[k, n]
+            # G_hk = Σ_n r_n x_nk 1[z_nh > 0];  ∂a_h = Σ_n r_n relu(z_nh) = Σ_k W_hk G_hk
             for h in range(H):
-                zh = Z[h]
-                g = zero
+                mh = M[h]
                 for n in range(P):
-                    g += r[n] * zh[n]
-                    m[n] = 1 if zh[n] > 0 else 0
-                ah = as_[h]
-                for k in range(K):
+                    m[n] = mh[n]
+                k = 0
+                while k + 4 <= K:  # four dot products per pass over the mask
+                    c0 = c1 = c2 = c3 = zero
+                    for n in range(P):
+                        mn = m[n]
+                        c0 += RX[k, n] * mn
+                        c1 += RX[k + 1, n] * mn
+                        c2 += RX[k + 2, n] * mn
+                        c3 += RX[k + 3, n] * mn
+                    G[k], G[k + 1], G[k + 2], G[k + 3] = c0, c1, c2, c3
+                    k += 4
+                while k < K:
                     acc = zero
                     for n in range(P):
                         acc += RX[k, n] * m[n]
-                    Ws[h, k] -= eta * (ah * acc)
+                    G[k] = acc
+                    k += 1
+                ah = as_[h]
+                g = zero
+                for k in range(K):
+                    g += Ws[h, k] * G[k]
+                    Ws[h, k] -= eta * (ah * G[k])
                 as_[h] = ah - eta * g
             j = record[step]
             if j >= 0:
                 train_out[s, j] = sse / n_train
-                _forward(XteT[s], Ws, as_, Zte, pte, zero)
+                _forward(XteT[s], Ws, as_, zbuf[:T], Mte, pte, zero)
                 tot = 0.0
                 for n in range(T):
                     e = yte[s, n] - pte[n]
