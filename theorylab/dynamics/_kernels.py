@@ -18,36 +18,59 @@ from numba import njit
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
 def _forward(XT, W, a, zh, M, pred, zero):  # pragma: no cover - compiled
-    """M[h] = 1[W[h] · XT > 0] (uint8 rows), pred = Σ_h a_h relu(W[h] · XT); ``zh`` a buffer.
+    """M[h] = 1[W[h] · XT > 0] (uint8 rows), pred = Σ_h a_h relu(W[h] · XT).
+
+    ``zh`` is a buffer of at least 2P numbers.
 
     ``zero`` is 0 in the arrays' float type (a bare 0 would promote float32 to float64).
     """
     K, P = XT.shape
     H = a.shape[0]
     pred[:] = 0
-    for h in range(H):
-        w0 = W[h, 0]
+    zb = zh[P:2 * P]
+    zh = zh[:P]
+    h = 0
+    while h < H:
+        # two hidden units per pass share the loads of the inputs (the last one may be alone)
+        two = h + 1 < H
+        hb = h + 1 if two else h
+        wa, wb = W[h, 0], W[hb, 0]
         for n in range(P):
-            zh[n] = w0 * XT[0, n]
+            x = XT[0, n]
+            zh[n] = wa * x
+            zb[n] = wb * x
         k = 1
-        while k + 4 <= K:  # four inputs per pass over the row: fewer loads/stores per FMA
-            w0, w1, w2, w3 = W[h, k], W[h, k + 1], W[h, k + 2], W[h, k + 3]
+        while k + 4 <= K:  # four inputs per pass over the rows: fewer loads/stores per FMA
+            a0, a1, a2, a3 = W[h, k], W[h, k + 1], W[h, k + 2], W[h, k + 3]
+            b0, b1, b2, b3 = W[hb, k], W[hb, k + 1], W[hb, k + 2], W[hb, k + 3]
             for n in range(P):
-                zh[n] += (w0 * XT[k, n] + w1 * XT[k + 1, n]) + (w2 * XT[k + 2, n]
-                                                                + w3 * XT[k + 3, n])
+                x0, x1, x2, x3 = XT[k, n], XT[k + 1, n], XT[k + 2, n], XT[k + 3, n]
+                zh[n] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
+                zb[n] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
             k += 4
         while k < K:
-            wk = W[h, k]
+            wa, wb = W[h, k], W[hb, k]
             for n in range(P):
-                zh[n] += wk * XT[k, n]
+                x = XT[k, n]
+                zh[n] += wa * x
+                zb[n] += wb * x
             k += 1
-        ah = a[h]
-        mh = M[h]
-        for n in range(P):
-            v = zh[n]
-            on = v > 0
-            mh[n] = on
-            pred[n] += ah * (v if on else zero)
+        ma, ah = M[h], a[h]
+        if two:
+            mb, bh = M[hb], a[hb]
+            for n in range(P):
+                v, u = zh[n], zb[n]
+                on, onb = v > 0, u > 0
+                ma[n] = on
+                mb[n] = onb
+                pred[n] += ah * (v if on else zero) + bh * (u if onb else zero)
+        else:
+            for n in range(P):
+                v = zh[n]
+                on = v > 0
+                ma[n] = on
+                pred[n] += ah * (v if on else zero)
+        h += 2
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -71,13 +94,14 @@ def train_two_layer(XtrT, ytr, XteT, yte, W, a, eta, n_steps, record, n_train, n
     T = XteT.shape[2]
     H = a.shape[1]
     dt = W.dtype
-    zbuf = np.empty(max(P, T), dtype=dt)
+    zbuf = np.empty(2 * max(P, T), dtype=dt)
     M = np.empty((H, P), dtype=np.uint8)  # ReLU masks 1[z_nh > 0], one row per hidden unit
     Mte = np.empty((H, T), dtype=np.uint8)
     pred = np.empty(P, dtype=dt)
     RX = np.empty((K, P), dtype=dt)
     m = np.empty(P, dtype=dt)
-    G = np.empty(K, dtype=dt)
+    mb = np.empty(P, dtype=dt)
+    G = np.empty((2, K), dtype=dt)
     pte = np.empty(T, dtype=dt)
     zero = np.zeros(1, dtype=dt)[0]
     for s in range(S):
@@ -86,7 +110,7 @@ def train_two_layer(XtrT, ytr, XteT, yte, W, a, eta, n_steps, record, n_train, n
         as_ = a[s]
         y = ytr[s]
         for step in range(1, n_steps + 1):
-            _forward(XT, Ws, as_, zbuf[:P], M, pred, zero)
+            _forward(XT, Ws, as_, zbuf[:2 * P], M, pred, zero)
             sse = 0.0
             for n in range(P):
                 rn = pred[n] - y[n]
@@ -96,37 +120,51 @@ def train_two_layer(XtrT, ytr, XteT, yte, W, a, eta, n_steps, record, n_train, n
                 for n in range(P):
                     RX[k, n] = pred[n] * XT[k, n]
             # G_hk = Σ_n r_n x_nk 1[z_nh > 0];  ∂a_h = Σ_n r_n relu(z_nh) = Σ_k W_hk G_hk
-            for h in range(H):
-                mh = M[h]
+            h = 0
+            while h < H:
+                # two hidden units per pass share the loads of RX (the last one may be alone)
+                hb = h + 1 if h + 1 < H else h
+                mh, mbh = M[h], M[hb]
                 for n in range(P):
                     m[n] = mh[n]
+                    mb[n] = mbh[n]
                 k = 0
-                while k + 4 <= K:  # four dot products per pass over the mask
-                    c0 = c1 = c2 = c3 = zero
+                while k + 4 <= K:  # four dot products per unit and pass over the masks
+                    c0 = c1 = c2 = c3 = d0 = d1 = d2 = d3 = zero
                     for n in range(P):
-                        mn = m[n]
-                        c0 += RX[k, n] * mn
-                        c1 += RX[k + 1, n] * mn
-                        c2 += RX[k + 2, n] * mn
-                        c3 += RX[k + 3, n] * mn
-                    G[k], G[k + 1], G[k + 2], G[k + 3] = c0, c1, c2, c3
+                        mn, mm = m[n], mb[n]
+                        x0, x1, x2, x3 = RX[k, n], RX[k + 1, n], RX[k + 2, n], RX[k + 3, n]
+                        c0 += x0 * mn
+                        c1 += x1 * mn
+                        c2 += x2 * mn
+                        c3 += x3 * mn
+                        d0 += x0 * mm
+                        d1 += x1 * mm
+                        d2 += x2 * mm
+                        d3 += x3 * mm
+                    G[0, k], G[0, k + 1], G[0, k + 2], G[0, k + 3] = c0, c1, c2, c3
+                    G[1, k], G[1, k + 1], G[1, k + 2], G[1, k + 3] = d0, d1, d2, d3
                     k += 4
                 while k < K:
-                    acc = zero
+                    c0 = d0 = zero
                     for n in range(P):
-                        acc += RX[k, n] * m[n]
-                    G[k] = acc
+                        c0 += RX[k, n] * m[n]
+                        d0 += RX[k, n] * mb[n]
+                    G[0, k], G[1, k] = c0, d0
                     k += 1
-                ah = as_[h]
-                g = zero
-                for k in range(K):
-                    g += Ws[h, k] * G[k]
-                    Ws[h, k] -= eta * (ah * G[k])
-                as_[h] = ah - eta * g
+                for i in range(2 if hb > h else 1):
+                    hh = h + i
+                    ah = as_[hh]
+                    g = zero
+                    for k in range(K):
+                        g += Ws[hh, k] * G[i, k]
+                        Ws[hh, k] -= eta * (ah * G[i, k])
+                    as_[hh] = ah - eta * g
+                h += 2
             j = record[step]
             if j >= 0:
                 train_out[s, j] = sse / n_train
-                _forward(XteT[s], Ws, as_, zbuf[:T], Mte, pte, zero)
+                _forward(XteT[s], Ws, as_, zbuf[:2 * T], Mte, pte, zero)
                 tot = 0.0
                 for n in range(T):
                     e = yte[s, n] - pte[n]
