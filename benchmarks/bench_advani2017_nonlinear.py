@@ -14,7 +14,8 @@ import time
 
 import numpy as np
 
-from theorylab.dynamics import nonlinear
+from theorylab.dynamics.nonlinear import train_two_layer_student
+from theorylab.dynamics.reference import train_two_layer_student_torch, warm_up_two_layer_kernel
 
 WIDTHS = (5, 10, 20, 40, 100, 400, 1000)
 
@@ -23,23 +24,19 @@ def main(n_steps=150):
     import torch
 
     torch.set_num_threads(1)
-    from theorylab.dynamics._kernels import warm_up
-
-    warm_up()
+    warm_up_two_layer_kernel()
     kw = dict(n_inputs=15, n_teacher=30, n_samples=300, snr=1.0, init_scale=0.05, lr=0.05,
               n_steps=n_steps, n_records=2, rng=list(range(12)), dtype="float32")
-    fast_path = nonlinear._train_numba
     print(f"load average {os.getloadavg()[0]:.1f}; {n_steps} steps, 12 seeds, float32")
     tot_old = tot_new = 0.0
     for w in WIDTHS:
         times = {}
-        for name, fn in (("torch", nonlinear._train_torch), ("numba", fast_path)):
-            nonlinear._train_numba = fn
+        for name, fn in (("torch", train_two_layer_student_torch),
+                         ("numba", train_two_layer_student)):
             t0 = time.process_time()
-            r = nonlinear.train_two_layer_student(w, **kw)
+            r = fn(w, **kw)
             times[name] = time.process_time() - t0
             times[name + "_err"] = r.train_error[:, -1]
-        nonlinear._train_numba = fast_path
         diff = np.max(np.abs(times["numba_err"] / times["torch_err"] - 1))
         scale = 20000 / n_steps
         tot_old += times["torch"] * scale
