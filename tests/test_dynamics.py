@@ -239,15 +239,18 @@ def _two_layer_autograd(width, *, n_inputs, n_teacher, n_samples, n_test, steps,
     return np.array(test), np.array(train)
 
 
-@pytest.mark.parametrize("block_bytes", [1, 1 << 20])  # one seed per block / all seeds at once
+@pytest.mark.parametrize("path", ["numba", "torch-1", "torch-all"])  # torch: seeds per block
 @pytest.mark.parametrize("width", [1, 9, 64])
-def test_two_layer_closed_form_gradients_match_autograd(width, block_bytes, monkeypatch):
-    # batched closed-form training of 3 independent students == 3 separate autograd trainings
+def test_two_layer_closed_form_gradients_match_autograd(width, path, monkeypatch):
+    # batched closed-form training of 3 independent students == 3 separate autograd trainings,
+    # for the numba kernel (the CPU path) and the batched torch loop (any device)
     pytest.importorskip("torch")
     from theorylab.dynamics import nonlinear
     from theorylab.dynamics.nonlinear import train_two_layer_student
 
-    monkeypatch.setattr(nonlinear, "_BLOCK_BYTES", block_bytes)
+    if path != "numba":
+        monkeypatch.setattr(nonlinear, "_train_numba", nonlinear._train_torch)
+        monkeypatch.setattr(nonlinear, "_BLOCK_BYTES", 1 if path == "torch-1" else 1 << 20)
 
     kw = dict(n_inputs=6, n_teacher=5, n_samples=50, n_test=300, steps=300, lr=0.3,
               n_records=8)
@@ -261,3 +264,25 @@ def test_two_layer_closed_form_gradients_match_autograd(width, block_bytes, monk
     assert f32.test_error.dtype == np.float64
     np.testing.assert_allclose(f32.test_error, fast.test_error, rtol=1e-4)
     np.testing.assert_allclose(f32.train_error, fast.train_error, rtol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n_samples", [64, 75])  # a multiple of the kernel's padding, and not
+def test_two_layer_numba_kernel_matches_torch_loop(dtype, n_samples):
+    # the CPU kernel (zero-padded sample axes, reassociated sums) == the batched torch loop
+    pytest.importorskip("torch")
+    from theorylab.dynamics import nonlinear
+
+    kw = dict(n_inputs=7, n_teacher=5, n_samples=n_samples, n_test=130, n_steps=300, lr=0.3,
+              n_records=9, rng=[1, 5], dtype=dtype)
+    fast = nonlinear.train_two_layer_student(40, **kw)
+    orig = nonlinear._train_numba
+    try:
+        nonlinear._train_numba = nonlinear._train_torch
+        slow = nonlinear.train_two_layer_student(40, **kw)
+    finally:
+        nonlinear._train_numba = orig
+    rtol = 1e-10 if dtype == "float64" else 1e-4  # float32: round-off along training
+    np.testing.assert_allclose(fast.test_error, slow.test_error, rtol=rtol)
+    np.testing.assert_allclose(fast.train_error, slow.train_error, rtol=rtol)
+    assert fast.train_error[0, -1] < 0.5 * fast.train_error[0, 0]  # it learns

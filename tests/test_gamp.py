@@ -399,3 +399,52 @@ def test_gd_fits_the_training_data_and_averages():
         train_quadratic_network_gd(inst.X, inst.y, width=5, lr=0.0)
     with pytest.raises(ValueError, match="width"):
         train_quadratic_network_gd(inst.X, inst.y, width=0)
+
+
+# ------------------------------------------- fast twins (closed-form cubic roots) == originals
+
+@pytest.mark.parametrize("kappa", [0.05, 0.5, 1.0, 2.0])
+@pytest.mark.parametrize("s2", [1e-7, 1e-3, 0.3, 10.0])
+def test_fast_stieltjes_matches_companion_matrix_roots(kappa, s2):
+    from theorylab.gamp.fast import stieltjes_th_fast
+
+    e = T.spectral_edges_th(s2, kappa)
+    x = np.concatenate([np.linspace(e[0] - 3, e[-1] + 3, 1501), e, e + 1e-9, e - 1e-9])
+    np.testing.assert_allclose(stieltjes_th_fast(x, s2, kappa), T.stieltjes_th(x, s2, kappa),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_fast_cubic_kernel_flags_ill_conditioned_points():
+    # near an edge the roots are ill-conditioned: the kernel must hand them to the fallback
+    from theorylab.gamp import fast
+
+    e = T.spectral_edges_th(0.3, 0.5)
+    x = np.array([e[0] + 1e-12, 0.5 * (e[0] + e[-1])])
+    out, ok = np.empty((2, 3), dtype=complex), np.empty(2, dtype=bool)
+    fast._cubic_roots_kernel(x, 0.3, 0.5, out, ok)
+    assert not ok[0] and ok[1]
+
+
+def test_fast_gamp_and_mmse_equal_the_originals():
+    from theorylab.gamp.fast import bayes_optimal_mmse_fast, solve_gamp_rie_fast
+
+    for d, alpha, kappa, delta in [(40, 0.3, 0.5, 0.0), (40, 0.2, 0.5, 0.25), (30, 0.5, 1.0, 0.0)]:
+        inst = sample_quadratic_network(d, alpha=alpha, kappa=kappa, delta=delta, rng=3)
+        kw = dict(kappa=kappa, delta=delta, max_iter=60, rng=4, S_star=inst.S_star)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            a = solve_gamp_rie(inst.X, inst.y, **kw)
+            b = solve_gamp_rie_fast(inst.X, inst.y, **kw)
+        assert a.n_iter == b.n_iter and a.converged == b.converged
+        np.testing.assert_allclose(b.history["mse"], a.history["mse"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(b.S, a.S, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(b.predicted_mse, a.predicted_mse, rtol=1e-8)
+    alphas = np.array([0.05, 0.2, 0.37])
+    for delta in (0.0, 0.25):
+        np.testing.assert_allclose(bayes_optimal_mmse_fast(alphas, 0.5, delta=delta),
+                                   bayes_optimal_mmse(alphas, 0.5, delta=delta),
+                                   rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="kappa must be > 0"):
+        solve_gamp_rie_fast(inst.X, inst.y, kappa=0.0)
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        bayes_optimal_mmse_fast(-1.0, 0.5)

@@ -397,6 +397,7 @@ def build_cases() -> dict[str, Case]:
     import theorylab.dro.data as dd
     import theorylab.dynamics.nonlinear as dn
     import theorylab.dynamics.theory as dt
+    import theorylab.gamp.fast as gf
     import theorylab.gamp.gamp as gg
     import theorylab.gamp.rie as gr
     import theorylab.gamp.theory as gt
@@ -481,6 +482,14 @@ def build_cases() -> dict[str, Case]:
     C["gamp.theory.spectral_density_th"] = Case(
         gt.spectral_density_th, dict(x=np.array([0.5, 3.0]), s2=0.1, kappa=0.5))
     C["gamp.theory.denoising_mmse_table"] = Case(gt.denoising_mmse_table, dict(kappa=0.5))
+    C["gamp.fast.stieltjes_th_fast"] = Case(gf.stieltjes_th_fast,
+                                            dict(x=np.array([0.5, 3.0]), s2=0.1, kappa=0.5))
+    C["gamp.fast.solve_gamp_rie_fast"] = Case(
+        lambda X, y, kappa, S_star: gf.solve_gamp_rie_fast(X, y, kappa=kappa, delta=0.1,
+                                                           max_iter=3, rng=0, S_star=S_star),
+        dict(X=inst.X, y=inst.y, kappa=0.5, S_star=inst.S_star), needs=("warn",))
+    C["gamp.fast.bayes_optimal_mmse_fast"] = Case(gf.bayes_optimal_mmse_fast,
+                                                  dict(alpha=np.array([0.2, 0.4]), kappa=0.5))
     C["sketch.operators.max_sketch_size"] = Case(lambda n: so.max_sketch_size("srht", n),
                                                  dict(n=10))
     C["sketch.theory.countsketch_failure_probability"] = Case(

@@ -45,20 +45,22 @@ SIZES = {
 
 
 def _one(d, alpha, delta, max_iter, seed):
-    from theorylab.gamp import sample_quadratic_network, solve_gamp_rie
+    from theorylab.gamp import sample_quadratic_network
+    from theorylab.gamp.fast import solve_gamp_rie_fast
     from theorylab.results import ConvergenceWarning
 
     rng = np.random.default_rng(seed)
     inst = sample_quadratic_network(d, alpha=alpha, kappa=KAPPA, delta=delta, rng=rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # recorded as `converged`
-        r = solve_gamp_rie(inst.X, inst.y, kappa=KAPPA, delta=delta, damping=0.5, tol=1e-5,
-                           max_iter=max_iter, rng=rng, S_star=inst.S_star)
+        r = solve_gamp_rie_fast(inst.X, inst.y, kappa=KAPPA, delta=delta, damping=0.5,
+                                tol=1e-5, max_iter=max_iter, rng=rng, S_star=inst.S_star)
     return {"mse": r.mse, "n_iter": float(r.n_iter), "converged": float(r.converged)}
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from theorylab.gamp import bayes_optimal_mmse, perfect_recovery_threshold
+    from theorylab.gamp import perfect_recovery_threshold
+    from theorylab.gamp.fast import bayes_optimal_mmse_fast as bayes_optimal_mmse
 
     cfg = SIZES[scale]
     res = ClaimResult(claim="maillard2024_gamp_rie_gamp_vs_theory", paper=PAPER,

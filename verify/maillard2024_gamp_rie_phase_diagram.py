@@ -38,27 +38,29 @@ STEP = 0.025
 
 
 def _one(d, kappa, alpha, max_iter, seed):
-    from theorylab.gamp import sample_quadratic_network, solve_gamp_rie
+    from theorylab.gamp import sample_quadratic_network
+    from theorylab.gamp.fast import solve_gamp_rie_fast
     from theorylab.results import ConvergenceWarning
 
     rng = np.random.default_rng(seed)
     inst = sample_quadratic_network(d, alpha=alpha, kappa=kappa, rng=rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        r = solve_gamp_rie(inst.X, inst.y, kappa=inst.kappa, max_iter=max_iter, rng=rng,
-                           S_star=inst.S_star)
+        r = solve_gamp_rie_fast(inst.X, inst.y, kappa=inst.kappa, max_iter=max_iter,
+                                rng=rng, S_star=inst.S_star)
     return {"mse": r.mse, "converged": float(r.converged)}
 
 
 def _alpha_at(level, kappa, a_pr):
-    from theorylab.gamp import bayes_optimal_mmse
+    from theorylab.gamp.fast import bayes_optimal_mmse_fast as bayes_optimal_mmse
 
     return brentq(lambda a: bayes_optimal_mmse(a, kappa) - level, 0.2 * a_pr, a_pr * 0.99999,
                   xtol=1e-6)
 
 
 def run(scale="smoke", seed=0) -> ClaimResult:
-    from theorylab.gamp import bayes_optimal_mmse, perfect_recovery_threshold
+    from theorylab.gamp import perfect_recovery_threshold
+    from theorylab.gamp.fast import bayes_optimal_mmse_fast as bayes_optimal_mmse
     from theorylab.gamp.reference import denoising_mmse_integral
 
     cfg = SIZES[scale]

@@ -26,6 +26,7 @@ from theorylab._validation import check_int, check_positive, check_rng
 
 __all__ = ["TwoLayerResult", "train_two_layer_student"]
 
+_PAD = 64  # numba path: sample axes zero-padded to a multiple of this (no scalar tails)
 _BLOCK_BYTES = 1 << 20  # hidden activations per block of seeds (fits a 1 MiB L2 cache)
 
 
@@ -107,15 +108,38 @@ def train_two_layer_student(width: int, *, n_inputs: int = 15, n_teacher: int = 
         W0.append(torch.randn(width, n_inputs, generator=gs, dtype=f64) * init_scale)
         a0.append(torch.randn(width, generator=gs, dtype=f64) * init_scale)
     # inputs pre-scaled by 1/sqrt(N_i): z = W x / sqrt(N_i) = W (x / sqrt(N_i))
-    X = (torch.stack(Xs) / np.sqrt(n_inputs)).to(device=device, dtype=dt)  # (S, P+n_test, N_i)
-    y = torch.stack(ys).to(device=device, dtype=dt)  # (S, P + n_test)
+    X = torch.stack(Xs) / np.sqrt(n_inputs)  # (S, P + n_test, N_i), float64
+    y = torch.stack(ys)  # (S, P + n_test)
+    Wt = torch.stack(W0).transpose(1, 2).contiguous()  # (S, N_i, H)
+    a = torch.stack(a0)  # (S, H)
+    rec = np.unique(np.round(np.logspace(0, np.log10(steps), n_records)).astype(int))
+    train_fn = _train_numba if torch.device(device).type == "cpu" else _train_torch
+    te, tr = train_fn(X, y, Wt, a, n_samples=n_samples, lr=lr, n_steps=steps, rec=rec,
+                      dtype=dtype, device=device)
+    return TwoLayerResult(width=width, steps=rec, test_error=te[0] if single else te,
+                          train_error=tr[0] if single else tr,
+                          noise_var=nvs[0] if single else float(np.mean(nvs)), n_iter=steps,
+                          message="full-batch gradient descent")
+
+
+def _train_torch(X, y, Wt, a, *, n_samples, lr, n_steps, rec, dtype, device):
+    """The batched torch loop (any device); returns (test, train) errors, each (S, n_records).
+
+    ``X`` (S, P + n_test, N_i) scaled by 1/√N_i, ``y`` (S, P + n_test), ``Wt`` (S, N_i, H),
+    ``a`` (S, H), all float64 on the CPU; the training runs in ``dtype`` on ``device``.
+    """
+    import torch
+
+    dt = {"float64": torch.float64, "float32": torch.float32}[dtype]
+    X, y = X.to(device=device, dtype=dt), y.to(device=device, dtype=dt)
+    n_inputs = X.shape[2]
+    width = a.shape[1]
     Xtr, ytr, Xte, yte = X[:, :n_samples], y[:, :n_samples], X[:, n_samples:], y[:, n_samples:]
     XtrT = Xtr.transpose(1, 2).contiguous()  # (S, N_i, P)
-    Wt = torch.stack(W0).transpose(1, 2).contiguous().to(device=device, dtype=dt)  # (S, N_i, H)
-    a = torch.stack(a0).to(device=device, dtype=dt)  # (S, H)
-    rec = np.unique(np.round(np.logspace(0, np.log10(steps), n_records)).astype(int))
+    Wt = Wt.to(device=device, dtype=dt, copy=True)  # (S, N_i, H)
+    a = a.to(device=device, dtype=dt, copy=True)  # (S, H)
     test, train = [], []
-    S = len(seeds)
+    S = X.shape[0]
     # Students are trained in blocks of seeds small enough that the hidden activations of a
     # block stay in the CPU cache (about 2x faster than one batch of all seeds); the blocks
     # are independent, so the result does not depend on the blocking.
@@ -137,7 +161,7 @@ def train_two_layer_student(width: int, *, n_inputs: int = 15, n_teacher: int = 
     # r_n = (ŷ_n − y_n)/P (the 1/P is applied with the learning rate).
     eta = lr / n_samples
     rec_set = {int(k) for k in rec}
-    for step in range(1, steps + 1):
+    for step in range(1, n_steps + 1):
         record = step in rec_set
         for s0, s1 in blocks:
             b = s1 - s0
@@ -160,8 +184,36 @@ def train_two_layer_student(width: int, *, n_inputs: int = 15, n_teacher: int = 
             train.append(loss.cpu().numpy().astype(np.float64))  # a copy: loss is reused
             test.append(torch.mean((yte - predict(Xte)) ** 2, dim=1)
                         .cpu().numpy().astype(np.float64))
-    te, tr = np.array(test).T, np.array(train).T  # (S, n_records)
-    return TwoLayerResult(width=width, steps=rec, test_error=te[0] if single else te,
-                          train_error=tr[0] if single else tr,
-                          noise_var=nvs[0] if single else float(np.mean(nvs)), n_iter=steps,
-                          message="full-batch gradient descent")
+    return np.array(test).T, np.array(train).T
+
+
+def _train_numba(X, y, Wt, a, *, n_samples, lr, n_steps, rec, dtype, device="cpu"):
+    """The same training as :func:`_train_torch` in one numba kernel call (CPU only)."""
+    from ._kernels import train_two_layer
+
+    dt = np.dtype(dtype)
+    XT = X.numpy().astype(dt).transpose(0, 2, 1)  # (S, N_i, P + n_test)
+    yn = y.numpy().astype(dt)
+    n_test = XT.shape[2] - n_samples
+
+    def padded(arr, n):  # zero samples up to a multiple of the kernel's SIMD unroll
+        out = np.zeros(arr.shape[:-1] + (-(-n // _PAD) * _PAD,), dtype=dt)
+        out[..., :n] = arr
+        return out
+
+    XtrT, XteT = padded(XT[:, :, :n_samples], n_samples), padded(XT[:, :, n_samples:], n_test)
+    ytr, yte = padded(yn[:, :n_samples], n_samples), padded(yn[:, n_samples:], n_test)
+    W = np.ascontiguousarray(Wt.numpy().transpose(0, 2, 1).astype(dt))  # (S, H, N_i)
+    an = np.ascontiguousarray(a.numpy().astype(dt))
+    record = np.full(n_steps + 1, -1, dtype=np.int64)
+    record[rec] = np.arange(len(rec))
+    S = XT.shape[0]
+    test = np.full((S, len(rec)), np.nan)
+    train = np.full((S, len(rec)), np.nan)
+    train_two_layer(XtrT, ytr, XteT, yte, W, an, dt.type(lr / n_samples), n_steps, record,
+                    n_samples, n_test, train, test)
+    bad = ~np.all(np.isfinite(train), axis=0)
+    if np.any(bad):
+        step = int(rec[np.argmax(bad)])
+        raise FloatingPointError(f"training loss became non-finite at step {step}")
+    return test, train
