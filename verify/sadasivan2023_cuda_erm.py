@@ -103,6 +103,22 @@ def _load(dataset, n_train):
     return load_fashion_mnist_split(n_train=n_train, rng=0)
 
 
+@functools.lru_cache(maxsize=2)
+def _probes(dataset, n_train, key, blur, seed):
+    """The shortcut-probe test images of one private key and trial seed, built once per
+    process (they do not depend on the arm; the arrays are never written to): the test set
+    convolved with its own class's filter, the random classes ``j`` and the test set
+    convolved with class ``j``'s filter."""
+    from theorylab.unlearnable import convolve_images, cuda_filters
+
+    d = _load(dataset, n_train)
+    F = cuda_filters(d.n_classes, key, blur=blur)
+    own = convolve_images(d.X_test, F[d.y_test], image_shape=d.image_shape)
+    j = np.random.default_rng([seed, 2]).integers(0, d.n_classes, d.y_test.size)
+    other = convolve_images(d.X_test, F[j], image_shape=d.image_shape)
+    return own, j, other
+
+
 def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blur, key_base,
            at_eps, at_steps, device, seed, at_eps_l2=None):
     """Train one model on one arm; clean test accuracy, confusion and shortcut probes.
@@ -116,7 +132,6 @@ def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blu
         apply_random_filters,
         clean_accuracy,
         confusion_matrix,
-        convolve_images,
         cuda_filters,
         fit_classifier,
         predict_labels,
@@ -153,9 +168,7 @@ def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blu
                            device=device)
     C = confusion_matrix(model, d.X_test, d.y_test, n_classes=k)
     # shortcut probes on the test set: own class's filter; a random class's filter
-    own = convolve_images(d.X_test, F[d.y_test], image_shape=ims)
-    j = np.random.default_rng([seed, 2]).integers(0, k, d.y_test.size)
-    other = convolve_images(d.X_test, F[j], image_shape=ims)
+    own, j, other = _probes(dataset, n_train, key, blur, seed)
     return {"test_acc": float(np.trace(C) / C.sum()), "train_acc": clean_accuracy(model, X, y),
             "n_used": int(len(y)), "confusion": C.tolist(),
             "own_filter_acc": clean_accuracy(model, own, d.y_test),
