@@ -103,6 +103,36 @@ def _load(dataset, n_train):
     return load_fashion_mnist_split(n_train=n_train, rng=0)
 
 
+@functools.lru_cache(maxsize=6)
+def _protected(dataset, n_train, key, blur, mix, seed, same):
+    """The CUDA-protected training set of one private key, mix and trial seed, built once per
+    process: the arms ``cuda``, ``clean_only`` and the two adversarial arms at one mix (and
+    the CNN's ``cuda`` arm) use the same protected images and the same mask draw (the
+    arrays are never written to)."""
+    from theorylab.unlearnable import apply_cuda, cuda_filters
+
+    d = _load(dataset, n_train)
+    F = cuda_filters(d.n_classes, key, blur=blur, same=same)
+    return apply_cuda(d.X_train, d.y_train, F, mix=mix,
+                      generator=np.random.default_rng([seed, 1]), image_shape=d.image_shape)
+
+
+@functools.lru_cache(maxsize=2)
+def _probes(dataset, n_train, key, blur, seed):
+    """The shortcut-probe test images of one private key and trial seed, built once per
+    process (they do not depend on the arm; the arrays are never written to): the test set
+    convolved with its own class's filter, the random classes ``j`` and the test set
+    convolved with class ``j``'s filter."""
+    from theorylab.unlearnable import convolve_images, cuda_filters
+
+    d = _load(dataset, n_train)
+    F = cuda_filters(d.n_classes, key, blur=blur)
+    own = convolve_images(d.X_test, F[d.y_test], image_shape=d.image_shape)
+    j = np.random.default_rng([seed, 2]).integers(0, d.n_classes, d.y_test.size)
+    other = convolve_images(d.X_test, F[j], image_shape=d.image_shape)
+    return own, j, other
+
+
 def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blur, key_base,
            at_eps, at_steps, device, seed, at_eps_l2=None):
     """Train one model on one arm; clean test accuracy, confusion and shortcut probes.
@@ -112,12 +142,9 @@ def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blu
 
     from theorylab.unlearnable import (
         AttackConfig,
-        apply_cuda,
         apply_random_filters,
         clean_accuracy,
         confusion_matrix,
-        convolve_images,
-        cuda_filters,
         fit_classifier,
         predict_labels,
     )
@@ -127,12 +154,10 @@ def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blu
     d = _load(dataset, n_train)
     ims, k = d.image_shape, d.n_classes
     key = key_base + seed
-    F = cuda_filters(k, key, blur=blur)
     mask_rng = np.random.default_rng([seed, 1])  # the same draw for cuda and clean_only
     X, y = d.X_train, d.y_train
     if arm in ("cuda", "clean_only", "cuda_at", "cuda_at_l2", "same"):
-        Fa = cuda_filters(k, key, blur=blur, same=True) if arm == "same" else F
-        prot = apply_cuda(X, y, Fa, mix=mix, generator=mask_rng, image_shape=ims)
+        prot = _protected(dataset, n_train, key, blur, mix, seed, arm == "same")
         if arm == "clean_only":
             X, y = X[~prot.poisoned], y[~prot.poisoned]
         else:
@@ -153,9 +178,7 @@ def _trial(dataset, n_train, arch, hidden, epochs, lr, batch_size, arm, mix, blu
                            device=device)
     C = confusion_matrix(model, d.X_test, d.y_test, n_classes=k)
     # shortcut probes on the test set: own class's filter; a random class's filter
-    own = convolve_images(d.X_test, F[d.y_test], image_shape=ims)
-    j = np.random.default_rng([seed, 2]).integers(0, k, d.y_test.size)
-    other = convolve_images(d.X_test, F[j], image_shape=ims)
+    own, j, other = _probes(dataset, n_train, key, blur, seed)
     return {"test_acc": float(np.trace(C) / C.sum()), "train_acc": clean_accuracy(model, X, y),
             "n_used": int(len(y)), "confusion": C.tolist(),
             "own_filter_acc": clean_accuracy(model, own, d.y_test),

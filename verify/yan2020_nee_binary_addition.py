@@ -55,8 +55,67 @@ def _split(bits, seed):
     return perm[k:], perm[:k]  # kept, held out
 
 
-def _train_and_test(encoding, bits, d_model, n_layers, n_heads, steps, batch, lr, n_test,
-                    device, seed):
+def _train_group(bits, d_model, n_layers, n_heads, steps, batch, lr, n_test, device, seed,
+                 arms=ARMS, n_seeds=1):
+    """Every (arm, member seed) pair trained as one stacked model; member seeds
+    ``1000 * seed + k``. Each member has its own initial weights, split, batches and test
+    pairs, exactly those :func:`_reference_train_and_test` uses. Returns (arm, seed) lists."""
+    import torch
+
+    from theorylab.nn.training import train_steps
+    from theorylab.seq.nee import MaskedPointerExecutor, NEEConfig, decode_bits, encode_bits
+    from theorylab.seq.nee_stack import StackedExecutor, stacked_bit_loss
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    seeds = [1000 * seed + k for k in range(n_seeds)]
+    members = [(e, s) for e in arms for s in seeds]
+    splits = {s: _split(bits, 5_000 + s) for s in seeds}
+    model = StackedExecutor([MaskedPointerExecutor(
+        NEEConfig(bits=bits, out_bits=bits + 1, d_model=d_model, n_layers=n_layers,
+                  n_heads=n_heads, d_ff=2 * d_model, encoding=e),
+        generator=torch.Generator().manual_seed(s)) for e, s in members]).to(dev)
+    # the arms of one seed draw the same batches: one generator per seed
+    gens = {s: torch.Generator().manual_seed(10_000 + s) for s in seeds}
+    last = {}
+
+    def loss_fn(m, _step):
+        drawn = {s: splits[s][0][torch.randint(0, len(splits[s][0]), (batch, 2),
+                                               generator=gens[s])] for s in seeds}
+        ab = torch.stack([drawn[s] for _, s in members]).to(dev)  # (K, batch, 2)
+        v = m.value(ab)  # the pointer is not used: the value head alone
+        per = stacked_bit_loss(v, encode_bits(ab.sum(2), bits + 1))
+        last["loss"] = per
+        return per.sum()
+
+    # Adam is element-wise: one (fused) optimiser over the stacked weights steps every
+    # member as its own optimiser would
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr,
+                           fused=True)
+    train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt)
+    ab_in, ab_out = {}, {}
+    for s in seeds:
+        kept, held = splits[s]
+        ge = torch.Generator().manual_seed(20_000 + s)
+        ab_in[s] = kept[torch.randint(0, len(kept), (n_test, 2), generator=ge)]
+        a = held[torch.randint(0, len(held), (n_test,), generator=ge)]
+        b = torch.randint(0, 2 ** bits, (n_test,), generator=ge)
+        swap = torch.rand(n_test, generator=ge) < 0.5  # the held-out operand on either side
+        ab_out[s] = torch.stack([torch.where(swap, b, a), torch.where(swap, a, b)], 1)
+    out = {}
+    with torch.inference_mode():
+        for key, pairs in (("acc_in", ab_in), ("acc_held_out", ab_out)):
+            ab = torch.stack([pairs[s] for _, s in members]).to(dev)
+            acc = (decode_bits(model.value(ab)) == ab.sum(2)).float().mean(1).tolist()
+            out[key] = [acc[i * n_seeds:(i + 1) * n_seeds] for i in range(len(arms))]
+    fl = last["loss"].detach().tolist()
+    out["final_loss"] = [fl[i * n_seeds:(i + 1) * n_seeds] for i in range(len(arms))]
+    return out
+
+
+def _reference_train_and_test(encoding, bits, d_model, n_layers, n_heads, steps, batch, lr,
+                              n_test, device, seed):
+    """One member trained alone (the slow twin of :func:`_train_group`, for its test)."""
     import torch
     from torch import nn
 
@@ -105,11 +164,12 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
     res.add(Check.close(f"paper config built: {cfg['n_layers']} layers, d = {d}: one-hot − "
                         "binary n_params", p["onehot"] - p["binary"],
                         2 ** bits * d - (bits * d + d), 0.0))
-    for enc in ARMS:
-        out = _train_and_test(enc, bits, d, cfg["n_layers"], cfg["n_heads"], 1, 4, cfg["lr"],
-                              8, claims.device(), seed)
-        res.add(Check.true(f"one step ({enc}): finite loss", np.isfinite(out["final_loss"]),
-                           measured=out["final_loss"], detail=f"device {claims.device()}"))
+    out = _train_group(bits, d, cfg["n_layers"], cfg["n_heads"], 1, 4, cfg["lr"], 8,
+                       claims.device(), seed)
+    for i, enc in enumerate(ARMS):
+        loss = out["final_loss"][i][0]
+        res.add(Check.true(f"one step ({enc}): finite loss", np.isfinite(loss),
+                           measured=loss, detail=f"device {claims.device()}"))
     return res
 
 
@@ -122,10 +182,12 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     common = {k: cfg[k] for k in ("bits", "d_model", "n_layers", "n_heads", "steps", "batch",
                                   "lr", "n_test")}
     common["device"] = claims.device()
-    sw = sweep(_train_and_test, [{"encoding": e, **common} for e in ARMS],
-               seeds=[1000 * seed + k for k in range(cfg["seeds"])],
-               backend="serial" if scale == "smoke" else None, desc="binary vs one-hot")
-    acc_in, acc_out = sw.array("acc_in"), sw.array("acc_held_out")  # (arm, seed)
+    # one sweep point: both arms and all seeds trained as one stacked model (member seeds
+    # 1000 * seed + k, as separate runs would use)
+    sw = sweep(_train_group, [{**common, "arms": ARMS, "n_seeds": cfg["seeds"]}], seeds=[seed],
+               backend="serial", desc="binary vs one-hot")
+    out = sw.values[0][0]
+    acc_in, acc_out = np.array(out["acc_in"]), np.array(out["acc_held_out"])  # (arm, seed)
     for i, e in enumerate(ARMS):
         res.data[e] = {"acc_in": acc_in[i], "acc_held_out": acc_out[i]}
     res.data["config"] = cfg

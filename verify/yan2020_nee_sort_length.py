@@ -47,8 +47,81 @@ ARMS = ("attention", "feature")  # NEE, vanilla
 NAMES = {"attention": "NEE (masked attention)", "feature": "vanilla (mask as a feature)"}
 
 
-def _train_and_test(masking, d_model, n_layers, n_heads, d_ff, steps, batch, train_len,
-                    lengths, n_test, lr, device, seed):
+def _train_group(d_model, n_layers, n_heads, d_ff, steps, batch, train_len, lengths, n_test,
+                 lr, device, seed, arms=ARMS):
+    """The arms of one seed trained as one stacked model: each arm has the initial weights,
+    batches and test lists :func:`_reference_train_and_test` gives it (the arms share the
+    batches and test lists). Returns, per metric, a list over ``arms``."""
+    import torch
+
+    from theorylab.nn.training import train_steps
+    from theorylab.seq.nee import (
+        MaskedPointerExecutor,
+        NEEConfig,
+        encode_bits,
+        selection_sort_traces,
+    )
+    from theorylab.seq.nee_stack import (
+        StackedExecutor,
+        stacked_bit_loss,
+        stacked_min_pointer_loss,
+    )
+
+    torch.set_num_threads(1)
+    dev = torch.device(device)
+    K = len(arms)
+    model = StackedExecutor([MaskedPointerExecutor(
+        NEEConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff, masking=a),
+        generator=torch.Generator().manual_seed(seed)) for a in arms]).to(dev)
+    gb = torch.Generator().manual_seed(10_000 + seed)  # the same data in every arm
+    rows = torch.arange(batch, device=dev)
+
+    def loss_fn(m, _step):
+        L = int(torch.randint(2, train_len + 1, (1,), generator=gb))
+        tr = selection_sort_traces(batch, L, generator=gb)
+        t = torch.randint(0, L, (batch,), generator=gb).to(dev)
+        nums, order, masks = tr.numbers.to(dev), tr.order.to(dev), tr.masks.to(dev)
+        mask = masks[rows, t].expand(K, batch, L)
+        target = encode_bits(nums[rows, order[rows, t]], 8).expand(K, batch, 8)
+        nums = nums.expand(K, batch, L)
+        v, p = m.step(nums, mask)
+        return (stacked_bit_loss(v, target) + stacked_min_pointer_loss(p, nums, mask)).sum()
+
+    # Adam is element-wise: one (fused) optimiser over the stacked weights steps every
+    # member as its own optimiser would
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr,
+                           fused=True)
+    train_steps(model, loss_fn, steps=steps, lr=lr, optimizer=opt)
+    # the rollouts: each arm as its own executor again (long lists run faster unstacked)
+    outs = [_evaluate(m, lengths, n_test, dev) for m in model.unstack()]
+    return {key: [o[key] for o in outs] for key in outs[0]}
+
+
+def _evaluate(model, lengths, n_test, dev):
+    import torch
+
+    from theorylab.seq.nee import selection_sort_traces
+
+    out = {}
+    for L in lengths:
+        tr = selection_sort_traces(n_test, L, hard_fraction=0.0,
+                                   generator=torch.Generator().manual_seed(99_000 + L))
+        nums = tr.numbers.to(dev)
+        vals, ptr, masks = model.run(nums)
+        srt = torch.sort(nums, 1).values
+        picked = torch.gather(nums, 1, ptr)
+        out[f"exact_{L}"] = float((vals == srt).all(1).float().mean())
+        out[f"exact_ptr_{L}"] = float((picked == srt).all(1).float().mean())
+        out[f"element_{L}"] = float((vals == srt).float().mean())
+        out[f"pointer_{L}"] = float((picked == srt).float().mean())
+        out[f"each_once_{L}"] = float((torch.sort(ptr, 1).values
+                                       == torch.arange(L, device=dev)).all(1).float().mean())
+    return out
+
+
+def _reference_train_and_test(masking, d_model, n_layers, n_heads, d_ff, steps, batch,
+                              train_len, lengths, n_test, lr, device, seed):
+    """One arm trained alone (the slow twin of :func:`_train_group`, for its test)."""
     import torch
     from torch import nn
 
@@ -82,21 +155,7 @@ def _train_and_test(masking, d_model, n_layers, n_heads, d_ff, steps, batch, tra
                 + min_pointer_loss(p, nums, mask))
 
     train_steps(model, loss_fn, steps=steps, lr=lr)
-    out = {}
-    for L in lengths:
-        tr = selection_sort_traces(n_test, L, hard_fraction=0.0,
-                                   generator=torch.Generator().manual_seed(99_000 + L))
-        nums = tr.numbers.to(dev)
-        vals, ptr, masks = model.run(nums)
-        srt = torch.sort(nums, 1).values
-        picked = torch.gather(nums, 1, ptr)
-        out[f"exact_{L}"] = float((vals == srt).all(1).float().mean())
-        out[f"exact_ptr_{L}"] = float((picked == srt).all(1).float().mean())
-        out[f"element_{L}"] = float((vals == srt).float().mean())
-        out[f"pointer_{L}"] = float((picked == srt).float().mean())
-        out[f"each_once_{L}"] = float((torch.sort(ptr, 1).values
-                                       == torch.arange(L, device=dev)).all(1).float().mean())
-    return out
+    return _evaluate(model, lengths, n_test, dev)
 
 
 def _paper_dry_run(cfg, seed) -> ClaimResult:
@@ -113,12 +172,13 @@ def _paper_dry_run(cfg, seed) -> ClaimResult:
     expected = 8 * d + d + L * per_layer + 2 * d + 2 * d + (d * 8 + 8) + 2 * (d * d + d)
     res.add(Check.close(f"paper config built: {L} layers, d = {d}: n_params",
                         count_parameters(m), expected, 0.0))
-    for masking in ARMS:
-        out = _train_and_test(masking, **{k: cfg[k] for k in keys}, steps=1, batch=4,
-                              train_len=cfg["train_len"], lengths=(8,), n_test=2, lr=cfg["lr"],
-                              device=claims.device(), seed=seed)
-        res.add(Check.true(f"one step ({masking}): rollout ran", np.isfinite(out["element_8"]),
-                           measured=out["element_8"], detail=f"device {claims.device()}"))
+    out = _train_group(**{k: cfg[k] for k in keys}, steps=1, batch=4,
+                       train_len=cfg["train_len"], lengths=(8,), n_test=2, lr=cfg["lr"],
+                       device=claims.device(), seed=seed)
+    for i, masking in enumerate(ARMS):
+        el = out["element_8"][i]
+        res.add(Check.true(f"one step ({masking}): rollout ran", np.isfinite(el),
+                           measured=el, detail=f"device {claims.device()}"))
     return res
 
 
@@ -131,14 +191,16 @@ def run(scale="smoke", seed=0) -> ClaimResult:
     common = {k: cfg[k] for k in ("d_model", "n_layers", "n_heads", "d_ff", "steps", "batch",
                                   "train_len", "lengths", "n_test", "lr")}
     common["device"] = claims.device()
-    sw = sweep(_train_and_test, [{"masking": a, **common} for a in ARMS],
+    # per seed one sweep task: both arms trained as one stacked model
+    sw = sweep(_train_group, [{**common, "arms": ARMS}],
                seeds=[1000 * seed + k for k in range(cfg["seeds"])],
                backend="serial" if scale == "smoke" else None, desc="NEE vs vanilla")
     lengths = cfg["lengths"]
     acc = {a: {} for a in ARMS}
     for i, a in enumerate(ARMS):
         for key in ("exact", "exact_ptr", "element", "pointer", "each_once"):
-            acc[a][key] = np.stack([sw.array(f"{key}_{L}")[i] for L in lengths])  # (len, seed)
+            acc[a][key] = np.array([[out[f"{key}_{L}"][i] for out in sw.values[0]]
+                                    for L in lengths])  # (len, seed)
         res.data[NAMES[a]] = {k: v for k, v in acc[a].items()}
     res.data["lengths"] = list(lengths)
     res.data["config"] = cfg

@@ -56,7 +56,130 @@ SIZES = {
 }
 
 
-def _trial(alpha, rates, methods, steps, eval_every, problem, device, seed):
+def _rf_unlearn_seeds(problems, method, *, lr, beta, steps, eval_every, retain_weight=1.0,
+                      device=None):
+    """``rf_unlearn`` of ``theorylab.unlearning.llm.synthetic_rf`` on several draws of the
+    problem at once: the draws' output layers stacked (S, N, K−1), each draw's loss its own
+    (the formulas of ``theorylab.unlearning.llm.losses``, batched over draws), one backward
+    pass of their sum (draw s's loss depends on its own layer alone, so each gets its own
+    gradient), float64 as the original. Returns one curve per draw: a dict with ``steps``,
+    ``forget_quality``, ``retain_quality`` (their values equal ``rf_unlearn``'s to rounding)."""
+    import torch
+    import torch.nn.functional as F
+
+    from theorylab.unlearning.llm.synthetic_rf import RF_METHODS
+
+    if method not in RF_METHODS:
+        raise ValueError(f"method must be one of {list(RF_METHODS)}, got {method!r}")
+    if method.startswith(("npo", "dpo")) and beta is None:
+        raise ValueError(f"beta must be given for method {method!r}, got None")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (np.isfinite(lr)
+                                                                         and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    dev = torch.device(device if device is not None else "cpu")
+
+    def t(get, dtype=torch.float64):
+        return torch.as_tensor(np.stack([get(p) for p in problems]), dtype=dtype, device=dev)
+
+    def log_probs(Z, a):  # (S, n, N), (S, N, K-1) -> (S, n, K), the last logit pinned to 0
+        logits = torch.stack([Z[i] @ a[i] for i in range(len(problems))])  # mm: faster than
+        # bmm in float64 for a thin a
+        return torch.log_softmax(F.pad(logits, (0, 1)), dim=2)
+
+    def pick(lp, y):
+        return lp.gather(2, y[..., None])[..., 0]
+
+    def kl_rows(lp_target, lp):  # per draw mean_x KL(p_target ‖ p)
+        return (lp_target.exp() * (lp_target - lp)).sum(2).mean(1)
+
+    Z_f, Z_r = t(lambda p: p.features(p.X_f)), t(lambda p: p.features(p.X_r))
+    y_f, y_r = t(lambda p: p.y_f, torch.long), t(lambda p: p.y_r, torch.long)
+    y_idk = t(lambda p: p.y_idk, torch.long)
+    a0 = t(lambda p: p.a_original)
+    ref_f, ref_r = log_probs(Z_f, a0), log_probs(Z_r, a0)
+    ref_pick_f, ref_pick_idk = pick(ref_f, y_f), pick(ref_f, y_idk)
+    Ze_f, Ze_r = t(lambda p: p.features(p.X_eval_f)), t(lambda p: p.features(p.X_eval_r))
+    a_ret = t(lambda p: p.a_retain)
+    tgt_f, tgt_r = log_probs(Ze_f, a_ret), log_probs(Ze_r, a_ret)
+    w = float(retain_weight)
+    b = None if beta is None else float(beta)
+
+    def loss(a):  # (S,) per-draw losses
+        lp_f = log_probs(Z_f, a)
+        logp_f = pick(lp_f, y_f)
+        if method == "ga":
+            return logp_f.mean(1)
+        if method == "grad_diff":
+            return logp_f.mean(1) - w * pick(log_probs(Z_r, a), y_r).mean(1)
+        if method == "kl":
+            return logp_f.mean(1) + w * kl_rows(ref_r, log_probs(Z_r, a))
+        if method == "idk":
+            return -pick(lp_f, y_idk).mean(1) - w * pick(log_probs(Z_r, a), y_r).mean(1)
+        if method.startswith("npo"):
+            out = (2.0 / b) * F.softplus(b * (logp_f - ref_pick_f)).mean(1)
+        else:
+            out = -(2.0 / b) * F.logsigmoid(b * ((pick(lp_f, y_idk) - ref_pick_idk)
+                                                 - (logp_f - ref_pick_f))).mean(1)
+        if method.endswith("_rt"):
+            out = out - w * pick(log_probs(Z_r, a), y_r).mean(1)
+        elif method.endswith("_kl"):
+            out = out + w * kl_rows(ref_r, log_probs(Z_r, a))
+        return out
+
+    a = a0.clone().requires_grad_(True)
+    rec_s, fq, rq = [], [], []
+
+    def evaluate(s):
+        with torch.no_grad():
+            rec_s.append(s)
+            fq.append(kl_rows(tgt_f, log_probs(Ze_f, a)))
+            rq.append(kl_rows(tgt_r, log_probs(Ze_r, a)))
+
+    evaluate(0)
+    for s in range(1, steps + 1):
+        per = loss(a)
+        (g,) = torch.autograd.grad(per.sum(), a)
+        with torch.no_grad():
+            a -= lr * g
+        if s % eval_every == 0 or s == steps:
+            if not bool(torch.isfinite(per).all()):  # checked at the evaluations only
+                raise FloatingPointError(f"method {method!r}: a non-finite loss by step {s}")
+            evaluate(s)
+    fq, rq = torch.stack(fq, 1).cpu().numpy(), torch.stack(rq, 1).cpu().numpy()
+    return [{"steps": np.asarray(rec_s), "forget_quality": fq[i], "retain_quality": rq[i]}
+            for i in range(len(problems))]
+
+
+def _trials(alpha, rates, methods, steps, eval_every, problem, device, seed, n_seeds):
+    """:func:`_reference_trial` for the draws ``1000 * (seed + 1) + k``, k < ``n_seeds``, with
+    every unlearning run made for all draws at once (:func:`_rf_unlearn_seeds`)."""
+    import torch
+
+    from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES, make_rf_problem
+
+    torch.set_num_threads(1)
+    seeds = [1000 * (seed + 1) + k for k in range(n_seeds)]
+    ps = [make_rf_problem(alpha=alpha, rng=np.random.default_rng(s), **problem) for s in seeds]
+    outs = [{f"pretrain_grad_{k}": v for k, v in p.pretrain_grad_norm.items()} for p in ps]
+    done = {}  # (method, lr, beta) -> curves: a rate shared by both tables runs once
+    for r in rates:
+        table = PAPER_RATES[r if r != "config" else ("alpha1" if alpha == 1.0 else "alpha0")]
+        for m in methods:
+            if m not in table:
+                continue
+            lr, beta = table[m]
+            if (m, lr, beta) not in done:
+                done[m, lr, beta] = _rf_unlearn_seeds(ps, m, lr=lr, beta=beta, steps=steps,
+                                                      eval_every=eval_every, device=device)
+            for out, c in zip(outs, done[m, lr, beta], strict=True):
+                out[f"{r}_{m}_fq"] = c["forget_quality"]
+                out[f"{r}_{m}_rq"] = c["retain_quality"]
+                out["steps"] = c["steps"]
+    return outs
+
+
+def _reference_trial(alpha, rates, methods, steps, eval_every, problem, device, seed):
+    """One draw, one ``rf_unlearn`` per method (the slow twin of :func:`_trials`)."""
     import torch
 
     from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES, make_rf_problem, rf_unlearn
@@ -109,11 +232,13 @@ def run(scale="smoke", seed=0) -> ClaimResult:
                    eval_every=cfg["eval_every"], problem=cfg["problem"],
                    device=claims.device()) for a in cfg["alphas"]]
     seeds = [1000 * (seed + 1) + k for k in range(cfg["seeds"])]
-    sw = sweep(_trial, points, seeds=seeds, backend="serial" if scale == "smoke" else None,
-               desc="NPO synthetic")
-    steps = np.asarray(sw.values[0][0]["steps"])
+    # one sweep task per gap α: its draws unlearned together
+    sw = sweep(_trials, [dict(p, n_seeds=cfg["seeds"]) for p in points], seeds=[seed],
+               backend="serial" if scale == "smoke" else None, desc="NPO synthetic")
+    rows = [v[0] for v in sw.values]  # per point: one dict per draw
+    steps = np.asarray(rows[0][0]["steps"])
     curves = {}  # (alpha, key) -> (n_seeds, m)
-    for pt, row in zip(sw.points, sw.values, strict=True):
+    for pt, row in zip(sw.points, rows, strict=True):
         for k in row[0]:
             if k != "steps":
                 curves[(pt["alpha"], k)] = np.asarray([v[k] for v in row], dtype=float)
