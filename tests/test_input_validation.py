@@ -741,6 +741,23 @@ def _seq_cases() -> dict[str, Case]:
             ensemble(), [s.mod_add_task(3, 4, generator=torch.Generator().manual_seed(i))
                          for i in (0, 1)], max_batch=max_batch),
         dict(max_batch=2))
+    # stacked NEE members' training losses (theorylab.seq.nee_stack): per-step losses, whose
+    # values are not checked (a NaN check would synchronise every step; train_steps refuses
+    # a non-finite loss) — shapes and dtypes are
+    ns = importlib.import_module("theorylab.seq.nee_stack")
+    nan_reason = ("per-step training loss: values unchecked (no synchronisation); "
+                  "train_steps refuses a non-finite loss")
+    C["seq.nee_stack.stacked_bit_loss"] = Case(
+        ns.stacked_bit_loss,
+        dict(value_logits=torch.randn(2, 3, 4, dtype=torch.float64, generator=g),
+             target_bits=torch.randint(0, 2, (2, 3, 4), generator=g).double()),
+        skip={"value_logits:nan": nan_reason, "target_bits:nan": nan_reason})
+    C["seq.nee_stack.stacked_min_pointer_loss"] = Case(
+        ns.stacked_min_pointer_loss,
+        dict(pointer_logits=torch.randn(2, 3, 4, dtype=torch.float64, generator=g),
+             numbers=torch.randint(0, 9, (2, 3, 4), generator=g),
+             mask=Mask(torch.zeros(2, 3, 4, dtype=torch.bool))),
+        skip={"pointer_logits:nan": nan_reason})
     # tensor attention
     qkv = dict(Q=Q, K1=K1, K2=K2, V1=V1, V2=V2)
     C["seq.tensor_attention_exact"] = Case(

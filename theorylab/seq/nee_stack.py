@@ -240,10 +240,26 @@ class StackedExecutor(nn.Module):
         return out
 
 
+def _check_real(t: torch.Tensor, name: str) -> None:
+    """A non-empty real floating tensor (metadata only: no synchronisation)."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if not t.dtype.is_floating_point:
+        raise TypeError(f"{name} must be a real floating tensor, got {t.dtype}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {tuple(t.shape)}")
+
+
 def stacked_bit_loss(value_logits: torch.Tensor, target_bits: torch.Tensor) -> torch.Tensor:
     """Per-member bit-wise logistic loss: ``(K, B, bits)`` logits and 0/1 targets → ``(K,)``,
     entry ``k`` equal to ``binary_cross_entropy_with_logits(value_logits[k],
-    target_bits[k])``."""
+    target_bits[k])``.
+
+    Shapes and dtypes are checked (host-side metadata, no synchronisation); values are not:
+    this is a per-step training loss, and :func:`~theorylab.nn.training.train_steps`
+    refuses a non-finite loss."""
+    _check_real(value_logits, "value_logits")
+    _check_real(target_bits, "target_bits")
     if value_logits.shape != target_bits.shape or value_logits.ndim != 3:
         raise ValueError(f"target_bits must have the shape of value_logits (K, B, bits) = "
                          f"{tuple(value_logits.shape)}, got {tuple(target_bits.shape)}")
@@ -256,7 +272,16 @@ def stacked_min_pointer_loss(pointer_logits: torch.Tensor, numbers: torch.Tensor
     """Per-member :func:`~theorylab.seq.nee.min_pointer_loss`: ``(K, B, L)`` pointer logits,
     numbers and mask → ``(K,)``, entry ``k`` equal to
     ``min_pointer_loss(pointer_logits[k], numbers[k], mask[k])`` (without its input
-    checks, which synchronise)."""
+    checks, which synchronise; shapes and dtypes are checked, values are not — see
+    :func:`stacked_bit_loss`)."""
+    _check_real(pointer_logits, "pointer_logits")
+    if numbers.dtype.is_floating_point or numbers.dtype.is_complex or numbers.dtype == torch.bool:
+        raise TypeError(f"numbers must be a real integer tensor, got {numbers.dtype}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must be a real bool tensor, got {mask.dtype}")
+    for t, name in ((numbers, "numbers"), (mask, "mask")):
+        if t.numel() == 0:
+            raise ValueError(f"{name} must be non-empty, got shape {tuple(t.shape)}")
     if pointer_logits.ndim != 3 or numbers.shape != pointer_logits.shape \
             or mask.shape != pointer_logits.shape:
         raise ValueError(f"numbers and mask must have the shape of pointer_logits (K, B, L) = "
