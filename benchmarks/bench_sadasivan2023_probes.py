@@ -13,19 +13,15 @@ Run: OMP_NUM_THREADS=1 python benchmarks/bench_sadasivan2023_probes.py [--datase
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from theorylab.claims import load_claim
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script, loaded as the CLI loads it."""
+    return load_claim(name)
 
 
 def main(argv=None) -> dict[str, float]:

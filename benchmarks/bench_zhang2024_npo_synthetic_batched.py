@@ -14,24 +14,19 @@ Run: OMP_NUM_THREADS=1 python benchmarks/bench_zhang2024_npo_synthetic_batched.p
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from theorylab.claims import load_claim
 from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES, make_rf_problem, rf_unlearn
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script, loaded as the CLI loads it."""
+    return load_claim(name)
 
 
 def main(argv=None) -> dict[str, float]:

@@ -177,6 +177,17 @@ def test_digest_does_not_depend_on_checkout_location(fake_pkg, tmp_path, monkeyp
     assert cd.code_digest(moved / "verify" / "demo.py") == d1
 
 
+def test_digest_does_not_depend_on_where_the_verify_folder_lies(fake_pkg, tmp_path_factory):
+    """The scripts of another checkout (THEORYLAB_ROOT) run against the installed package:
+    same scripts, same package, same digest — else every record reads as stale there."""
+    import shutil
+
+    d1 = cd.code_digest(fake_pkg / "verify" / "demo.py")
+    other = tmp_path_factory.mktemp("other_checkout")  # outside the package's folder
+    shutil.copytree(fake_pkg / "verify", other / "verify")
+    assert cd.code_digest(other / "verify" / "demo.py") == d1
+
+
 # --------------------------------------------------------------------------- records and marks
 
 _CLAIM = '''
@@ -257,3 +268,27 @@ def test_seed_summary_carries_digest(project):
                          stream=io.StringIO())
     s = json.loads((project / "figures" / "demo2000_paper_two_smoke_seeds.json").read_text())
     assert s["code_digest"] == cd.code_digest(project / "verify" / "demo2000_paper_two.py")
+
+
+def test_record_and_report_state_the_machine_and_libraries(project):
+    """Rounding in BLAS/torch kernels depends on the CPU and the library versions: a record
+    says where it ran, and the report prints it beside each verdict."""
+    import importlib.metadata
+
+    from theorylab.cli import write_report
+
+    claims.verify_claims(["demo2000_paper_two"], scale="smoke", progress=False,
+                         stream=io.StringIO())
+    rec = json.loads((project / "figures" / "demo2000_paper_two_smoke.json").read_text())
+    env = rec["environment"]
+    assert env["numpy"] == importlib.metadata.version("numpy")
+    assert env["python"] and env["machine"] and env["cpu"]
+    md, page = write_report(project / "figures", update_readme=False)
+    line = f"{env['cpu']}"
+    assert f"Computed on: {line}" in md.read_text()
+    assert "Computed on: " in page.read_text()
+    # a record from before environments were kept still renders, without the line
+    del rec["environment"]
+    (project / "figures" / "demo2000_paper_two_smoke.json").write_text(json.dumps(rec))
+    md, _ = write_report(project / "figures", update_readme=False)
+    assert "Computed on" not in md.read_text()

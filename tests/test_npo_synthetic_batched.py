@@ -3,31 +3,26 @@
 its one-draw twin, and bad inputs."""
 
 import dataclasses
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
+from theorylab.claims import load_claim  # noqa: E402
 from theorylab.unlearning.llm.synthetic_rf import (  # noqa: E402
     RF_METHODS,
     make_rf_problem,
     rf_unlearn,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(K=2, d=8, N=32, n_r=120, n_f=30, n_eval=100, pretrain_lr=0.05,
              pretrain_steps=300, pretrain="gd")
 
 
 def _script():
-    name = "zhang2024_npo_synthetic_collapse"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script, loaded as the CLI loads it."""
+    return load_claim("zhang2024_npo_synthetic_collapse")
 
 
 @pytest.mark.parametrize("K", [2, 3])

@@ -2,25 +2,19 @@
 shared by the arms of a trial seed: the same arrays as building them in each arm, and later
 arms reuse them."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
+from theorylab.claims import load_claim  # noqa: E402
 from theorylab.unlearnable import apply_cuda, convolve_images, cuda_filters  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script():
-    name = "sadasivan2023_cuda_erm"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script, loaded as the CLI loads it."""
+    return load_claim("sadasivan2023_cuda_erm")
 
 
 def test_probes_equal_the_per_arm_construction_and_are_shared_by_arms():

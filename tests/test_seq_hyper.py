@@ -395,7 +395,27 @@ def test_training_on_the_fast_path_equals_training_on_the_reference(mode):
                                               idx[:, 1:].reshape(-1)).backward()
             opt.step()
     for (name, p), q in zip(ms[0].named_parameters(), ms[1].parameters(), strict=True):
+        if name.endswith("qkv.bias"):
+            # the key bias has no gradient in exact arithmetic (softmax over keys ignores
+            # q·b_k, the same for every key); its computed gradient is rounding noise, which
+            # Adam divides by its own size — so it moves by noise that differs between CPUs
+            # and paths. Compare the query and value biases only.
+            d = p.shape[0] // 3
+            p, q = torch.cat([p[:d], p[2 * d:]]), torch.cat([q[:d], q[2 * d:]])
         torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_key_bias_gradient_is_rounding_noise():
+    """Why the test above leaves the key bias out: its gradient vanishes up to rounding."""
+    m = _perturbed_lm(HyperConfig(n_streams=4, mode="hc"))
+    idx = torch.randint(0, 13, (4, 9), generator=_gen(3))
+    logits = m._reference_forward_streams(idx[:, :-1])[0]
+    torch.nn.functional.cross_entropy(logits.reshape(-1, 13), idx[:, 1:].reshape(-1)).backward()
+    for name, prm in m.named_parameters():
+        if name.endswith("qkv.bias"):
+            d = prm.shape[0] // 3
+            g = prm.grad
+            assert g[d:2 * d].abs().max() <= 1e-6 * max(g[:d].abs().max(), g[2 * d:].abs().max())
 
 
 def test_stream_similarity_by_hand():

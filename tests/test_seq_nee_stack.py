@@ -2,8 +2,6 @@
 outputs, rollouts, per-member losses and gradients, optimiser steps, the NEE claims' stacked
 training against their one-member twins, and bad inputs."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
@@ -11,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from torch.nn import functional as F  # noqa: E402
 
+from theorylab.claims import load_claim  # noqa: E402
 from theorylab.seq.nee import (  # noqa: E402
     MaskedPointerExecutor,
     NEEConfig,
@@ -26,7 +25,6 @@ from theorylab.seq.nee_stack import (  # noqa: E402
 SMALL = dict(bits=6, out_bits=7, d_model=16, n_heads=2, d_ff=32)
 KINDS = [("binary", "attention"), ("onehot", "feature"), ("binary", "feature"),
          ("onehot", "attention")]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _members(seed=0):
@@ -206,10 +204,8 @@ def _assert_same_weights(st, ms, tol):
 
 
 def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "verify" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script, loaded as the CLI loads it."""
+    return load_claim(name)
 
 
 def test_addition_claim_group_gives_each_member_its_twins_weights_data_and_tests():

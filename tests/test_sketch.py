@@ -1,4 +1,4 @@
-"""Tests of theorylab.sketch: the seven kinds (CONVENTIONS.md) plus hypothesis properties."""
+"""Tests of theorylab.sketch: the seven kinds of CONTRIBUTING.md plus hypothesis properties."""
 
 import warnings
 

@@ -2,13 +2,12 @@
 single-model paths (the reference twins): oracles with per-member retain sets and masks, OMP
 with rewinding from one dense run, and the baselines on several forget sets at once."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from theorylab.claims import load_claim
 from theorylab.unlearning.data import load_digits_split
 from theorylab.unlearning.methods import Subset, apply_method, get_method
 from theorylab.unlearning.models import Recipe, as_tensors, build_model, train_model
@@ -145,11 +144,8 @@ def test_stacked_bad_inputs(digits):
 
 
 def _load_claim(name):
-    path = Path(__file__).resolve().parents[1] / "verify" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The verify script, loaded as the CLI loads it."""
+    return load_claim(name)
 
 
 def test_jia_validation_trial_gives_the_same_l1_numbers():

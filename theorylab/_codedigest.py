@@ -248,10 +248,14 @@ def _normalised_init(path: Path) -> bytes:
 
 
 def _label(p: Path, script: Path) -> str:
+    """A file's name in the digest: relative to the package's parent, and for the script and
+    its neighbours ``<script folder>/<name>`` — the same label whether the verify folder lies
+    beside the imported package (a checkout) or elsewhere (``THEORYLAB_ROOT`` pointing at
+    another checkout of the same scripts)."""
     try:
         return str(p.relative_to(_PKG.parent))
     except ValueError:
-        return p.name if p == script else str(p.relative_to(script.parent))
+        return str(p.relative_to(script.parent.parent))
 
 
 def code_digest(script: str | Path) -> str:
@@ -262,8 +266,10 @@ def code_digest(script: str | Path) -> str:
     """
     script = Path(script).resolve()
     h = hashlib.sha256()
-    for p in code_files(script):
-        h.update(_label(p, script).encode() + b"\0")
+    # ordered by label, not by absolute path: where the checkout lies must not matter
+    for label, p in sorted(((_label(p, script), p) for p in code_files(script)),
+                           key=lambda lp: (lp[1] != script, lp[0])):
+        h.update(label.encode() + b"\0")
         body = _normalised_init(p) if p.name == "__init__.py" and p != script else p.read_bytes()
         h.update(body + b"\0")
     return h.hexdigest()

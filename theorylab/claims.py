@@ -52,6 +52,7 @@ __all__ = [
     "record_path",
     "parse_seeds",
     "render_record_figure",
+    "environment",
 ]
 
 Scale = Literal["smoke", "full", "paper"]
@@ -572,6 +573,43 @@ def render_record_figure(record: dict[str, Any], png: Path, *, dpi: int = 90) ->
     return True
 
 
+def _cpu_model() -> str:
+    """The processor's model name (Linux ``/proc/cpuinfo``), else ``platform.processor()``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+def environment() -> dict[str, Any]:
+    """Where a record was computed: library versions, CPU model and vector extensions that
+    torch dispatches to, thread settings. Rounding in BLAS and torch kernels depends on the
+    CPU and the library build, and a chaotic training (a GAN, a sort executor) turns rounding
+    into different numbers, so a record states the machine it ran on."""
+    import platform
+
+    from theorylab._fingerprint import library_versions
+
+    env: dict[str, Any] = dict(library_versions())
+    env["machine"] = platform.machine()
+    env["cpu"] = _cpu_model()
+    if "torch" in sys.modules:  # importing torch just to ask would cost a second per claim
+        try:
+            env["torch_cpu_capability"] = sys.modules["torch"].backends.cpu.get_cpu_capability()
+        except Exception:  # pragma: no cover - older torch without the query
+            pass
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var):
+            env[var] = os.environ[var]
+    return env
+
+
 def _record(res: ClaimResult, runtime_s: float, info: ClaimInfo | None,
             device_name: str) -> tuple[dict[str, Any], bytes | None]:
     """The JSON record of a result, and PNG bytes of its figure when it has no full spec."""
@@ -582,6 +620,7 @@ def _record(res: ClaimResult, runtime_s: float, info: ClaimInfo | None,
 
     record["theorylab_version"] = __version__
     record["device"] = device_name
+    record["environment"] = environment()
     if info is not None and info.label:
         record["label"] = info.label
         record["label_reason"] = info.label_reason

@@ -201,6 +201,19 @@ def _rt_detail(rec: dict[str, Any]) -> str:
             f"{_rt(rec)} from scratch")
 
 
+def _env_text(rec: dict[str, Any]) -> str:
+    """The machine and libraries a record ran on, in one line ("" for records without it)."""
+    env = rec.get("environment")
+    if not isinstance(env, dict):
+        return ""
+    cpu = str(env.get("cpu", "unknown CPU"))
+    if env.get("torch_cpu_capability"):
+        cpu += f" ({env['torch_cpu_capability']})"
+    libs = ", ".join(f"{k} {env[k]}" for k in ("python", "numpy", "scipy", "numba", "torch")
+                     if env.get(k) and env[k] != "absent")
+    return f"{cpu}; {libs}" if libs else cpu
+
+
 def _anchor(s: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", s.lower())
 
@@ -392,6 +405,10 @@ def _claim_section(r: dict[str, Any], fig: Path) -> tuple[list[str], str]:
         h.append(f"<h4>{scale}: {_badge(rec['verdict'])} <small>(seed {rec.get('seed', 0)}, "
                  f"{html.escape(_rt_detail(rec))}, {html.escape(rec.get('timestamp', ''))})"
                  "</small></h4>")
+        env = _env_text(rec)
+        if env:
+            md += [f"Computed on: {env}.", ""]
+            h.append(f"<p class='env'>Computed on: {html.escape(env)}.</p>")
         if rec.get("checks"):
             md += ["| check | measured | expected | tolerance | kind | pass |",
                    "|---|---|---|---|---|---|"]
