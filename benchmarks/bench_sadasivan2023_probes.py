@@ -19,17 +19,12 @@ import time
 from theorylab.claims import load_claim
 
 
-def _load(name):
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim(name)
-
-
 def main(argv=None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="fashion_mnist", choices=("fashion_mnist", "digits"))
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
-    v = _load("sadasivan2023_cuda_erm")
+    v = load_claim("sadasivan2023_cuda_erm")
     cfg = v.SIZES["full" if args.dataset == "fashion_mnist" else "smoke"]
     v._load(args.dataset, cfg["n_train"])
     v._probes(args.dataset, cfg["n_train"], 1, cfg["blur"], 0)  # warm the kernels

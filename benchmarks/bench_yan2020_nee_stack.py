@@ -22,11 +22,6 @@ import torch
 from theorylab.claims import load_claim
 
 
-def _load(name):
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim(name)
-
-
 def _cpu(fn):
     t = time.process_time()
     fn()
@@ -41,7 +36,7 @@ def main(argv=None) -> dict[str, float]:
     torch.set_num_threads(1)
     out = {}
 
-    add = _load("yan2020_nee_binary_addition")
+    add = load_claim("yan2020_nee_binary_addition")
     cfg = dict(add.SIZES["full"], steps=args.steps)
     kw = {k: cfg[k] for k in ("bits", "d_model", "n_layers", "n_heads", "steps", "batch", "lr",
                               "n_test")}
@@ -56,7 +51,7 @@ def main(argv=None) -> dict[str, float]:
             for k in range(seeds):
                 add._reference_train_and_test(e, **kw, seed=k)
 
-    srt = _load("yan2020_nee_sort_length")
+    srt = load_claim("yan2020_nee_sort_length")
     cfg = dict(srt.SIZES["full"], steps=args.steps)
     kw2 = {k: cfg[k] for k in ("d_model", "n_layers", "n_heads", "d_ff", "steps", "batch",
                                "train_len", "lengths", "n_test", "lr")}

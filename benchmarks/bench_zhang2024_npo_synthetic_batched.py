@@ -24,18 +24,13 @@ from theorylab.claims import load_claim
 from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES, make_rf_problem, rf_unlearn
 
 
-def _load(name):
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim(name)
-
-
 def main(argv=None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--pretrain-steps", type=int, default=20_000)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    v = _load("zhang2024_npo_synthetic_collapse")
+    v = load_claim("zhang2024_npo_synthetic_collapse")
     cfg = v.SIZES["full"]
     prob = dict(cfg["problem"], pretrain_steps=args.pretrain_steps)
     t = time.process_time()

@@ -20,15 +20,11 @@ SMALL = dict(K=2, d=8, N=32, n_r=120, n_f=30, n_eval=100, pretrain_lr=0.05,
              pretrain_steps=300, pretrain="gd")
 
 
-def _script():
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim("zhang2024_npo_synthetic_collapse")
-
 
 @pytest.mark.parametrize("K", [2, 3])
 @pytest.mark.parametrize("method", RF_METHODS)
 def test_batched_unlearning_equals_rf_unlearn_per_draw(method, K):
-    v = _script()
+    v = load_claim("zhang2024_npo_synthetic_collapse")
     ps = [make_rf_problem(alpha=a, rng=np.random.default_rng(s), **dict(SMALL, K=K))
           for s, a in ((1, 1.0), (2, 0.0), (3, 1.0))]
     beta = 0.5 if method.startswith(("npo", "dpo")) else None
@@ -46,7 +42,7 @@ def test_batched_unlearning_equals_rf_unlearn_per_draw(method, K):
 
 
 def test_claim_trials_equal_the_one_draw_twin():
-    v = _script()
+    v = load_claim("zhang2024_npo_synthetic_collapse")
     kw = dict(alpha=1.0, rates=("active", "config"), methods=("ga", "npo", "dpo_rt"),
               steps=40, eval_every=25, problem=SMALL, device="cpu")
     got = v._trials(**kw, seed=2, n_seeds=2)
@@ -58,7 +54,7 @@ def test_claim_trials_equal_the_one_draw_twin():
 
 
 def test_bad_inputs():
-    v = _script()
+    v = load_claim("zhang2024_npo_synthetic_collapse")
     ps = [make_rf_problem(alpha=1.0, rng=np.random.default_rng(0), **SMALL)]
     with pytest.raises(ValueError, match="method must be one of"):
         v._rf_unlearn_seeds(ps, "sgd", lr=0.1, beta=None, steps=2, eval_every=1)

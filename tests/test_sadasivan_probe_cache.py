@@ -2,7 +2,6 @@
 shared by the arms of a trial seed: the same arrays as building them in each arm, and later
 arms reuse them."""
 
-
 import numpy as np
 import pytest
 
@@ -12,13 +11,8 @@ from theorylab.claims import load_claim  # noqa: E402
 from theorylab.unlearnable import apply_cuda, convolve_images, cuda_filters  # noqa: E402
 
 
-def _script():
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim("sadasivan2023_cuda_erm")
-
-
 def test_probes_equal_the_per_arm_construction_and_are_shared_by_arms():
-    v = _script()
+    v = load_claim("sadasivan2023_cuda_erm")
     key, blur, seed = 1234, 0.3, 3
     own, j, other = v._probes("digits", None, key, blur, seed)
     d = v._load("digits", None)
@@ -48,7 +42,7 @@ def test_probes_equal_the_per_arm_construction_and_are_shared_by_arms():
 
 @pytest.mark.parametrize("mix, same", [(1.0, False), (0.5, False), (1.0, True)])
 def test_protected_set_equals_the_per_arm_construction(mix, same):
-    v = _script()
+    v = load_claim("sadasivan2023_cuda_erm")
     key, blur, seed = 4321, 0.3, 2
     d = v._load("digits", None)
     ref = apply_cuda(d.X_train, d.y_train, cuda_filters(d.n_classes, key, blur=blur, same=same),
@@ -61,7 +55,7 @@ def test_protected_set_equals_the_per_arm_construction(mix, same):
 
 
 def test_arms_of_one_mix_share_one_protected_set():
-    v = _script()
+    v = load_claim("sadasivan2023_cuda_erm")
     v._protected.cache_clear()
     cfg = v.SIZES["smoke"]
     kw = dict(dataset="digits", n_train=None, arch="mlp", hidden=cfg["hidden"], epochs=1,

@@ -2,7 +2,6 @@
 outputs, rollouts, per-member losses and gradients, optimiser steps, the NEE claims' stacked
 training against their one-member twins, and bad inputs."""
 
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -203,13 +202,9 @@ def _assert_same_weights(st, ms, tol):
             torch.testing.assert_close(pa, pb, rtol=tol, atol=tol, msg=n)
 
 
-def _script(name):
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim(name)
-
 
 def test_addition_claim_group_gives_each_member_its_twins_weights_data_and_tests():
-    v = _script("yan2020_nee_binary_addition")
+    v = load_claim("yan2020_nee_binary_addition")
     kw = dict(bits=5, d_model=16, n_layers=1, n_heads=2, steps=1, batch=16, lr=1e-3,
               n_test=300, device="cpu")
     g = v._train_group(**kw, seed=2, n_seeds=2)
@@ -222,7 +217,7 @@ def test_addition_claim_group_gives_each_member_its_twins_weights_data_and_tests
 
 
 def test_sort_claim_group_gives_each_arm_its_twins_weights_data_and_tests():
-    v = _script("yan2020_nee_sort_length")
+    v = load_claim("yan2020_nee_sort_length")
     kw = dict(d_model=16, n_layers=1, n_heads=2, d_ff=32, steps=2, batch=16, train_len=5,
               lengths=(5, 9), n_test=20, lr=1e-3, device="cpu")
     g = v._train_group(**kw, seed=4)

@@ -2,7 +2,6 @@
 single-model paths (the reference twins): oracles with per-member retain sets and masks, OMP
 with rewinding from one dense run, and the baselines on several forget sets at once."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -143,15 +142,11 @@ def test_stacked_bad_inputs(digits):
         unlearn_stacked("ft", mdl, [f], [r], config=cfg, generator=0)
 
 
-def _load_claim(name):
-    """The verify script, loaded as the CLI loads it."""
-    return load_claim(name)
-
 
 def test_jia_validation_trial_gives_the_same_l1_numbers():
     """The γ-validation trial runs only the ℓ1-sparse runs and the s = 0 oracles; what it
     returns equals those keys of a complete trial."""
-    J = _load_claim("jia2023_sparsity_unlearning_prune_first")
+    J = load_claim("jia2023_sparsity_unlearning_prune_first")
     cfg = J.SIZES["smoke"]
     kw = {k: cfg[k] for k in ("dataset", "scenario", "n_train", "hidden", "epochs", "lr",
                               "sparsities", "n_oracles", "rewind_epoch", "gammas")}

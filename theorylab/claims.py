@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import platform
 import re
 import sys
 import time
@@ -582,8 +583,6 @@ def _cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    import platform
-
     return platform.processor() or "unknown"
 
 
@@ -592,8 +591,6 @@ def environment() -> dict[str, Any]:
     torch dispatches to, thread settings. Rounding in BLAS and torch kernels depends on the
     CPU and the library build, and a chaotic training (a GAN, a sort executor) turns rounding
     into different numbers, so a record states the machine it ran on."""
-    import platform
-
     from theorylab._fingerprint import library_versions
 
     env: dict[str, Any] = dict(library_versions())
