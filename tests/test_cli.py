@@ -170,6 +170,27 @@ def test_jobs_schedule_claims_in_parallel_and_record_the_suite(project):
                                              "demo2000_paper_nopaper"}
 
 
+def test_cuda_claims_start_their_workers_fresh():
+    # a process forked after `--device cuda` was validated cannot use CUDA
+    assert claims._pool_start_method("cuda") == "spawn"
+    assert claims._pool_start_method("cuda:1") == "spawn"
+    expected = "fork" if sys.platform.startswith("linux") else "spawn"
+    assert claims._pool_start_method("cpu") == expected
+
+
+def test_jobs_run_claims_in_spawned_workers(project, monkeypatch, capsys):
+    # the start method --device cuda uses, exercised on the CPU: each fresh worker loads its
+    # claim from the script's path and returns the same record a forked one would
+    monkeypatch.setattr(claims, "_pool_start_method", lambda device_name: "spawn")
+    rc = claims.verify_claims(["demo2000_paper_square", "demo2000_paper_nopaper"], jobs=2,
+                              progress=False)
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "[PASS] demo2000_paper_square" in out and "[PASS] demo2000_paper_nopaper" in out
+    rec = json.loads((project / "figures" / "demo2000_paper_square_smoke.json").read_text())
+    assert rec["checks"][0]["measured"] == 1.0
+
+
 def test_claims_on_a_dask_cluster(project):
     # the one test that starts a Dask LocalCluster through the CLI (each start costs seconds):
     # two claims, each with an inner sweep, scheduled on the cluster

@@ -109,3 +109,37 @@ def test_cached_greedy_decoding_equals_full_recompute(trained):
                                                   .manual_seed(2)))
     assert greedy_answers(m, tok, qs) == _reference_greedy_answers(m, tok, qs)
     assert model.training is False
+
+
+def test_cached_decoding_follows_the_models_cache_argument(trained):
+    # transformers releases up to at least 5.17 name the cache `past_key_values` (argument
+    # and output); later ones name it `cache`. A model with the older interface must decode
+    # the same answers through the cache.
+    import types
+
+    from theorylab.unlearning.llm.model import (
+        _cache_argument,
+        _reference_greedy_answers,
+        greedy_answers,
+    )
+
+    fs, tok, model, _ = trained
+
+    class OlderInterface(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.config = inner, inner.config
+
+        def get_input_embeddings(self):
+            return self.inner.get_input_embeddings()
+
+        def forward(self, input_ids, past_key_values=None, use_cache=False):
+            kw = {_cache_argument(self.inner): past_key_values}
+            o = self.inner(input_ids=input_ids, use_cache=use_cache, **kw)
+            return types.SimpleNamespace(logits=o.logits,
+                                         past_key_values=getattr(o, _cache_argument(self.inner)))
+
+    old = OlderInterface(model)
+    assert _cache_argument(old) == "past_key_values"
+    qs = [f.question for f in fs.subset(list(range(len(fs))))]
+    assert greedy_answers(old, tok, qs) == _reference_greedy_answers(model, tok, qs)

@@ -41,6 +41,24 @@ def test_local_pool_matches_serial():
     np.testing.assert_array_equal(a.array("v"), b.array("v"))
 
 
+def _pid(a, seed):
+    return {"pid": os.getpid()}
+
+
+def test_local_sweep_stays_in_process_when_claims_run_on_cuda(monkeypatch, capsys):
+    # forked workers cannot use CUDA once the claim's process has asked for it: the points
+    # run in this process instead, with the same results
+    from theorylab import claims
+
+    monkeypatch.setattr(claims, "device", lambda: "cuda")
+    r = sweep(_pid, {"a": [1, 2, 3]}, seeds=2, backend="local", workers=2, progress=False)
+    assert set(r.array("pid").ravel()) == {os.getpid()}
+    assert "CUDA is in use in this process, so the 6 points run here" in capsys.readouterr().err
+    monkeypatch.undo()
+    r = sweep(_pid, {"a": [1, 2, 3]}, seeds=2, backend="local", workers=2, progress=False)
+    assert os.getpid() not in set(r.array("pid").ravel())
+
+
 def test_cache_reuses(tmp_path):
     r1 = sweep(_f, {"a": [1, 2], "b": [0]}, seeds=2, backend="serial", cache_dir=tmp_path,
                progress=False)

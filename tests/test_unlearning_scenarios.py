@@ -170,6 +170,28 @@ def test_read_idx_round_trip_and_fashion_loader_on_fake_files(tmp_path):
         read_idx(tmp_path / "bad.gz")
 
 
+def test_both_fashion_loaders_read_the_folder_the_environment_names(tmp_path, monkeypatch):
+    # a machine without the Debian package: the files copied anywhere, the variable set;
+    # the unlearning harness and the torch claims must both find them there
+    import torch
+
+    from theorylab.nn.data import FashionMNISTMissing, load_fashion_mnist
+
+    rng = np.random.default_rng(1)
+    for prefix, n in (("train", 8), ("t10k", 4)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    monkeypatch.setenv("THEORYLAB_FASHION_MNIST", str(tmp_path))
+    d = load_fashion_mnist_split()
+    X, y = load_fashion_mnist(split="train")
+    assert d.X_train.shape == (8, 784) and d.X_test.shape == (4, 784)
+    assert torch.equal(X, torch.as_tensor(d.X_train)) and y.tolist() == d.y_train.tolist()
+    monkeypatch.setenv("THEORYLAB_FASHION_MNIST", str(tmp_path / "nowhere"))
+    for load in (load_fashion_mnist_split, load_fashion_mnist):
+        with pytest.raises(FashionMNISTMissing, match="THEORYLAB_FASHION_MNIST"):
+            load()
+
+
 def test_fashion_missing_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path).replace("\\", "\\\\")):
         load_fashion_mnist_split(tmp_path)

@@ -974,13 +974,25 @@ def _write_seeds_summary(name: str, scale: str, per: list[_Outcome], out: Path,
                   (json.dumps(_jsonable(summary), indent=1) + "\n").encode())
 
 
+def _pool_start_method(device_name: str) -> str:
+    """How ``verify --jobs`` starts its worker processes: ``"spawn"`` for a CUDA device,
+    else ``"fork"`` on Linux (``"spawn"`` elsewhere).
+
+    Validating ``--device cuda`` asks the CUDA driver how many devices there are, and a
+    process forked after that cannot use CUDA ("Cannot re-initialize CUDA in forked
+    subprocess"), so CUDA workers start fresh. Each worker loads its claim from the
+    script's path by itself, so the claims pool needs nothing that only fork would carry.
+    """
+    if str(device_name).startswith("cuda"):
+        return "spawn"
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 def _run_claims_local(tasks, scale, device_name, dry, jobs, infos, finish) -> None:
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # fork keeps verify scripts (imported from files) visible to the workers.
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = mp.get_context(method)
+    ctx = mp.get_context(_pool_start_method(device_name))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         ex = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx)

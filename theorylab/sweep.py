@@ -436,6 +436,12 @@ def sweep(
         if backend == "serial" or not todo:
             for ij in todo:
                 done(ij, _call(fn, points[ij[0]], seeds[ij[1]]))
+        elif backend == "local" and _cuda_in_use():
+            # forked workers cannot use CUDA once this process has: same points, in-process
+            print(f"sweep: CUDA is in use in this process, so the {len(todo)} points run "
+                  "here one after another (forked workers could not use it)", file=sys.stderr)
+            for ij in todo:
+                done(ij, _call(fn, points[ij[0]], seeds[ij[1]]))
         elif backend == "local":
             _run_local(fn, points, seeds, todo, workers or os.cpu_count() or 1, done)
         else:
@@ -447,6 +453,21 @@ def sweep(
     values = [[results[(i, j)] for j in range(len(seeds))] for i in range(len(points))]
     return SweepResult(points=points, seeds=seeds, values=values, n_cached=n_cached,
                        n_computed=len(todo), meta={"backend": backend})
+
+
+def _cuda_in_use() -> bool:
+    """True when claims run on a CUDA device (``verify --device cuda``) or this process has
+    initialised CUDA through torch: a forked worker could not use CUDA then (asking torch
+    whether CUDA is available already rules it out in forked children). Never imports
+    torch or the harness itself."""
+    harness = sys.modules.get("theorylab.claims")
+    if harness is not None and str(harness.device()).startswith("cuda"):
+        return True
+    torch = sys.modules.get("torch")
+    try:
+        return bool(torch is not None and torch.cuda.is_initialized())
+    except Exception:  # pragma: no cover - a torch build without the cuda module
+        return False
 
 
 def _run_local(fn, points, seeds, todo, workers, done) -> None:

@@ -24,6 +24,7 @@ construction (only ``values`` is a parameter), so the support can never drift.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -192,9 +193,15 @@ class SparsePlusLowRankLinear(nn.Module):
     def _sparse_coo(self) -> torch.Tensor:
         rows = torch.div(self.support, self.in_features, rounding_mode="floor")
         cols = self.support - rows * self.in_features
-        return torch.sparse_coo_tensor(torch.stack([rows, cols]), self.values,
-                                       (self.out_features, self.in_features),
-                                       is_coalesced=True, check_invariants=False)
+        with warnings.catch_warnings():
+            # some torch builds (seen with 2.11 on CUDA) warn that invariant checks are
+            # "implicitly disabled" even when check_invariants=False is passed explicitly; the
+            # support is sorted and unique by construction, so the checks are not needed
+            warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly",
+                                    category=UserWarning)
+            return torch.sparse_coo_tensor(torch.stack([rows, cols]), self.values,
+                                           (self.out_features, self.in_features),
+                                           is_coalesced=True, check_invariants=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (..., in) -> (..., out)
         if x.shape[-1] != self.in_features:

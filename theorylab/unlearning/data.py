@@ -2,28 +2,31 @@
 
 Classification: scikit-learn digits (8×8, 1797 images, default split 1257 train / 540 test)
 and Fashion-MNIST read from the Debian package ``dataset-fashion-mnist`` (IDX files under
-``/usr/share/datasets/fashion-mnist``). Regression: scikit-learn diabetes and a seeded
-``make_friedman1``. Nothing is downloaded; torch is not imported here.
+``/usr/share/datasets/fashion-mnist``, or the folder ``$THEORYLAB_FASHION_MNIST`` names).
+Regression: scikit-learn diabetes and a seeded ``make_friedman1``. Nothing is downloaded;
+torch is not imported here.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from theorylab._fashion import (
+    FASHION_MNIST_DIR,
+    fashion_mnist_dir,
+    fashion_mnist_file,
+    read_idx,
+)
 from theorylab._validation import check_int, check_rng
 
 from ..results import ResultRepr
 
 __all__ = ["Dataset", "load_digits_split", "load_diabetes_split", "load_friedman1_split",
            "load_fashion_mnist_split", "read_idx", "FASHION_MNIST_DIR"]
-
-FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,40 +119,6 @@ def load_friedman1_split(*, n_samples: int = 1000, n_features: int = 10, noise: 
                    y_test=yte)
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (optionally gzip-compressed) of unsigned bytes into an array.
-
-    The format: two zero bytes, a type byte (0x08 = uint8), the number of dimensions, then
-    one big-endian uint32 per dimension, then the data in C order.
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"path must be an IDX file (magic 0x0000), got {str(path)!r}")
-    if raw[2] != 0x08:
-        raise ValueError(f"path must hold uint8 data (type 0x08), got type {raw[2]:#04x} "
-                         f"in {str(path)!r}")
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    offset = 4 + 4 * ndim
-    if len(raw) - offset != int(np.prod(dims)):
-        raise ValueError(f"path must hold {int(np.prod(dims))} data bytes for shape {dims}, "
-                         f"got {len(raw) - offset} in {str(path)!r}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
-
-
-def _idx_file(base: Path, stem: str) -> Path:
-    for name in (stem + ".gz", stem):
-        if (base / name).is_file():
-            return base / name
-    raise FileNotFoundError(
-        f"Fashion-MNIST file {stem}[.gz] not found in {base}; install the Debian package "
-        "`dataset-fashion-mnist` (apt-get install dataset-fashion-mnist) or pass root= "
-        "a folder holding the IDX files")
-
-
 def load_fashion_mnist_split(root: str | os.PathLike | None = None, *,
                              n_train: int | None = None, n_test: int | None = None,
                              rng=None) -> Dataset:
@@ -158,17 +127,21 @@ def load_fashion_mnist_split(root: str | os.PathLike | None = None, *,
     ``n_train`` / ``n_test`` draw subsets (without replacement, from ``rng``) of the 60 000
     training and 10 000 test images; ``None`` keeps all of them.
 
+    Looks in ``root``, else ``$THEORYLAB_FASHION_MNIST``, else the Debian package's folder
+    ``/usr/share/datasets/fashion-mnist``.
+
     Raises
     ------
-    FileNotFoundError
-        Naming the folder and the missing file, when the data are not installed.
+    FashionMNISTMissing
+        (a ``FileNotFoundError``) naming the folder and the missing file, when the data are
+        not there.
     """
-    base = Path(root) if root is not None else FASHION_MNIST_DIR
+    base = fashion_mnist_dir(root)
     rng = check_rng(rng)
     parts = []
     for prefix, n_keep, pname in (("train", n_train, "n_train"), ("t10k", n_test, "n_test")):
-        X = read_idx(_idx_file(base, f"{prefix}-images-idx3-ubyte"))
-        y = read_idx(_idx_file(base, f"{prefix}-labels-idx1-ubyte"))
+        X = read_idx(fashion_mnist_file(base, f"{prefix}-images-idx3-ubyte"))
+        y = read_idx(fashion_mnist_file(base, f"{prefix}-labels-idx1-ubyte"))
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"{prefix} images and labels must have the same length, got "
                              f"{X.shape[0]} and {y.shape[0]} in {base}")

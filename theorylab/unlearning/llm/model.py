@@ -14,6 +14,7 @@ on padding), as TOFU's evaluation does.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -211,6 +212,14 @@ def _check_greedy(model, tokenizer, questions, max_new_tokens) -> None:
     check_compatible(model, tokenizer)
 
 
+def _cache_argument(model) -> str:
+    """The name under which the model's ``forward`` takes (and its output returns) the
+    cached keys and values: ``cache`` in recent transformers releases, ``past_key_values``
+    in earlier ones (transformers 4.x and 5.x up to at least 5.17)."""
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
 def _greedy(model, tokenizer, questions, max_new_tokens, device, *, cached: bool) -> list[str]:
     dev = device if device is not None else next(model.parameters()).device
     prompts = tokenizer([f"{BOS} {q} {SEP}" for q in questions],
@@ -232,10 +241,11 @@ def _greedy(model, tokenizer, questions, max_new_tokens, device, *, cached: bool
         gen: list[torch.Tensor] = []
         steps = max_new_tokens if n_pos is None else min(max_new_tokens, n_pos - L)
         inp, cache = x, None
+        cache_arg = _cache_argument(model) if cached else None
         for _ in range(steps):
             if cached:  # feed only the new token; keys and values of the prefix are cached
-                o = model(input_ids=inp, cache=cache, use_cache=True)
-                cache = o.cache
+                o = model(input_ids=inp, **{cache_arg: cache}, use_cache=True)
+                cache = getattr(o, cache_arg)
                 nxt = o.logits[:, -1].argmax(-1)
             else:
                 nxt = model(input_ids=x).logits[:, -1].argmax(-1)
