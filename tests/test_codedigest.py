@@ -291,3 +291,16 @@ def test_record_and_report_state_the_machine_and_libraries(project):
     (project / "figures" / "demo2000_paper_two_smoke.json").write_text(json.dumps(rec))
     md, _ = write_report(project / "figures", update_readme=False)
     assert "Computed on" not in md.read_text()
+
+
+def test_a_cuda_record_names_its_gpu(monkeypatch):
+    import torch
+
+    from theorylab.cli import _env_text
+
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Test H1")
+    monkeypatch.setattr(torch.version, "cuda", "12.9")
+    env = claims.environment("cuda:0")
+    assert env["gpu"] == "Test H1" and env["cuda"] == "12.9"
+    assert "gpu" not in claims.environment("cpu")
+    assert _env_text({"environment": env}).startswith(f"Test H1 GPU, CUDA 12.9, with {env['cpu']}")

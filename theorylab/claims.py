@@ -586,21 +586,29 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def environment() -> dict[str, Any]:
+def environment(device_name: str = "cpu") -> dict[str, Any]:
     """Where a record was computed: library versions, CPU model and vector extensions that
-    torch dispatches to, thread settings. Rounding in BLAS and torch kernels depends on the
-    CPU and the library build, and a chaotic training (a GAN, a sort executor) turns rounding
-    into different numbers, so a record states the machine it ran on."""
+    torch dispatches to, thread settings, and for a CUDA ``device_name`` the GPU's name and
+    the CUDA version torch was built with. Rounding in BLAS and torch kernels depends on the
+    CPU (or GPU) and the library build, and a chaotic training (a GAN, a sort executor) turns
+    rounding into different numbers, so a record states the machine it ran on."""
     from theorylab._fingerprint import library_versions
 
     env: dict[str, Any] = dict(library_versions())
     env["machine"] = platform.machine()
     env["cpu"] = _cpu_model()
-    if "torch" in sys.modules:  # importing torch just to ask would cost a second per claim
+    torch = sys.modules.get("torch")  # importing torch just to ask would cost a second
+    if torch is not None:
         try:
-            env["torch_cpu_capability"] = sys.modules["torch"].backends.cpu.get_cpu_capability()
+            env["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         except Exception:  # pragma: no cover - older torch without the query
             pass
+        if str(device_name).startswith("cuda"):
+            try:
+                env["gpu"] = torch.cuda.get_device_name(torch.device(device_name))
+                env["cuda"] = torch.version.cuda
+            except Exception:  # pragma: no cover - CUDA gone since the device was checked
+                pass
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         if os.environ.get(var):
             env[var] = os.environ[var]
@@ -617,7 +625,7 @@ def _record(res: ClaimResult, runtime_s: float, info: ClaimInfo | None,
 
     record["theorylab_version"] = __version__
     record["device"] = device_name
-    record["environment"] = environment()
+    record["environment"] = environment(device_name)
     if info is not None and info.label:
         record["label"] = info.label
         record["label_reason"] = info.label_reason

@@ -209,6 +209,9 @@ def _env_text(rec: dict[str, Any]) -> str:
     cpu = str(env.get("cpu", "unknown CPU"))
     if env.get("torch_cpu_capability"):
         cpu += f" ({env['torch_cpu_capability']})"
+    if env.get("gpu"):
+        cuda = f", CUDA {env['cuda']}" if env.get("cuda") else ""
+        cpu = f"{env['gpu']} GPU{cuda}, with {cpu}"
     libs = ", ".join(f"{k} {env[k]}" for k in ("python", "numpy", "scipy", "numba", "torch")
                      if env.get(k) and env[k] != "absent")
     return f"{cpu}; {libs}" if libs else cpu
