@@ -306,7 +306,8 @@ def identity_benchmark(data: IdentityData, methods: Sequence[str], *, recipe,
                        method_configs: Mapping[str, Mapping[str, Any]] | None = None,
                        device=None) -> dict[str, Any]:
     """Original θ_o, ``n_oracles`` retrained θ_r (one vmap ensemble) and every method of
-    ``methods`` on one identity split, all scored by :func:`score_identity`.
+    ``methods`` on one identity split, all scored by :func:`score_identity`; the methods run
+    through the harness's shared :func:`~theorylab.unlearning.evaluation.evaluate_methods`.
 
     Seeds (from ``seed``): θ_o init ``1000·seed + 1`` and data order ``+ 2``, method generator
     ``+ 4``, oracles :func:`~theorylab.unlearning.oracle.ensemble_seeds` from
@@ -317,7 +318,8 @@ def identity_benchmark(data: IdentityData, methods: Sequence[str], *, recipe,
     where ``train_time_s`` is the time to train θ_o (one from-scratch training) and
     ``oracle_time_s`` the ensemble's time per model.
     """
-    from .methods import Subset, apply_method, get_method
+    from .evaluation import evaluate_methods
+    from .methods import Subset, get_method
     from .metrics import timed
     from .models import Seeds, as_tensors, build_model, train_model
     from .oracle import ensemble_seeds, retrain_oracles
@@ -345,22 +347,25 @@ def identity_benchmark(data: IdentityData, methods: Sequence[str], *, recipe,
     score = lambda m: score_identity(m, data, mia_seed=seed, device=device)
     orc = [score(ens.member(k).eval()) for k in range(n_oracles)]
     keys = list(orc[0])
-    o_mean = {k: float(np.mean([r[k] for r in orc])) for k in keys}
-    o_std = {k: float(np.std([r[k] for r in orc], ddof=1)) for k in keys}
     ix = lambda a: torch.as_tensor(a, device=X.device)
     forget = Subset(X[ix(sp.forget)], y[ix(sp.forget)])
     retain = Subset(X[ix(sp.retain)], y[ix(sp.retain)])
-    res: dict[str, Any] = {"original": score(original), "oracles": orc, "oracle_mean": o_mean,
-                           "oracle_std": o_std, "methods": {},
-                           "train_time_s": float(t_train),
+    orig = score(original)
+    # the harness's shared evaluation: each method on a copy of θ_o with the same fresh
+    # generator, scored, with its gap to the oracles' mean for every metric
+    table = evaluate_methods(original, forget, retain,
+                             [(m, specs[m].name, cfgs[m]) for m in methods], score=score,
+                             oracle_scores=orc, keys=keys,
+                             generator=lambda: torch.Generator().manual_seed(1000 * seed + 4),
+                             train_set=Subset(X, y), device=device)
+    res: dict[str, Any] = {"original": orig, "oracles": orc,
+                           "oracle_mean": table.oracle_mean, "oracle_std": table.oracle_std,
+                           "methods": {}, "train_time_s": float(t_train),
                            "oracle_time_s": float(t_orc) / n_oracles}
     for m in methods:
-        out, rte = apply_method(specs[m], original, forget, retain, config=cfgs[m],
-                                generator=torch.Generator().manual_seed(1000 * seed + 4),
-                                train_set=Subset(X, y), device=device)
-        met = score(out.eval())
-        met["RTE"] = float(rte)
-        met.update({f"{k}_gap": abs(met[k] - o_mean[k]) for k in keys})
+        met = dict(table.metrics[m])
+        met["RTE"] = float(table.rte[m])
+        met.update({f"{k}_gap": table.gaps[m][k] for k in keys})
         res["methods"][m] = met
     return res
 
