@@ -303,4 +303,6 @@ def test_a_cuda_record_names_its_gpu(monkeypatch):
     env = claims.environment("cuda:0")
     assert env["gpu"] == "Test H1" and env["cuda"] == "12.9"
     assert "gpu" not in claims.environment("cpu")
+    with pytest.raises(TypeError, match="device_name must be a str"):
+        claims.environment(0)
     assert _env_text({"environment": env}).startswith(f"Test H1 GPU, CUDA 12.9, with {env['cpu']}")

@@ -54,6 +54,7 @@ def test_local_sweep_stays_in_process_when_claims_run_on_cuda(monkeypatch, capsy
     r = sweep(_pid, {"a": [1, 2, 3]}, seeds=2, backend="local", workers=2, progress=False)
     assert set(r.array("pid").ravel()) == {os.getpid()}
     assert "CUDA is in use in this process, so the 6 points run here" in capsys.readouterr().err
+    assert r.meta["backend"] == "serial"
     monkeypatch.undo()
     r = sweep(_pid, {"a": [1, 2, 3]}, seeds=2, backend="local", workers=2, progress=False)
     assert os.getpid() not in set(r.array("pid").ravel())

@@ -594,6 +594,9 @@ def environment(device_name: str = "cpu") -> dict[str, Any]:
     rounding into different numbers, so a record states the machine it ran on."""
     from theorylab._fingerprint import library_versions
 
+    if not isinstance(device_name, str):
+        raise TypeError(f"device_name must be a str such as 'cpu' or 'cuda:0', got "
+                        f"{type(device_name).__name__}")
     env: dict[str, Any] = dict(library_versions())
     env["machine"] = platform.machine()
     env["cpu"] = _cpu_model()
@@ -603,7 +606,7 @@ def environment(device_name: str = "cpu") -> dict[str, Any]:
             env["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         except Exception:  # pragma: no cover - older torch without the query
             pass
-        if str(device_name).startswith("cuda"):
+        if device_name.startswith("cuda"):
             try:
                 env["gpu"] = torch.cuda.get_device_name(torch.device(device_name))
                 env["cuda"] = torch.version.cuda

@@ -432,14 +432,13 @@ def sweep(
         if bar is not None:
             bar.update(1)
 
+    if backend == "local" and todo and _cuda_in_use():
+        # forked workers cannot use CUDA once this process has: the same points, in-process
+        print(f"sweep: CUDA is in use in this process, so the {len(todo)} points run here "
+              "one after another (forked workers could not use it)", file=sys.stderr)
+        backend = "serial"
     try:
         if backend == "serial" or not todo:
-            for ij in todo:
-                done(ij, _call(fn, points[ij[0]], seeds[ij[1]]))
-        elif backend == "local" and _cuda_in_use():
-            # forked workers cannot use CUDA once this process has: same points, in-process
-            print(f"sweep: CUDA is in use in this process, so the {len(todo)} points run "
-                  "here one after another (forked workers could not use it)", file=sys.stderr)
             for ij in todo:
                 done(ij, _call(fn, points[ij[0]], seeds[ij[1]]))
         elif backend == "local":
