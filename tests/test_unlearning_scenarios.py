@@ -192,6 +192,21 @@ def test_both_fashion_loaders_read_the_folder_the_environment_names(tmp_path, mo
             load()
 
 
+def test_both_fashion_loaders_refuse_a_root_that_is_not_a_path(monkeypatch, tmp_path):
+    # an int or bytes root used to reach pathlib and fail there without naming `root`; an
+    # empty string silently meant the environment's folder
+    from theorylab.nn.data import load_fashion_mnist
+
+    monkeypatch.setenv("THEORYLAB_FASHION_MNIST", str(tmp_path))
+    for load in (load_fashion_mnist_split, load_fashion_mnist):
+        for bad in (3, b"/tmp", ["/tmp"]):
+            with pytest.raises(TypeError, match=r"root must be a folder path.*got"):
+                load(bad)
+        for bad in ("", "  "):
+            with pytest.raises(ValueError, match="root must be a non-empty folder path"):
+                load(bad)
+
+
 def test_fashion_missing_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=str(tmp_path).replace("\\", "\\\\")):
         load_fashion_mnist_split(tmp_path)

@@ -33,8 +33,23 @@ class FashionMNISTMissing(FileNotFoundError):
 
 def fashion_mnist_dir(root: str | os.PathLike | None = None) -> Path:
     """The folder to read: ``root``, else ``$THEORYLAB_FASHION_MNIST``, else the Debian
-    package's folder."""
-    return Path(root or os.environ.get("THEORYLAB_FASHION_MNIST") or FASHION_MNIST_DIR)
+    package's folder.
+
+    Raises
+    ------
+    TypeError
+        When ``root`` is neither ``None`` nor a path (``str`` or ``os.PathLike``).
+    ValueError
+        When ``root`` is an empty string (it would silently mean the working folder).
+    """
+    if root is not None:
+        if isinstance(root, bytes) or not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"root must be a folder path (str or os.PathLike) or None, got "
+                            f"{type(root).__name__} {root!r}")
+        if isinstance(root, str) and not root.strip():
+            raise ValueError(f"root must be a non-empty folder path or None, got {root!r}")
+        return Path(root)
+    return Path(os.environ.get("THEORYLAB_FASHION_MNIST") or FASHION_MNIST_DIR)
 
 
 def fashion_mnist_file(base: str | os.PathLike, stem: str) -> Path:

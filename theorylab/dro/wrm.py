@@ -125,6 +125,20 @@ class TorchRSSResult(SolverResult):
     hyperparameters: dict | None = None
 
 
+def _check_training(gamma, gamma_u, lam, epochs, lr, inner_steps, warmup_epochs) -> tuple:
+    """The training hyper-parameters shared by :func:`train_rss_torch` and the batched
+    trainer, checked (``gamma_u=None``: ``gamma``)."""
+    gamma = check_scalar(gamma, name="gamma", lower=0.0, lower_inclusive=False)
+    gamma_u = gamma if gamma_u is None else check_scalar(gamma_u, name="gamma_u", lower=0.0,
+                                                          lower_inclusive=False)
+    lam = check_scalar(lam, name="lam", lower=0.0)
+    epochs = check_int(epochs, name="epochs", minimum=1)
+    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    inner_steps = check_int(inner_steps, name="inner_steps", minimum=0)
+    warmup_epochs = check_int(warmup_epochs, name="warmup_epochs", minimum=0)
+    return gamma, gamma_u, lam, epochs, lr, inner_steps, warmup_epochs
+
+
 def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
                     X_unlabeled: torch.Tensor | None = None, *,
                     method: Literal["rss", "robust_erm", "erm"] = "rss", gamma: float = 1.0,
@@ -205,14 +219,8 @@ def train_rss_torch(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
     m = int(X.shape[0])
     if y.shape[0] != m:
         raise ValueError(f"y must have shape ({m},), got {tuple(y.shape)}")
-    gamma = check_scalar(gamma, name="gamma", lower=0.0, lower_inclusive=False)
-    gamma_u = gamma if gamma_u is None else check_scalar(gamma_u, name="gamma_u", lower=0.0,
-                                                          lower_inclusive=False)
-    lam = check_scalar(lam, name="lam", lower=0.0)
-    epochs = check_int(epochs, name="epochs", minimum=1)
-    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
-    inner_steps = check_int(inner_steps, name="inner_steps", minimum=0)
-    warmup_epochs = check_int(warmup_epochs, name="warmup_epochs", minimum=0)
+    gamma, gamma_u, lam, epochs, lr, inner_steps, warmup_epochs = _check_training(
+        gamma, gamma_u, lam, epochs, lr, inner_steps, warmup_epochs)
     tol = check_scalar(tol, name="tol", lower=0.0)
     bs = m if batch_size is None else check_int(batch_size, name="batch_size", minimum=1)
     dev = check_device(device)

@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_int, check_scalar
+from .._validation import check_choice
+from .wrm import _check_training
 
 __all__ = ["train_rss_torch_many"]
 
@@ -93,14 +94,8 @@ def train_rss_torch_many(models: Sequence[nn.Module], Xs: Sequence[torch.Tensor]
     if len(Xs) != K or len(ys) != K:
         raise ValueError(f"Xs and ys must hold {K} tensors like models, got {len(Xs)} and "
                          f"{len(ys)}")
-    gamma = check_scalar(gamma, name="gamma", lower=0.0, lower_inclusive=False)
-    gamma_u = gamma if gamma_u is None else check_scalar(gamma_u, name="gamma_u", lower=0.0,
-                                                          lower_inclusive=False)
-    lam = check_scalar(lam, name="lam", lower=0.0)
-    epochs = check_int(epochs, name="epochs", minimum=1)
-    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
-    inner_steps = check_int(inner_steps, name="inner_steps", minimum=0)
-    warmup_epochs = check_int(warmup_epochs, name="warmup_epochs", minimum=0)
+    gamma, gamma_u, lam, epochs, lr, inner_steps, warmup_epochs = _check_training(
+        gamma, gamma_u, lam, epochs, lr, inner_steps, warmup_epochs)
     gens = [None] * K if generators is None else list(generators)
     if len(gens) != K:
         raise ValueError(f"generators must hold {K} generators like models, got {len(gens)}")

@@ -11,10 +11,12 @@ decreasing real branch of smallest modulus outside), so both give the same numbe
 round-off (checked in the tests against ``stieltjes_th`` and against the companion-matrix
 solver on the GAMP iterations).
 
-:func:`solve_gamp_rie_fast` is :func:`theorylab.gamp.solve_gamp_rie` with this root solver
-in the RIE (the iteration is otherwise line-for-line the same), and
-:func:`bayes_optimal_mmse_fast` is :func:`theorylab.gamp.bayes_optimal_mmse` on the same
-quadrature with the fast roots.  This module is imported only by the claims that use it.
+The iteration, the quadrature and the root bracketing are not repeated here: they live in
+:mod:`theorylab.gamp.gamp` and :mod:`theorylab.gamp.theory` with the Stieltjes root solver as
+a parameter.  :func:`solve_gamp_rie_fast` is :func:`theorylab.gamp.solve_gamp_rie` and
+:func:`bayes_optimal_mmse_fast` is :func:`theorylab.gamp.bayes_optimal_mmse`, each run with
+:func:`stieltjes_th_fast` (in the RIE and in the denoiser-MMSE table).  This module is
+imported only by the claims that use it.
 
 Reference: arXiv:2408.03733 (GAMP-RIE), arXiv:1502.06736 (RIE).
 """
@@ -22,38 +24,17 @@ Reference: arXiv:2408.03733 (GAMP-RIE), arXiv:1502.06736 (RIE).
 from __future__ import annotations
 
 import cmath
-import functools
 import math
-import warnings
 
 import numpy as np
 from numba import njit
-from scipy.interpolate import CubicSpline
-from scipy.optimize import brentq
 
-from .._result import ConvergenceWarning
 from .._validation import (
     check_array,
-    check_int,
-    check_matrix,
     check_positive,
-    check_rng,
-    check_scalar,
-    check_vector,
 )
-from . import _kernels
-from .gamp import GampRieResult, init_gamp_rie
-from .theory import (
-    _TABLE_HI,
-    _TABLE_LO,
-    _TABLE_N,
-    _cubic_coeffs_th,
-    _cubic_roots,
-    _quad_nodes,
-    denoising_mmse,
-    perfect_recovery_threshold,
-    spectral_edges_th,
-)
+from .gamp import GampRieResult, _iterate, _validated
+from .theory import _bayes_optimal_mmse, _cubic_coeffs_th, _cubic_roots, _pick_branch
 
 __all__ = ["stieltjes_th_fast", "solve_gamp_rie_fast", "bayes_optimal_mmse_fast"]
 
@@ -121,170 +102,20 @@ def stieltjes_th_fast(x, s2: float, kappa: float) -> np.ndarray:
     s2 = check_positive(s2, name="s2")
     kappa = check_positive(kappa, name="kappa")
     roots = _cubic_roots_fast(x.ravel(), s2, kappa)
-    # the branch choice below is that of stieltjes_th, verbatim
-    im = roots.imag
-    inside = (np.abs(im) > 1e-8 * np.abs(roots)).any(axis=1)
-    out = np.empty(roots.shape[0], dtype=np.complex128)
-    if np.any(inside):
-        r = roots[inside]
-        k = np.argmax(r.imag, axis=1)
-        out[inside] = r[np.arange(r.shape[0]), k]
-    if np.any(~inside):
-        r = roots[~inside].real
-        zp = -1.0 / r**2 + kappa / (kappa - r) ** 2 + s2
-        cost = np.where(zp < 0, np.abs(r), np.inf)
-        k = np.argmin(cost, axis=1)
-        none = ~np.isfinite(cost[np.arange(r.shape[0]), k])
-        if np.any(none):
-            k[none] = np.argmin(zp[none], axis=1)
-        out[~inside] = r[np.arange(r.shape[0]), k]
-    return out.reshape(x.shape)
-
-
-def _rie_fast(R: np.ndarray, delta: float, kappa: float) -> np.ndarray:
-    """``theorylab.gamp.rie._rie`` with :func:`stieltjes_th_fast` (same eigh, same map)."""
-    lam, V = np.linalg.eigh(0.5 * (R + R.T))
-    sk = np.sqrt(kappa)
-    s2 = delta / kappa
-    lam_th = lam / sk
-    h = stieltjes_th_fast(lam_th, s2, kappa).real
-    mu = sk * (lam_th - 2.0 * s2 * h)
-    return (V * mu) @ V.T
+    return _pick_branch(roots, s2, kappa).reshape(x.shape)  # stieltjes_th's branch choice
 
 
 def solve_gamp_rie_fast(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0.5,
                         tol: float = 1e-5, max_iter: int = 200, rng=None,
                         S_star=None) -> GampRieResult:
-    """:func:`theorylab.gamp.solve_gamp_rie` with closed-form cubic roots in the RIE.
+    """:func:`theorylab.gamp.solve_gamp_rie` with closed-form cubic roots in the RIE and
+    in the denoiser table.
 
     Same arguments, validation, iteration, warnings and result; see that function.
     """
-    X = check_matrix(X, name="X")
-    n, d = X.shape
-    if d < 2:
-        raise ValueError(f"X must have at least 2 columns, got shape {X.shape}")
-    y = check_vector(y, name="y", n=n)
-    kappa = check_positive(kappa, name="kappa")
-    delta = check_positive(delta, name="delta", strict=False)
-    damping = check_scalar(damping, name="damping", lower=0.0, upper=1.0,
-                           upper_inclusive=False)
-    tol = check_positive(tol, name="tol")
-    max_iter = check_int(max_iter, name="max_iter", minimum=1)
-    rng = check_rng(rng)
-    S_tilde_star = None
-    if S_star is not None:
-        S_tilde_star = check_matrix(S_star, name="S_star", shape=(d, d)) / np.sqrt(d)
-
-    F = _denoiser_mse_fast(kappa)
-    alpha = n / d**2
-    inv_sqrt_d = 1.0 / np.sqrt(d)
-    S, C, V, omega = init_gamp_rie(d, n, kappa=kappa, rng=rng)
-    buf = np.empty((n, d))
-    g = np.empty(n)
-    steps, preds, errs = [], [], []
-    converged = False
-    step = np.inf
-    delta_A = np.nan
-    it = 0
-    for it in range(1, max_iter + 1):
-        V_new = C
-        V_damped = (1.0 - damping) * V_new + damping * V
-        np.matmul(X, S, out=buf)
-        sum_g2, sum_g = _kernels.channel_update(X, buf, y, omega, float(np.trace(S)),
-                                                inv_sqrt_d, V, V_new, V_damped, delta,
-                                                damping, g)
-        V = V_damped
-        A = 2.0 * alpha * sum_g2 / n
-        if not np.isfinite(A) or A <= 0:
-            raise FloatingPointError(f"GAMP-RIE diverged at iteration {it}: A = {A!r}")
-        np.multiply(X, g[:, None], out=buf)
-        M = X.T @ buf
-        M[np.diag_indices(d)] -= sum_g
-        R = S + M * (inv_sqrt_d / (A * d))
-        delta_A = 1.0 / (2.0 * A)
-        S_new = _rie_fast(R, delta_A, kappa)
-        C = 2.0 * F(delta_A)
-        if not (np.all(np.isfinite(S_new)) and np.isfinite(C)):
-            raise FloatingPointError(f"GAMP-RIE produced a non-finite iterate at iteration {it}")
-        step = float(np.sum((S - S_new) ** 2) / d)
-        S = S_new
-        steps.append(step)
-        preds.append(0.5 * C)
-        if S_tilde_star is not None:
-            errs.append(float(np.sum((S - S_tilde_star) ** 2) / d))
-        if step < tol:
-            converged = True
-            break
-    history = {"step": np.asarray(steps), "predicted_mse": np.asarray(preds)}
-    if S_tilde_star is not None:
-        history["mse"] = np.asarray(errs)
-    if converged:
-        message = f"converged: step {step:.3e} < tol {tol:.1e} after {it} iterations"
-    else:
-        message = (f"GAMP-RIE did not converge: step {step:.3e} >= tol {tol:.1e} after "
-                   f"{max_iter} iterations")
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
-    S_fig = S * np.sqrt(d)
-    return GampRieResult(x=S_fig, n_iter=it, converged=converged, message=message,
-                         history=history, mse=errs[-1] if errs else None,
-                         predicted_mse=0.5 * C, denoise_var=float(delta_A))
-
-
-# ------------------------------------------------------------------ Bayes-optimal MMSE
-
-@functools.lru_cache(maxsize=32)
-def _table_fast(kappa: float) -> CubicSpline:
-    """``theory._table``: the same 201-point log-log spline of F_code(Δ; κ)."""
-    ld = np.linspace(math.log(_TABLE_LO), math.log(_TABLE_HI), _TABLE_N)
-    f = np.array([kappa * _denoising_mmse_th_fast(math.exp(v) / kappa, kappa) for v in ld])
-    return CubicSpline(ld, np.log(np.maximum(f, 1e-300)))
-
-
-def _denoiser_mse_fast(kappa: float):
-    """``gamp._denoiser_mse`` on :func:`_table_fast` (exact integral outside the table)."""
-
-    def F(delta_A: float) -> float:
-        if _TABLE_LO <= delta_A <= _TABLE_HI:
-            return float(np.exp(_table_fast(kappa)(np.log(delta_A))))
-        return float(denoising_mmse(delta_A, kappa=kappa, exact=True))
-
-    return F
-
-
-def _bulks_th_fast(s2: float, kappa: float) -> list[tuple[float, float]]:
-    e = spectral_edges_th(s2, kappa)
-    bulks = [(float(e[i]), float(e[i + 1])) for i in range(0, e.size - 1, 2)]
-    mids = np.array([0.5 * (a + b) for a, b in bulks])
-    if not np.all(stieltjes_th_fast(mids, s2, kappa).imag > 0):
-        bulks = [(float(e[0]), float(e[-1]))]
-    return bulks
-
-
-def _denoising_mmse_th_fast(s2: float, kappa: float) -> float:
-    """``theory._denoising_mmse_th``: F_th(σ²) = σ² − (4π²/3) σ⁴ ∫ρ³, same quadrature."""
-    x, w = _quad_nodes(_bulks_th_fast(s2, kappa))
-    rho = np.maximum(stieltjes_th_fast(x, s2, kappa).imag, 0.0) / np.pi
-    return float(s2 - (4.0 * np.pi**2 / 3.0) * s2**2 * np.dot(w, rho**3))
-
-
-def _mmse_one_fast(alpha: float, kappa: float, delta: float) -> float:
-    dth = delta / kappa
-
-    def G(log_s2: float) -> float:
-        s2 = math.exp(log_s2)
-        return _denoising_mmse_th_fast(s2, kappa) - 2.0 * alpha * s2 + 0.5 * dth
-
-    lo, hi = math.log(1e-7), math.log(2.0 * (1.0 / kappa + 0.5 * dth) / alpha + 1.0)
-    if dth == 0.0 and alpha >= perfect_recovery_threshold(kappa):
-        return 0.0
-    glo, ghi = G(lo), G(hi)
-    if glo <= 0:
-        return 0.0
-    if ghi > 0:
-        raise FloatingPointError(f"no MMSE root bracketed for alpha={alpha}, kappa={kappa}")
-    ls = brentq(G, lo, hi, xtol=1e-13, rtol=1e-13)
-    s2 = math.exp(ls)
-    return float(kappa * (2.0 * alpha * s2 - 0.5 * dth))
+    return _iterate(**_validated(X, y, kappa=kappa, delta=delta, damping=damping, tol=tol,
+                                 max_iter=max_iter, rng=rng, S_star=S_star),
+                    stieltjes=stieltjes_th_fast)
 
 
 def bayes_optimal_mmse_fast(alpha, kappa: float, *, delta: float = 0.0):
@@ -292,11 +123,4 @@ def bayes_optimal_mmse_fast(alpha, kappa: float, *, delta: float = 0.0):
 
     Same arguments, bracket, root tolerance and quadrature; see that function.
     """
-    kappa = check_positive(kappa, name="kappa")
-    delta = check_positive(delta, name="delta", strict=False)
-    arr = check_array(alpha, name="alpha", ndim=None, finite=False, min_shape=(1,))
-    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    out = np.array([_mmse_one_fast(float(a), kappa, delta) for a in arr.ravel()])
-    out = out.reshape(arr.shape)
-    return float(out) if out.ndim == 0 else out
+    return _bayes_optimal_mmse(alpha, kappa, delta, stieltjes_th_fast)

@@ -29,7 +29,7 @@ from .._validation import (
 )
 from . import _kernels
 from .rie import _rie
-from .theory import denoising_mmse
+from .theory import _TABLE_HI, _TABLE_LO, _table, denoising_mmse, stieltjes_th
 
 __all__ = ["GampRieResult", "solve_gamp_rie", "init_gamp_rie"]
 
@@ -143,6 +143,14 @@ def solve_gamp_rie(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0
     >>> res.converged, abs(res.mse - 0.1281) < 0.05  # theory MMSE(0.3; 0.5) = 0.1281
     (True, True)
     """
+    return _iterate(**_validated(X, y, kappa=kappa, delta=delta, damping=damping, tol=tol,
+                                 max_iter=max_iter, rng=rng, S_star=S_star),
+                    stieltjes=stieltjes_th)
+
+
+def _validated(X, y, *, kappa, delta, damping, tol, max_iter, rng, S_star) -> dict:
+    """The arguments of :func:`solve_gamp_rie`, validated, as :func:`_iterate` takes them
+    (``S_star`` in algorithm units as ``S_tilde_star``)."""
     X = check_matrix(X, name="X")
     n, d = X.shape
     if d < 2:
@@ -158,8 +166,18 @@ def solve_gamp_rie(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0
     S_tilde_star = None
     if S_star is not None:
         S_tilde_star = check_matrix(S_star, name="S_star", shape=(d, d)) / np.sqrt(d)
+    return dict(X=X, y=y, kappa=kappa, delta=delta, damping=damping, tol=tol,
+                max_iter=max_iter, rng=rng, S_tilde_star=S_tilde_star)
 
-    F = _denoiser_mse(kappa)
+
+def _iterate(X: np.ndarray, y: np.ndarray, *, kappa: float, delta: float, damping: float,
+             tol: float, max_iter: int, rng: np.random.Generator,
+             S_tilde_star: np.ndarray | None, stieltjes) -> GampRieResult:
+    """The GAMP-RIE iteration of :func:`solve_gamp_rie` on validated inputs, with the
+    Stieltjes root solver ``stieltjes`` of the RIE and of the denoiser table as a parameter
+    (:func:`~theorylab.gamp.theory.stieltjes_th`, or the fast twin's closed form)."""
+    n, d = X.shape
+    F = _denoiser_mse(kappa, stieltjes)
     alpha = n / d**2
     inv_sqrt_d = 1.0 / np.sqrt(d)
     S, C, V, omega = init_gamp_rie(d, n, kappa=kappa, rng=rng)
@@ -186,7 +204,7 @@ def solve_gamp_rie(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0
         M[np.diag_indices(d)] -= sum_g
         R = S + M * (inv_sqrt_d / (A * d))
         delta_A = 1.0 / (2.0 * A)
-        S_new = _rie(R, delta_A, kappa)
+        S_new = _rie(R, delta_A, kappa, stieltjes)
         C = 2.0 * F(delta_A)
         if not (np.all(np.isfinite(S_new)) and np.isfinite(C)):
             raise FloatingPointError(f"GAMP-RIE produced a non-finite iterate at iteration {it}")
@@ -207,25 +225,20 @@ def solve_gamp_rie(X, y, *, kappa: float, delta: float = 0.0, damping: float = 0
     else:
         message = (f"GAMP-RIE did not converge: step {step:.3e} >= tol {tol:.1e} after "
                    f"{max_iter} iterations")
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
     S_fig = S * np.sqrt(d)
     return GampRieResult(x=S_fig, n_iter=it, converged=converged, message=message,
                          history=history, mse=errs[-1] if errs else None,
                          predicted_mse=0.5 * C, denoise_var=float(delta_A))
 
 
-def _denoiser_mse(kappa: float):
-    """F(Δ; κ) via the per-κ table, falling back to the integral outside its range."""
-    table = None
+def _denoiser_mse(kappa: float, stieltjes=stieltjes_th):
+    """F(Δ; κ) via the per-κ table (built, once per κ and root solver, on the first call
+    inside its range), falling back to the integral outside its range."""
 
     def F(delta_A: float) -> float:
-        nonlocal table
-        if 1e-5 <= delta_A <= 1e3:
-            if table is None:
-                from .theory import denoising_mmse_table
-
-                table = denoising_mmse_table(kappa)
-            return float(table(delta_A))
+        if _TABLE_LO <= delta_A <= _TABLE_HI:
+            return float(np.exp(_table(kappa, stieltjes)(np.log(delta_A))))
         return float(denoising_mmse(delta_A, kappa=kappa, exact=True))
 
     return F

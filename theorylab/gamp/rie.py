@@ -29,10 +29,16 @@ def rie_shrink_eigenvalues(lam: np.ndarray, delta: float, *, kappa: float) -> np
     """
     delta = check_positive(delta, name="delta")
     kappa = check_positive(kappa, name="kappa")
+    return _shrink(check_array(lam, name="lam", ndim=None, min_shape=(1,)), delta, kappa)
+
+
+def _shrink(lam: np.ndarray, delta: float, kappa: float, stieltjes=stieltjes_th) -> np.ndarray:
+    """:func:`rie_shrink_eigenvalues` without validation, on the root solver ``stieltjes``
+    (:func:`~theorylab.gamp.theory.stieltjes_th` or the fast twin's)."""
     sk = np.sqrt(kappa)
     s2 = delta / kappa
-    lam_th = check_array(lam, name="lam", ndim=None, min_shape=(1,)) / sk
-    h = stieltjes_th(lam_th, s2, kappa).real
+    lam_th = lam / sk
+    h = stieltjes(lam_th, s2, kappa).real
     return sk * (lam_th - 2.0 * s2 * h)
 
 
@@ -88,7 +94,7 @@ def rie_denoise(R, delta: float, *, kappa: float) -> np.ndarray:
     return _rie(R, delta, kappa)
 
 
-def _rie(R: np.ndarray, delta: float, kappa: float) -> np.ndarray:
+def _rie(R: np.ndarray, delta: float, kappa: float, stieltjes=stieltjes_th) -> np.ndarray:
     lam, V = np.linalg.eigh(0.5 * (R + R.T))
-    mu = rie_shrink_eigenvalues(lam, delta, kappa=kappa)
+    mu = _shrink(lam, delta, kappa, stieltjes)
     return (V * mu) @ V.T

@@ -106,10 +106,16 @@ def stieltjes_th(x, s2: float, kappa: float) -> np.ndarray:
     s2 = check_positive(s2, name="s2", strict=False)
     kappa = check_positive(kappa, name="kappa")
     roots = _cubic_roots(*_cubic_coeffs_th(x.astype(np.complex128), s2, kappa))
+    return _pick_branch(roots, s2, kappa).reshape(x.shape)
+
+
+def _pick_branch(roots: np.ndarray, s2: float, kappa: float) -> np.ndarray:
+    """The physical root per row of ``roots`` (N, 3), as :func:`stieltjes_th` describes;
+    shared with the closed-form root solver of :mod:`theorylab.gamp.fast`."""
     im = roots.imag
     # a root is complex when its imaginary part is not round-off relative to itself
     inside = (np.abs(im) > 1e-8 * np.abs(roots)).any(axis=1)
-    out = np.empty(x.shape, dtype=np.complex128)
+    out = np.empty(roots.shape[0], dtype=np.complex128)
     if np.any(inside):
         r = roots[inside]
         k = np.argmax(r.imag, axis=1)
@@ -149,15 +155,12 @@ def spectral_edges_th(s2: float, kappa: float) -> np.ndarray:
     return x
 
 
-def _bulks_th(s2: float, kappa: float) -> list[tuple[float, float]]:
+def _bulks_th(s2: float, kappa: float, stieltjes=stieltjes_th) -> list[tuple[float, float]]:
     e = spectral_edges_th(s2, kappa)
     bulks = [(float(e[i]), float(e[i + 1])) for i in range(0, e.size - 1, 2)]
     # guard: a pair of edges with no density between them means we mis-paired; merge
-    good = []
-    for a, b in bulks:
-        mid = stieltjes_th(np.array([0.5 * (a + b)]), s2, kappa)[0]
-        good.append(mid.imag > 0)
-    if not all(good):
+    mids = np.array([0.5 * (a + b) for a, b in bulks])
+    if not np.all(stieltjes(mids, s2, kappa).imag > 0):
         bulks = [(float(e[0]), float(e[-1]))]
     return bulks
 
@@ -184,19 +187,21 @@ def spectral_density_th(x, s2: float, kappa: float) -> np.ndarray:
     return np.maximum(stieltjes_th(x, s2, kappa).imag, 0.0) / np.pi
 
 
-def _denoising_mmse_th(s2: float, kappa: float) -> float:
-    """F_th(σ²) = σ² − (4π²/3) σ⁴ ∫ρ³ (Bun et al. 2016 applied to a Wishart prior)."""
-    x, w = _quad_nodes(_bulks_th(s2, kappa))
-    rho = spectral_density_th(x, s2, kappa)
+def _denoising_mmse_th(s2: float, kappa: float, stieltjes=stieltjes_th) -> float:
+    """F_th(σ²) = σ² − (4π²/3) σ⁴ ∫ρ³ (Bun et al. 2016 applied to a Wishart prior);
+    ``stieltjes``: the root solver (:func:`stieltjes_th` or the fast twin's)."""
+    x, w = _quad_nodes(_bulks_th(s2, kappa, stieltjes))
+    rho = np.maximum(stieltjes(x, s2, kappa).imag, 0.0) / np.pi
     return float(s2 - (4.0 * np.pi**2 / 3.0) * s2**2 * np.dot(w, rho**3))
 
 
 # ------------------------------------------------------------------------ denoiser MMSE
 
 @functools.lru_cache(maxsize=32)
-def _table(kappa: float) -> CubicSpline:
+def _table(kappa: float, stieltjes=stieltjes_th) -> CubicSpline:
     ld = np.linspace(math.log(_TABLE_LO), math.log(_TABLE_HI), _TABLE_N)
-    f = np.array([kappa * _denoising_mmse_th(math.exp(v) / kappa, kappa) for v in ld])
+    f = np.array([kappa * _denoising_mmse_th(math.exp(v) / kappa, kappa, stieltjes)
+                  for v in ld])
     # interpolate log F (F spans decades) against log Δ
     return CubicSpline(ld, np.log(np.maximum(f, 1e-300)))
 
@@ -332,22 +337,27 @@ def bayes_optimal_mmse(alpha, kappa: float, *, delta: float = 0.0) -> float | np
     >>> round(bayes_optimal_mmse(0.3, 0.5), 4)
     0.1281
     """
+    return _bayes_optimal_mmse(alpha, kappa, delta, stieltjes_th)
+
+
+def _bayes_optimal_mmse(alpha, kappa: float, delta: float, stieltjes) -> float | np.ndarray:
+    """:func:`bayes_optimal_mmse` with the root solver ``stieltjes`` as a parameter."""
     kappa = check_positive(kappa, name="kappa")
     delta = check_positive(delta, name="delta", strict=False)
     arr = check_array(alpha, name="alpha", ndim=None, finite=False, min_shape=(1,))
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    out = np.array([_mmse_one(float(a), kappa, delta) for a in arr.ravel()])
+    out = np.array([_mmse_one(float(a), kappa, delta, stieltjes) for a in arr.ravel()])
     out = out.reshape(arr.shape)
     return float(out) if out.ndim == 0 else out
 
 
-def _mmse_one(alpha: float, kappa: float, delta: float) -> float:
+def _mmse_one(alpha: float, kappa: float, delta: float, stieltjes=stieltjes_th) -> float:
     dth = delta / kappa
 
     def G(log_s2: float) -> float:
         s2 = math.exp(log_s2)
-        return _denoising_mmse_th(s2, kappa) - 2.0 * alpha * s2 + 0.5 * dth
+        return _denoising_mmse_th(s2, kappa, stieltjes) - 2.0 * alpha * s2 + 0.5 * dth
 
     # F_th <= 1/κ (prior variance), so G < 0 once 2ασ² > 1/κ + Δ_th/2
     lo, hi = math.log(1e-7), math.log(2.0 * (1.0 / kappa + 0.5 * dth) / alpha + 1.0)

@@ -86,6 +86,19 @@ def _check_numbers(numbers, bits: int, name: str) -> torch.Tensor:
     return numbers
 
 
+def _check_mask(mask, numbers: torch.Tensor) -> torch.Tensor:
+    """``mask`` (a bool tensor of ``numbers``' shape; ``None``: nothing masked), checked."""
+    if mask is None:
+        return torch.zeros(numbers.shape, dtype=torch.bool, device=numbers.device)
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError("mask must be a bool tensor, got "
+                        f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if mask.shape != numbers.shape:
+        raise ValueError(f"mask must have the shape of numbers {tuple(numbers.shape)}, "
+                         f"got {tuple(mask.shape)}")
+    return mask
+
+
 @dataclass(frozen=True)
 class NEEConfig:
     """Options of :class:`MaskedPointerExecutor`."""
@@ -210,15 +223,7 @@ class MaskedPointerExecutor(nn.Module):
         if numbers.ndim != 2 or numbers.shape[1] == 0:
             raise ValueError(f"numbers must have shape (B, L) with L >= 1, got "
                              f"{tuple(numbers.shape)}")
-        if mask is None:
-            return torch.zeros(numbers.shape, dtype=torch.bool, device=numbers.device)
-        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-            raise TypeError("mask must be a bool tensor, got "
-                            f"{getattr(mask, 'dtype', type(mask).__name__)}")
-        if mask.shape != numbers.shape:
-            raise ValueError(f"mask must have the shape of numbers {tuple(numbers.shape)}, "
-                             f"got {tuple(mask.shape)}")
-        return mask
+        return _check_mask(mask, numbers)
 
     def _encode(self, numbers, mask):
         B, L = numbers.shape

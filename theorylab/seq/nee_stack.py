@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from theorylab.seq.nee import MaskedPointerExecutor, _check_numbers
+from theorylab.seq.nee import MaskedPointerExecutor, _check_mask, _check_numbers
 
 __all__ = ["StackedExecutor", "stacked_min_pointer_loss", "stacked_bit_loss"]
 
@@ -146,15 +146,7 @@ class StackedExecutor(nn.Module):
         if numbers.ndim != 3 or numbers.shape[0] != K or numbers.shape[2] == 0:
             raise ValueError(f"numbers must have shape ({K}, B, L) with L >= 1, got "
                              f"{tuple(numbers.shape)}")
-        if mask is None:
-            return torch.zeros(numbers.shape, dtype=torch.bool, device=numbers.device)
-        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
-            raise TypeError("mask must be a bool tensor, got "
-                            f"{getattr(mask, 'dtype', type(mask).__name__)}")
-        if mask.shape != numbers.shape:
-            raise ValueError(f"mask must have the shape of numbers {tuple(numbers.shape)}, "
-                             f"got {tuple(mask.shape)}")
-        return mask
+        return _check_mask(mask, numbers)
 
     def _body(self, numbers, mask, value_only):
         K, B, L = numbers.shape

@@ -15,14 +15,12 @@ twin — the original harness function — that the tests compare it with, bit f
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from theorylab._validation import check_int
 from theorylab.unlearning import gan as _gan
 
 __all__ = ["FlatAdam", "FastMLPGenerator", "FastMLPDiscriminator", "build_gan", "train_gan",
@@ -128,55 +126,17 @@ def train_gan(G: _gan.MLPGenerator, D: _gan.MLPDiscriminator, X: torch.Tensor, *
               ) -> tuple[_gan.MLPGenerator, _gan.MLPDiscriminator]:
     """:func:`theorylab.unlearning.gan.train_gan` with :class:`FlatAdam`: the same draws from
     ``generator``, the same losses, the same parameters after every step."""
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    steps = check_int(steps, name="steps", minimum=0)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must be a non-empty 2-D tensor, got shape {tuple(X.shape)}")
-    dev = next(G.parameters()).device
-    X = X.to(dev)
-    opt_g, opt_d = _adam(G.parameters(), lr, beta1), _adam(D.parameters(), lr, beta1)
-    G.train()
-    D.train()
-    n, z_dim = X.shape[0], G.z_dim
-    for step in range(steps):
-        real = X[torch.randint(n, (batch_size,), generator=generator).to(dev)]
-        fake = G(torch.randn(batch_size, z_dim, generator=generator).to(dev))
-        opt_d.zero_grad(set_to_none=True)
-        loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake.detach())).mean()
-        loss_d.backward()
-        opt_d.step()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g = F.softplus(-D(fake)).mean()
-        if penalty is not None:
-            loss_g = loss_g + penalty(G)
-        if not (torch.isfinite(loss_g) and torch.isfinite(loss_d)):
-            lg, ld = float(loss_g.detach()), float(loss_d.detach())
-            raise FloatingPointError(f"GAN loss is not finite at step {step}: generator "
-                                     f"{lg!r}, discriminator {ld!r}")
-        loss_g.backward()
-        opt_g.step()
-        if callback is not None:
-            callback(step + 1, G)
-    G.eval()
-    D.eval()
-    return G, D
+    return _gan._train_gan(G, D, X, steps=steps, lr=lr, beta1=beta1, batch_size=batch_size,
+                           generator=generator, penalty=penalty, callback=callback,
+                           make_optimizer=_adam)
 
 
 def adapt_negative(G: _gan.MLPGenerator, D: _gan.MLPDiscriminator, negatives: torch.Tensor, *,
                    config: _gan.AdaptConfig | None = None, generator: torch.Generator
                    ) -> tuple[_gan.MLPGenerator, _gan.MLPDiscriminator]:
     """:func:`theorylab.unlearning.gan.adapt_negative` on :func:`train_gan`."""
-    config = _gan.AdaptConfig() if config is None else config
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    fisher = _gan.generator_fisher(G, D, n=config.n_fisher, generator=generator)
-    theta0 = {k: v.detach().clone() for k, v in G.named_parameters()}
-    Gn, Dn = copy.deepcopy(G), copy.deepcopy(D)
-    lam = config.lam_ewc
-    return train_gan(Gn, Dn, negatives, steps=config.steps, lr=config.lr, beta1=config.beta1,
-                     batch_size=config.batch_size, generator=generator,
-                     penalty=lambda g: _gan.ewc_penalty(g, theta0, fisher, lam))
+    return _gan._adapt_negative(G, D, negatives, config=config, generator=generator,
+                                train=train_gan)
 
 
 def adapt_then_unlearn(G: _gan.MLPGenerator, D: _gan.MLPDiscriminator, positives: torch.Tensor,
@@ -185,19 +145,5 @@ def adapt_then_unlearn(G: _gan.MLPGenerator, D: _gan.MLPDiscriminator, positives
                        callback: Callable[[int, nn.Module], None] | None = None
                        ) -> _gan.MLPGenerator:
     """:func:`theorylab.unlearning.gan.adapt_then_unlearn` on :func:`train_gan`."""
-    config = _gan.UnlearnConfig() if config is None else config
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    adapted = list(adapted)
-    if config.repulsion != "none":
-        _gan.param_distance(G, adapted)  # validates the adapted models before training
-    Gu, Du = copy.deepcopy(G), copy.deepcopy(D)
-    pen = None
-    if config.repulsion != "none":
-        gamma, kind = config.gamma, config.repulsion
-        pen = lambda g: _gan.repulsion_loss(_gan.param_distance(g, adapted), gamma,  # noqa: E731
-                                            kind)
-    train_gan(Gu, Du, positives, steps=config.steps, lr=config.lr, beta1=config.beta1,
-              batch_size=config.batch_size, generator=generator, penalty=pen,
-              callback=callback)
-    return Gu
+    return _gan._adapt_then_unlearn(G, D, positives, adapted, config=config,
+                                    generator=generator, callback=callback, train=train_gan)

@@ -39,7 +39,7 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -231,13 +231,26 @@ def train_gan(G: MLPGenerator, D: MLPDiscriminator, X: torch.Tensor, *, steps: i
     FloatingPointError
         When a loss turns NaN/inf, naming the step.
     """
+    return _train_gan(G, D, X, steps=steps, lr=lr, beta1=beta1, batch_size=batch_size,
+                      generator=generator, penalty=penalty, callback=callback,
+                      make_optimizer=_adam)
+
+
+def _train_gan(G: MLPGenerator, D: MLPDiscriminator, X: torch.Tensor, *, steps: int, lr: float,
+               beta1: float, batch_size: int, generator: torch.Generator,
+               penalty: Callable[[MLPGenerator], torch.Tensor] | None,
+               callback: Callable[[int, MLPGenerator], None] | None,
+               make_optimizer: Callable[..., Any]) -> tuple[MLPGenerator, MLPDiscriminator]:
+    """:func:`train_gan` with the optimiser factory ``make_optimizer(params, lr, beta1)`` as
+    a parameter (the fast path passes a flat-buffer Adam with the same arithmetic)."""
     _check_generator(generator)
     steps = check_int(steps, name="steps", minimum=0)
     if X.ndim != 2 or X.shape[0] == 0:
         raise ValueError(f"X must be a non-empty 2-D tensor, got shape {tuple(X.shape)}")
     dev = _device(G)
     X = X.to(dev)
-    opt_g, opt_d = _adam(G.parameters(), lr, beta1), _adam(D.parameters(), lr, beta1)
+    opt_g = make_optimizer(G.parameters(), lr, beta1)
+    opt_d = make_optimizer(D.parameters(), lr, beta1)
     G.train()
     D.train()
     for step in range(steps):
@@ -338,15 +351,20 @@ def adapt_negative(G: MLPGenerator, D: MLPDiscriminator, negatives: torch.Tensor
     The Fisher is computed on the original (G, D) before any step; ``G`` and ``D`` are not
     modified.
     """
+    return _adapt_negative(G, D, negatives, config=config, generator=generator, train=train_gan)
+
+
+def _adapt_negative(G, D, negatives, *, config, generator, train):
+    """:func:`adapt_negative` on the GAN trainer ``train`` (:func:`train_gan`'s signature)."""
     config = AdaptConfig() if config is None else config
     _check_generator(generator)
     fisher = generator_fisher(G, D, n=config.n_fisher, generator=generator)
     theta0 = {k: v.detach().clone() for k, v in G.named_parameters()}
     Gn, Dn = copy.deepcopy(G), copy.deepcopy(D)
     lam = config.lam_ewc
-    return train_gan(Gn, Dn, negatives, steps=config.steps, lr=config.lr, beta1=config.beta1,
-                     batch_size=config.batch_size, generator=generator,
-                     penalty=lambda g: ewc_penalty(g, theta0, fisher, lam))
+    return train(Gn, Dn, negatives, steps=config.steps, lr=config.lr, beta1=config.beta1,
+                 batch_size=config.batch_size, generator=generator,
+                 penalty=lambda g: ewc_penalty(g, theta0, fisher, lam))
 
 
 def adapt_then_unlearn(G: MLPGenerator, D: MLPDiscriminator, positives: torch.Tensor,
@@ -356,6 +374,13 @@ def adapt_then_unlearn(G: MLPGenerator, D: MLPDiscriminator, positives: torch.Te
                        ) -> MLPGenerator:
     """Stage 2: a copy of ``G`` trained (with a copy of ``D``) as a GAN on ``positives`` with
     L_adv + repulsion(d(θ)) away from the ``adapted`` generators. ``G``, ``D`` unchanged."""
+    return _adapt_then_unlearn(G, D, positives, adapted, config=config, generator=generator,
+                               callback=callback, train=train_gan)
+
+
+def _adapt_then_unlearn(G, D, positives, adapted, *, config, generator, callback, train):
+    """:func:`adapt_then_unlearn` on the GAN trainer ``train`` (:func:`train_gan`'s
+    signature)."""
     config = UnlearnConfig() if config is None else config
     _check_generator(generator)
     adapted = list(adapted)
@@ -366,9 +391,8 @@ def adapt_then_unlearn(G: MLPGenerator, D: MLPDiscriminator, positives: torch.Te
     if config.repulsion != "none":
         gamma, kind = config.gamma, config.repulsion
         pen = lambda g: repulsion_loss(param_distance(g, adapted), gamma, kind)  # noqa: E731
-    train_gan(Gu, Du, positives, steps=config.steps, lr=config.lr, beta1=config.beta1,
-              batch_size=config.batch_size, generator=generator, penalty=pen,
-              callback=callback)
+    train(Gu, Du, positives, steps=config.steps, lr=config.lr, beta1=config.beta1,
+          batch_size=config.batch_size, generator=generator, penalty=pen, callback=callback)
     return Gu
 
 

@@ -354,7 +354,7 @@ def identity_benchmark(data: IdentityData, methods: Sequence[str], *, recipe,
     # the harness's shared evaluation: each method on a copy of θ_o with the same fresh
     # generator, scored, with its gap to the oracles' mean for every metric
     table = evaluate_methods(original, forget, retain,
-                             [(m, specs[m].name, cfgs[m]) for m in methods], score=score,
+                             [(m, m, cfgs[m]) for m in methods], score=score,
                              oracle_scores=orc, keys=keys,
                              generator=lambda: torch.Generator().manual_seed(1000 * seed + 4),
                              train_set=Subset(X, y), device=device)
