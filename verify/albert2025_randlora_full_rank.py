@@ -278,6 +278,30 @@ def _pretrained_digits(seed):
     return _PRETRAINED[seed]
 
 
+def _adapted(net0, kind, rank, seed):
+    """A copy of the frozen MLP ``net0`` with the arm's first layer ("randlora", "lora": an
+    adapter from the seed's generator; "full": the first layer trainable), and that generator
+    (it then draws the seed's batches)."""
+    import copy
+
+    import torch
+
+    from theorylab.nn.lora import LoRALinear
+    from theorylab.nn.randlora import RandLoRALinear
+
+    net = copy.deepcopy(net0)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    g = torch.Generator().manual_seed(20_000 + seed)
+    if kind == "randlora":
+        net[0] = RandLoRALinear(net[0], rank=rank, generator=g)
+    elif kind == "lora":
+        net[0] = LoRALinear(net[0], rank, generator=g)
+    else:  # full first-layer fine-tuning
+        net[0].weight.requires_grad_(True)
+    return net, g
+
+
 def _digits(kind, rank, steps, device, seed):
     """Adapt the first layer of the frozen digits MLP to pixel-permuted digits on ``device``
     (one seed on its own: the twin of :func:`_digits_group` used by the tests).
@@ -289,24 +313,13 @@ def _digits(kind, rank, steps, device, seed):
     import torch
     from torch import nn
 
-    from theorylab.nn.lora import LoRALinear
-    from theorylab.nn.randlora import RandLoRALinear
     from theorylab.nn.training import count_parameters, train_steps
 
     torch.set_num_threads(1)
     net0, (Xtr, ytr, Xte, yte) = _pretrained_digits(seed)
     perm = torch.randperm(64, generator=torch.Generator().manual_seed(999 + seed))
     Ptr, Pte = Xtr[:, perm], Xte[:, perm]  # the ideal first-layer update W0 (P − I) is full rank
-    net = copy.deepcopy(net0)
-    for p in net.parameters():
-        p.requires_grad_(False)
-    g = torch.Generator().manual_seed(20_000 + seed)
-    if kind == "randlora":
-        net[0] = RandLoRALinear(net[0], rank=rank, generator=g)
-    elif kind == "lora":
-        net[0] = LoRALinear(net[0], rank, generator=g)
-    else:  # full first-layer fine-tuning
-        net[0].weight.requires_grad_(True)
+    net, g = _adapted(net0, kind, rank, seed)
     with torch.no_grad():
         frozen = float((net0(Pte).argmax(1) == yte).float().mean())
     dev = torch.device(device)
@@ -337,8 +350,6 @@ def _digits_group(kind, rank, steps, n_seeds, device, seed):
     import torch
     from torch import nn
 
-    from theorylab.nn.lora import LoRALinear
-    from theorylab.nn.randlora import RandLoRALinear
     from theorylab.nn.training import count_parameters
 
     torch.set_num_threads(1)
@@ -349,16 +360,7 @@ def _digits_group(kind, rank, steps, n_seeds, device, seed):
         sd = 1000 * seed + k
         net0, (Xtr, ytr, Xte, yte) = _pretrained_digits(sd)
         perm = torch.randperm(64, generator=torch.Generator().manual_seed(999 + sd))
-        net = copy.deepcopy(net0)
-        for p in net.parameters():
-            p.requires_grad_(False)
-        g = torch.Generator().manual_seed(20_000 + sd)
-        if kind == "randlora":
-            net[0] = RandLoRALinear(net[0], rank=rank, generator=g)
-        elif kind == "lora":
-            net[0] = LoRALinear(net[0], rank, generator=g)
-        else:
-            net[0].weight.requires_grad_(True)
+        net, g = _adapted(net0, kind, rank, sd)
         with torch.no_grad():
             frozen = float((net0(Xte[:, perm]).argmax(1) == yte).float().mean())
         mem.append({"net0": net0, "net": net.to(dev), "g": g, "frozen": frozen,

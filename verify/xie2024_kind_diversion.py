@@ -114,10 +114,8 @@ def _reference_one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, devic
     import copy
 
     import torch
-    from torch import nn
 
     from theorylab.nn.data import load_digits_tensors
-    from theorylab.nn.lora import LoRALinear
     from theorylab.nn.training import count_parameters, make_generator, train_steps
 
     torch.set_num_threads(1)
@@ -154,28 +152,7 @@ def _reference_one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, devic
     Xn_te, cn_te = Xte[new_te], yte[new_te] - 7
     params, losses = [], []
     for arm in ARMS:
-        if arm == "scratch":
-            m = _build(hidden, n_learngene, n_tailor, 3, make_generator(seed + 3)).to(device)
-        else:
-            m = copy.deepcopy(pre)
-            for p in m.parameters():
-                p.requires_grad_(False)
-            m.cemb = nn.Embedding(3, hidden).to(device)  # new classes: fresh, trained
-            if arm == "kind":
-                for lay in (m.g1, m.g2):
-                    lay.reset_tailors(n_tailor=n_tailor, n_groups=3,
-                                      generator=make_generator(seed + 4))
-            else:
-                # equal budget: LoRA rank with 2·H·r ≈ (2H + 1)·3·r_t per layer
-                r = max(1, round((2 * hidden + 1) * 3 * n_tailor / (2 * hidden)))
-                for name in ("g1", "g2"):
-                    lay = getattr(m, name)
-                    lin = nn.Linear(hidden, hidden)
-                    with torch.no_grad():
-                        lin.weight.copy_(lay.learngene_weight())
-                        lin.bias.copy_(lay.bias)
-                    lora = LoRALinear(lin, rank=r, generator=make_generator(seed + 4))
-                    setattr(m, name, _ignore_gate(lora).to(device))
+        m = _downstream_model(pre, arm, hidden, n_learngene, n_tailor, device, seed)
         params.append(count_parameters(m))
         train_steps(m, loss_on(Xn_tr, cn_tr, make_generator(seed + 5)), steps=steps, lr=2e-3)
         losses.append(_fixed_eval(m, Xn_te, cn_te, seed + 6, abar))
@@ -185,8 +162,8 @@ def _reference_one(hidden, n_learngene, n_tailor, pre_steps, steps, batch, devic
 
 
 def _downstream_model(pre, arm, hidden, n_learngene, n_tailor, device, seed):
-    """The arm's model for the novel classes, built as :func:`_reference_one` builds it
-    (draws from torch's global generator in the same order)."""
+    """The arm's model for the novel classes (the fresh class embedding draws from torch's
+    global generator; the reference and the stacked path both build it here)."""
     import copy
 
     import torch

@@ -59,7 +59,6 @@ def _train_group(d_model, n_layers, n_heads, d_ff, steps, batch, train_len, leng
         MaskedPointerExecutor,
         NEEConfig,
         encode_bits,
-        selection_sort_traces,
     )
     from theorylab.seq.nee_stack import (
         StackedExecutor,
@@ -77,12 +76,10 @@ def _train_group(d_model, n_layers, n_heads, d_ff, steps, batch, train_len, leng
     rows = torch.arange(batch, device=dev)
 
     def loss_fn(m, _step):
-        L = int(torch.randint(2, train_len + 1, (1,), generator=gb))
-        tr = selection_sort_traces(batch, L, generator=gb)
-        t = torch.randint(0, L, (batch,), generator=gb).to(dev)
-        nums, order, masks = tr.numbers.to(dev), tr.order.to(dev), tr.masks.to(dev)
-        mask = masks[rows, t].expand(K, batch, L)
-        target = encode_bits(nums[rows, order[rows, t]], 8).expand(K, batch, 8)
+        nums, mask, target = _sort_step_batch(gb, batch, train_len, rows, dev)
+        L = nums.shape[1]
+        mask = mask.expand(K, batch, L)
+        target = encode_bits(target, 8).expand(K, batch, 8)
         nums = nums.expand(K, batch, L)
         v, p = m.step(nums, mask)
         return (stacked_bit_loss(v, target) + stacked_min_pointer_loss(p, nums, mask)).sum()
@@ -95,6 +92,21 @@ def _train_group(d_model, n_layers, n_heads, d_ff, steps, batch, train_len, leng
     # the rollouts: each arm as its own executor again (long lists run faster unstacked)
     outs = [_evaluate(m, lengths, n_test, dev) for m in model.unstack()]
     return {key: [o[key] for o in outs] for key in outs[0]}
+
+
+def _sort_step_batch(gb, batch, train_len, rows, dev):
+    """One training batch, drawn from ``gb``: a length L in [2, train_len], ``batch`` selection-
+    sort traces of that length and one step t per trace; returns the numbers (batch, L), the
+    mask of step t and the number it selects (the target)."""
+    import torch
+
+    from theorylab.seq.nee import selection_sort_traces
+
+    L = int(torch.randint(2, train_len + 1, (1,), generator=gb))
+    tr = selection_sort_traces(batch, L, generator=gb)
+    t = torch.randint(0, L, (batch,), generator=gb).to(dev)
+    nums, order, masks = tr.numbers.to(dev), tr.order.to(dev), tr.masks.to(dev)
+    return nums, masks[rows, t], nums[rows, order[rows, t]]
 
 
 def _evaluate(model, lengths, n_test, dev):
@@ -131,7 +143,6 @@ def _reference_train_and_test(masking, d_model, n_layers, n_heads, d_ff, steps, 
         NEEConfig,
         encode_bits,
         min_pointer_loss,
-        selection_sort_traces,
     )
 
     torch.set_num_threads(1)
@@ -144,12 +155,7 @@ def _reference_train_and_test(masking, d_model, n_layers, n_heads, d_ff, steps, 
     rows = torch.arange(batch, device=dev)
 
     def loss_fn(m, _step):
-        L = int(torch.randint(2, train_len + 1, (1,), generator=gb))
-        tr = selection_sort_traces(batch, L, generator=gb)
-        t = torch.randint(0, L, (batch,), generator=gb).to(dev)
-        nums, order, masks = tr.numbers.to(dev), tr.order.to(dev), tr.masks.to(dev)
-        mask = masks[rows, t]
-        target = nums[rows, order[rows, t]]
+        nums, mask, target = _sort_step_batch(gb, batch, train_len, rows, dev)
         v, p = m.step(nums, mask)
         return (nn.functional.binary_cross_entropy_with_logits(v, encode_bits(target, 8))
                 + min_pointer_loss(p, nums, mask))

@@ -155,53 +155,54 @@ def _trials(alpha, rates, methods, steps, eval_every, problem, device, seed, n_s
     every unlearning run made for all draws at once (:func:`_rf_unlearn_seeds`)."""
     import torch
 
-    from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES, make_rf_problem
+    from theorylab.unlearning.llm.synthetic_rf import make_rf_problem
 
     torch.set_num_threads(1)
     seeds = [1000 * (seed + 1) + k for k in range(n_seeds)]
     ps = [make_rf_problem(alpha=alpha, rng=np.random.default_rng(s), **problem) for s in seeds]
     outs = [{f"pretrain_grad_{k}": v for k, v in p.pretrain_grad_norm.items()} for p in ps]
     done = {}  # (method, lr, beta) -> curves: a rate shared by both tables runs once
+    for r, m, lr, beta in _runs(alpha, rates, methods):
+        if (m, lr, beta) not in done:
+            done[m, lr, beta] = _rf_unlearn_seeds(ps, m, lr=lr, beta=beta, steps=steps,
+                                                  eval_every=eval_every, device=device)
+        for out, c in zip(outs, done[m, lr, beta], strict=True):
+            out[f"{r}_{m}_fq"] = c["forget_quality"]
+            out[f"{r}_{m}_rq"] = c["retain_quality"]
+            out["steps"] = c["steps"]
+    return outs
+
+
+def _runs(alpha, rates, methods):
+    """``(rate label, method, lr, beta)`` for every run the rate tables ask for; "config" is
+    the configuration file's rates for this gap (α = 1 or α = 0)."""
+    from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES
+
     for r in rates:
         table = PAPER_RATES[r if r != "config" else ("alpha1" if alpha == 1.0 else "alpha0")]
         for m in methods:
-            if m not in table:
-                continue
-            lr, beta = table[m]
-            if (m, lr, beta) not in done:
-                done[m, lr, beta] = _rf_unlearn_seeds(ps, m, lr=lr, beta=beta, steps=steps,
-                                                      eval_every=eval_every, device=device)
-            for out, c in zip(outs, done[m, lr, beta], strict=True):
-                out[f"{r}_{m}_fq"] = c["forget_quality"]
-                out[f"{r}_{m}_rq"] = c["retain_quality"]
-                out["steps"] = c["steps"]
-    return outs
+            if m in table:
+                yield (r, m, *table[m])
 
 
 def _reference_trial(alpha, rates, methods, steps, eval_every, problem, device, seed):
     """One draw, one ``rf_unlearn`` per method (the slow twin of :func:`_trials`)."""
     import torch
 
-    from theorylab.unlearning.llm.synthetic_rf import PAPER_RATES, make_rf_problem, rf_unlearn
+    from theorylab.unlearning.llm.synthetic_rf import make_rf_problem, rf_unlearn
 
     torch.set_num_threads(1)
     p = make_rf_problem(alpha=alpha, rng=np.random.default_rng(seed), **problem)
     out = {f"pretrain_grad_{k}": v for k, v in p.pretrain_grad_norm.items()}
     done = {}  # (method, lr, beta) -> curve: a rate shared by both tables runs once
-    for r in rates:
-        # "config": the configuration file's rates for this gap (α = 1 or α = 0)
-        table = PAPER_RATES[r if r != "config" else ("alpha1" if alpha == 1.0 else "alpha0")]
-        for m in methods:
-            if m not in table:
-                continue
-            lr, beta = table[m]
-            if (m, lr, beta) not in done:
-                done[m, lr, beta] = rf_unlearn(p, m, lr=lr, beta=beta, steps=steps,
-                                               eval_every=eval_every, device=device)
-            c = done[m, lr, beta]
-            out[f"{r}_{m}_fq"] = c.forget_quality
-            out[f"{r}_{m}_rq"] = c.retain_quality
-            out["steps"] = c.steps
+    for r, m, lr, beta in _runs(alpha, rates, methods):
+        if (m, lr, beta) not in done:
+            done[m, lr, beta] = rf_unlearn(p, m, lr=lr, beta=beta, steps=steps,
+                                           eval_every=eval_every, device=device)
+        c = done[m, lr, beta]
+        out[f"{r}_{m}_fq"] = c.forget_quality
+        out[f"{r}_{m}_rq"] = c.retain_quality
+        out["steps"] = c.steps
     return out
 
 
