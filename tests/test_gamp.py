@@ -367,6 +367,18 @@ def test_nonconvergence_warns_and_flags():
     assert "mse" not in res.history and res.mse is None
 
 
+def test_nonconvergence_warning_points_at_the_caller_for_both_twins():
+    # the shared iteration sits one call below each entry point: the warning must still be
+    # attributed to the line that called solve_gamp_rie / solve_gamp_rie_fast
+    from theorylab.gamp.fast import solve_gamp_rie_fast
+
+    inst = sample_quadratic_network(20, alpha=0.3, kappa=0.5, rng=0)
+    for solve in (solve_gamp_rie, solve_gamp_rie_fast):
+        with pytest.warns(ConvergenceWarning) as rec:
+            solve(inst.X, inst.y, kappa=0.5, tol=1e-12, max_iter=3, rng=0)
+        assert [w.filename for w in rec] == [__file__], solve.__name__
+
+
 # ------------------------------------------------------------------ torch GD
 
 def test_gd_gradient_matches_autograd():
