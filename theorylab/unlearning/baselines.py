@@ -217,6 +217,10 @@ def saliency_mask(model: nn.Module, forget: Subset, *, sparsity: float,
                   batch_size: int = 256) -> dict[str, torch.Tensor]:
     """Boolean masks of the top-``sparsity`` weights by |Σ_batches ∇θ(−CE(D_f batch))|,
     ranked over all parameters together (ties broken by position)."""
+    check_probability(sparsity, name="sparsity")
+    batch_size = check_int(batch_size, name="batch_size", minimum=1)
+    if len(forget) == 0:
+        raise ValueError("forget must hold at least one sample, got 0")
     model.zero_grad(set_to_none=True)
     for i in range(0, len(forget), batch_size):
         (-_ce(model, forget.X[i:i + batch_size], forget.y[i:i + batch_size])).backward()

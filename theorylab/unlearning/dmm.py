@@ -94,6 +94,10 @@ def matching_set(n_forget: int, n_retain: int, *, forget_multiplier: float,
     """Positions ``(forget_pos, retain_pos)`` of S: F cycled to ``round(forget_multiplier·|F|)``
     entries (a fresh permutation per pass) and ``round(retain_multiplier·|F|)`` distinct retain
     positions, both drawn from ``generator``."""
+    n_forget = check_int(n_forget, name="n_forget", minimum=1)
+    n_retain = check_int(n_retain, name="n_retain", minimum=0)
+    check_positive(forget_multiplier, name="forget_multiplier", strict=False)
+    check_positive(retain_multiplier, name="retain_multiplier", strict=False)
     n_f = int(round(forget_multiplier * n_forget))
     n_r = int(round(retain_multiplier * n_forget))
     if n_r > n_retain:

@@ -83,6 +83,7 @@ def gr_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, alpha: float
             ) -> torch.Tensor:
     """Batch-mean CE + α Σ_t ‖∂CE/∂θ_t‖₂, the sum over parameter tensors, differentiable in θ
     (``create_graph=True``: its gradient needs a second backward pass)."""
+    check_positive(alpha, name="alpha", strict=False)
     ce = nn.functional.cross_entropy(model(X), y)
     if alpha == 0:
         return ce

@@ -61,6 +61,7 @@ def _probs(Z):
 
 def softmax_objective(W, Phi, y, *, l2: float) -> tuple[float, np.ndarray]:
     """``(L(W), ∇L(W))`` with ``W (d, K)``; mean cross-entropy plus (l2/2)‖W‖²."""
+    check_positive(l2, name="l2", strict=False)
     n = Phi.shape[0]
     Z = Phi @ W
     Zs = Z - Z.max(1, keepdims=True)
@@ -73,6 +74,7 @@ def softmax_objective(W, Phi, y, *, l2: float) -> tuple[float, np.ndarray]:
 
 def softmax_hvp(W, Phi, V, *, l2: float) -> np.ndarray:
     """Hessian of :func:`softmax_objective` at ``W`` applied to ``V (d, K)``."""
+    check_positive(l2, name="l2", strict=False)
     P = _probs(Phi @ W)
     A = Phi @ V
     PA = P * A
@@ -128,9 +130,16 @@ def newton_removal_step(W, Phi, y, forget, *, n_classes: int, l2: float, tol: fl
     from scipy.sparse.linalg import LinearOperator, cg
 
     Phi, y, K = _check(Phi, y, n_classes)
+    check_positive(l2, name="l2", strict=False)
+    check_positive(tol, name="tol")
+    maxiter = check_int(maxiter, name="maxiter", minimum=1)
     W = np.asarray(W, dtype=np.float64)
+    forget = np.asarray(forget, dtype=np.int64)
+    if forget.size and (forget.min() < 0 or forget.max() >= Phi.shape[0]):
+        raise ValueError(f"forget must index rows of Phi in [0, {Phi.shape[0]}), got values in "
+                         f"[{int(forget.min())}, {int(forget.max())}]")
     keep = np.ones(Phi.shape[0], dtype=bool)
-    keep[np.asarray(forget, dtype=np.int64)] = False
+    keep[forget] = False
     Pr, yr = Phi[keep], y[keep]
     _, g = softmax_objective(W, Pr, yr, l2=l2)
     shape = W.shape

@@ -123,6 +123,14 @@ class VAE(nn.Module):
 def train_vae(E: torch.Tensor, *, hidden: int, latent: int, kl_weight: float, epochs: int,
               lr: float, batch_size: int, generator: torch.Generator) -> VAE:
     """A VAE fitted to the rows of ``E`` (weights and noise drawn from ``generator``)."""
+    if E.ndim != 2 or E.shape[0] == 0:
+        raise ValueError(f"E must be a non-empty 2-D tensor, got shape {tuple(E.shape)}")
+    hidden = check_int(hidden, name="hidden", minimum=1)
+    latent = check_int(latent, name="latent", minimum=1)
+    check_positive(kl_weight, name="kl_weight", strict=False)
+    epochs = check_int(epochs, name="epochs", minimum=0)
+    check_positive(lr, name="lr")
+    batch_size = check_int(batch_size, name="batch_size", minimum=1)
     vae = VAE(E.shape[1], hidden, latent)
     with torch.no_grad():
         for p in vae.parameters():
@@ -178,6 +186,7 @@ def ue_loss(e_r: torch.Tensor, e_f: torch.Tensor, vae_s: VAE, vae_u: VAE) -> tor
 def ra_loss(e_r: torch.Tensor, e0_r: torch.Tensor, e_f: torch.Tensor, e0_f: torch.Tensor,
             tau: float) -> torch.Tensor:
     """L_RA = Σ_r log[exp(c_r) / Σ_f exp(c_f/τ)], c = 1 − cos(e, e⁰)."""
+    check_positive(tau, name="tau")
     c_r = 1 - nn.functional.cosine_similarity(e_r, e0_r, dim=1)
     c_f = 1 - nn.functional.cosine_similarity(e_f, e0_f, dim=1)
     return (c_r - torch.logsumexp(c_f / tau, dim=0)).sum()

@@ -140,6 +140,14 @@ def invert_classes(model: nn.Module, classes, *, n_per_class: int, in_dim: int, 
     """Model inversion: ``(X, y)`` with ``n_per_class`` synthetic inputs per class in
     ``classes``, optimised on the inputs only (the weights get no gradient; their
     ``requires_grad`` flags are restored afterwards)."""
+    n_per_class = check_int(n_per_class, name="n_per_class", minimum=1)
+    in_dim = check_int(in_dim, name="in_dim", minimum=1)
+    steps = check_int(steps, name="steps", minimum=0)
+    check_positive(lr, name="lr")
+    check_positive(tv, name="tv", strict=False)
+    check_positive(l2, name="l2", strict=False)
+    if len(list(classes)) == 0:
+        raise ValueError("classes must name at least one class, got none")
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     y = torch.as_tensor(list(classes), device=device).repeat_interleave(n_per_class)
@@ -225,6 +233,7 @@ def refit_consumers(model: nn.Module, original: nn.Module, removed: list[list[in
     ``last_rows``: output rows of the *last* consumer that are re-fitted (``None``: all); the
     other rows keep their weights on the kept columns (ModHiFi-U passes the retain classes,
     so the forget logit is not re-fitted from retain data)."""
+    check_positive(ridge, name="ridge", strict=False)
     cons_m, cons_o = consumers(model), consumers(original)
     for i, (cm, co) in enumerate(zip(cons_m, cons_o, strict=True)):
         if not removed[i]:
@@ -306,6 +315,8 @@ def gaussian_classes(data, classes, *, n_per_class: int, generator: torch.Genera
     """``n_per_class`` draws per class from N(μ_k, Σ_k + jitter·I), the class-conditional
     input mean and covariance of ``data`` (a "distributional access" generator), clipped to
     [0, 1]. Raises ``ValueError`` naming a class with fewer than two rows."""
+    n_per_class = check_int(n_per_class, name="n_per_class", minimum=1)
+    check_positive(jitter, name="jitter", strict=False)
     X, y = data.X, torch.as_tensor(data.y)
     xs, ys = [], []
     for k in classes:

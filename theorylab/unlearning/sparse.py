@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from theorylab._validation import check_int, check_positive, check_probability
+from theorylab._validation import check_int, check_positive, check_probability, check_scalar
 from theorylab.unlearning.baselines import GAConfig, SGDConfig, finetune, gradient_ascent
 from theorylab.unlearning.methods import register_method
 from theorylab.unlearning.models import Recipe, build_model, train_model
@@ -253,6 +253,10 @@ def influence_unlearn(model: nn.Module, X_forget: torch.Tensor, y_forget: torch.
     the mask prunes (zero weights of the last layer) are fixed at 0. Returns the CG
     diagnostics ``{"n_iter", "residual"}``.
     """
+    check_positive(damping, name="damping", strict=False)
+    check_scalar(scale, name="scale")
+    check_positive(tol, name="tol")
+    max_iter = check_int(max_iter, name="max_iter", minimum=1)
     last = _last_linear(model)
     W, b = last.weight, last.bias
     with torch.no_grad():

@@ -49,6 +49,7 @@ def importance(model: nn.Module, data: Subset, *, batch_size: int = 64
     """Diagonal importance per parameter: the mean over consecutive batches of the squared
     gradient of the batch-mean cross-entropy (model in eval mode, labels used)."""
     batch_size = check_int(batch_size, name="batch_size", minimum=1)
+    _check_subset(data, "data")
     was = model.training
     model.eval()
     imp = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
@@ -66,11 +67,42 @@ def importance(model: nn.Module, data: Subset, *, batch_size: int = 64
     return {n: v / max(n_batches, 1) for n, v in imp.items()}
 
 
+def _check_subset(data, name: str) -> None:
+    if not (hasattr(data, "X") and hasattr(data, "y")):
+        raise TypeError(f"{name} must be a Subset (X, y), got {type(data).__name__}")
+    if len(data.X) == 0:
+        raise ValueError(f"{name} must hold at least one sample, got 0")
+
+
+def _check_importance(imp, model: nn.Module, name: str) -> None:
+    if not isinstance(imp, dict):
+        raise TypeError(f"{name} must be a dict of importances per parameter name, got "
+                        f"{type(imp).__name__}")
+    for n, p in model.named_parameters():
+        if n not in imp:
+            raise ValueError(f"{name} must hold an importance for every parameter of model, "
+                             f"missing {n!r}")
+        if tuple(imp[n].shape) != tuple(p.shape):
+            raise ValueError(f"{name}[{n!r}] must have the parameter's shape {tuple(p.shape)}, "
+                             f"got {tuple(imp[n].shape)}")
+
+
 @torch.no_grad()
 def ssd_dampen(model: nn.Module, imp_train: dict[str, torch.Tensor],
                imp_forget: dict[str, torch.Tensor], *, alpha: float, lam: float
                ) -> dict[str, torch.Tensor]:
-    """Dampen ``model`` in place; returns the boolean selection mask per parameter."""
+    """Dampen ``model`` in place; returns the boolean selection mask per parameter.
+
+    Raises
+    ------
+    ValueError
+        ``alpha`` not > 0 or ``lam`` negative (or either not finite); an importance dict
+        without an entry of ``model``'s shape for every parameter.
+    """
+    check_positive(alpha, name="alpha")
+    check_positive(lam, name="lam", strict=False)
+    for name, imp in (("imp_train", imp_train), ("imp_forget", imp_forget)):
+        _check_importance(imp, model, name)
     masks = {}
     for n, p in model.named_parameters():
         i_d, i_f = imp_train[n], imp_forget[n]
