@@ -200,3 +200,58 @@ def test_avg_gap_and_oracle_gaps_by_hand():
 def test_timed_returns_value_and_duration():
     val, sec = timed(sum, [1, 2, 3])
     assert val == 6 and 0 <= sec < 1
+
+
+# ----------------------------------------------------- non-finite inputs (a diverged model)
+
+import theorylab.unlearning.metrics as mt  # noqa: E402
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: mt.accuracy(
+        np.array([[np.nan, 1.0], [0.0, 1.0]]), [0, 1]), "outputs"),
+    (lambda: mt.softmax(
+        np.array([[np.inf, 1.0]])), "logits"),
+    (lambda: mt.entropy(
+        np.array([[np.nan, 0.5]])), "probs"),
+    (lambda: mt.modified_entropy(
+        np.array([[0.5, np.nan]]), [0]), "probs"),
+    (lambda: mt.zrf(
+        np.array([[0.5, 0.5]]), np.array([[np.nan, 0.5]])), "probs_incompetent"),
+    (lambda: mt.entropy_lr_mia(
+        np.full((4, 2), 0.5), np.full((4, 2), 0.5), np.array([[np.nan, 0.5]])),
+     "probs"),
+    (lambda: mt.margins(
+        np.array([[np.nan, 1.0]]), np.array([0])), "logits"),
+    (lambda: mt.mae_family(
+        np.array([np.nan, 1.0]), np.array([1.0, 2.0]), np.array([1.0]), np.array([1.0]),
+        forget=[0], retain=[1]), "pred_train"),
+    (lambda: mt.lira_roc(
+        np.array([np.nan, 1.0]), np.array([True, False])), "scores"),
+])
+def test_metrics_refuse_non_finite_inputs_by_name(call, name):
+    # before: NaN rows counted as class 0, entropies came out NaN, the entropy MIA returned a
+    # plain 0.0, margins NaN — silently
+    with pytest.raises(ValueError, match=rf"{name} must be finite, got \d+ NaN/inf"):
+        call()
+
+
+def test_classifier_scores_of_a_diverged_model_are_nan_and_fail_checks():
+    import torch
+
+    from theorylab.claims import Check
+    from theorylab.unlearning.evaluation import classifier_scores
+    from theorylab.unlearning.scenarios import class_forget
+
+    y = np.arange(12) % 3
+    yt = np.arange(6) % 3
+    split = class_forget(y, cls=1, y_test=yt)
+    X, Xt = torch.rand(12, 4), torch.rand(6, 4)
+    model = torch.nn.Linear(4, 3)
+    fine = classifier_scores(model, X, y, Xt, yt, split, class_test=True)
+    with torch.no_grad():
+        model.weight[0, 0] = float("nan")
+    dead = classifier_scores(model, X, y, Xt, yt, split, class_test=True)
+    assert set(dead) == set(fine)
+    assert all(np.isnan(v) for v in dead.values())
+    assert not Check.at_least("RA", dead["RA"], 0.0).passed

@@ -45,11 +45,22 @@ def classifier_scores(model: nn.Module, X: torch.Tensor, y_train: np.ndarray,
     """UA, RA, TA (:func:`~theorylab.unlearning.metrics.accuracy_family`, in float64 from the
     model's logits) and ``MIA``: MIA-efficacy of the SVC confidence attack (retain vs test as
     members vs non-members, scored on the forget set). ``class_test=True`` adds the
-    forget-class and retain-class test accuracies of a class split."""
+    forget-class and retain-class test accuracies of a class split.
+
+    A diverged model (NaN/inf logits) gets NaN for every metric, as
+    :func:`~theorylab.unlearning.runner.evaluate_method` gives it: its metrics are undefined,
+    and a NaN fails every check it reaches instead of passing as a number.
+    """
     z = predict_logits(model, X).double().cpu().numpy()
     zt = predict_logits(model, Xt).double().cpu().numpy()
     extra = dict(forget_test=split.forget_test, retain_test=split.retain_test) if class_test \
         else {}
+    if not (np.isfinite(z).all() and np.isfinite(zt).all()):
+        keys = ["UA", "RA", "TA"]
+        keys += [k for k, idx in (("forget_test_acc", split.forget_test),
+                                  ("retain_test_acc", split.retain_test))
+                 if class_test and idx is not None and len(idx)]
+        return {k: float("nan") for k in keys + ["MIA"]}
     r = mt.accuracy_family(z, y_train, zt, y_test, forget=split.forget, retain=split.retain,
                            **extra)
     p, pt = mt.softmax(z), mt.softmax(zt)

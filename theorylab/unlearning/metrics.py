@@ -47,9 +47,18 @@ def _probs(p, *, name: str) -> np.ndarray:
     a = np.asarray(p, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] == 0:
         raise ValueError(f"{name} must have shape (n, K) with n >= 1, got {a.shape}")
+    _check_finite(a, name)
     if np.any(a < -1e-9) or np.any(np.abs(a.sum(1) - 1) > 1e-4):
         raise ValueError(f"{name} must hold probability rows (>= 0, summing to 1)")
     return np.clip(a, 0.0, 1.0)
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    """Refuse NaN/inf: a metric of a diverged model is undefined, not a number to average."""
+    if not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN/inf value(s) (a diverged "
+                         "model? its metrics are undefined)")
 
 
 def _labels(y, n: int, *, name: str) -> np.ndarray:
@@ -62,6 +71,7 @@ def _labels(y, n: int, *, name: str) -> np.ndarray:
 def softmax(logits) -> np.ndarray:
     """Row-wise softmax, computed stably."""
     z = np.asarray(logits, dtype=np.float64)
+    _check_finite(z, "logits")
     return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
 
 
@@ -73,6 +83,7 @@ def accuracy(outputs, y) -> float:
     y = _labels(y, out.shape[0], name="y")
     if out.shape[0] == 0:
         raise ValueError("outputs must have at least one row, got 0")
+    _check_finite(out, "outputs")
     return float(np.mean(out.argmax(1) == y))
 
 
@@ -105,6 +116,8 @@ def mae_family(pred_train, y_train, pred_test, y_test, *, forget, retain) -> dic
     yt, yv = np.ravel(y_train).astype(float), np.ravel(y_test).astype(float)
     if pt.shape != yt.shape or pv.shape != yv.shape:
         raise ValueError(f"pred_train must have shape {yt.shape}, got {pt.shape}")
+    _check_finite(pt, "pred_train")
+    _check_finite(pv, "pred_test")
     return {"MAE_r": float(np.mean(np.abs(pt[retain] - yt[retain]))),
             "MAE_f": float(np.mean(np.abs(pt[forget] - yt[forget]))),
             "MAE_t": float(np.mean(np.abs(pv - yv)))}
@@ -268,6 +281,7 @@ def margins(logits, y) -> np.ndarray:
     if z.ndim < 2 or y.shape != z.shape[-2:-1]:
         raise ValueError(f"y must have shape ({z.shape[-2] if z.ndim >= 2 else '?'},), got "
                          f"{y.shape}")
+    _check_finite(z, "logits")
     zy = np.take_along_axis(z, np.broadcast_to(y[:, None], z.shape[:-1] + (1,)), -1)[..., 0]
     rest = z.copy()
     np.put_along_axis(rest, np.broadcast_to(y[:, None], z.shape[:-1] + (1,)), -np.inf, -1)
@@ -601,6 +615,7 @@ def lira_roc(scores, is_member, *, fprs: Sequence[float] = (0.01, 0.001)) -> dic
     m = np.ravel(np.asarray(is_member)).astype(bool)
     if s.shape != m.shape:
         raise ValueError(f"is_member must have shape {s.shape}, got {m.shape}")
+    _check_finite(s, "scores")
     if m.all() or not m.any():
         raise ValueError("is_member must hold both members and non-members")
     fpr, tpr, _ = roc_curve(m, s)
