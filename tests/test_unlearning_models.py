@@ -181,3 +181,29 @@ def test_cuda_ensemble_matches_cpu(digits):
     for name in cpu.params:
         torch.testing.assert_close(gpu.params[name].cpu(), cpu.params[name], rtol=1e-6,
                                    atol=1e-6)
+
+
+def test_train_model_refuses_bad_data_by_name_and_flags_divergence():
+    # before: NaN inputs trained a NaN model silently; a label past the model's outputs or a
+    # negative one failed inside cross_entropy without naming y
+    r = Recipe(hidden=(8,), epochs=1)
+    X, y = torch.rand(10, 4), torch.arange(10) % 3
+    fresh = lambda: build_model(r, 4, 3, generator=torch.Generator().manual_seed(0))  # noqa: E731
+    gen = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    Xn = X.clone()
+    Xn[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"X must be finite, got 1 NaN/inf"):
+        train_model(fresh(), Xn, y, recipe=r, generator=gen())
+    with pytest.raises(ValueError, match=r"y must hold labels in \[0, 3\).*got a label 5"):
+        train_model(fresh(), X, y + 3, recipe=r, generator=gen())
+    with pytest.raises(ValueError, match=r"y must hold labels >= 0, got a label -1"):
+        train_model(fresh(), X, y - 1, recipe=r, generator=gen())
+    with pytest.raises(TypeError, match="y must hold integer class labels"):
+        train_model(fresh(), X, y.float(), recipe=r, generator=gen())
+    big = Recipe(hidden=(8,), epochs=3, lr=1e30)  # Adam steps of 1e30: weights overflow
+    with pytest.raises(FloatingPointError, match=r"training diverged.*lr=1e\+30"):
+        train_model(build_model(big, 4, 3, generator=torch.Generator().manual_seed(0)),
+                    X * 1e30, y, recipe=big, generator=gen())
+    # valid data trains as before
+    m = train_model(fresh(), X, y, recipe=r, generator=gen())
+    assert all(bool(torch.isfinite(p).all()) for p in m.parameters())

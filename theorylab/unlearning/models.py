@@ -182,6 +182,7 @@ def train_model(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, recipe: R
     if X.shape[0] != y.shape[0] or X.shape[0] == 0:
         raise ValueError(f"X and y must have the same non-zero length, got {X.shape[0]} and "
                          f"{y.shape[0]}")
+    top = _check_training_data(X, y, recipe.task)
     opt = make_adam(list(model.parameters()), recipe)
     was = model.training
     model.train()
@@ -189,10 +190,37 @@ def train_model(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, recipe: R
         for idx in epoch_batches(X.shape[0], recipe.batch_size, generator):
             idx = idx.to(X.device)
             opt.zero_grad(set_to_none=True)
-            loss_fn(model(X[idx]), y[idx], recipe.task).backward()
+            out = model(X[idx])
+            if top is not None:  # once: the labels must index the model's outputs
+                if top >= out.shape[-1]:
+                    raise ValueError(f"y must hold labels in [0, {out.shape[-1]}) (the model's "
+                                     f"outputs), got a label {top}")
+                top = None
+            loss_fn(out, y[idx], recipe.task).backward()
             opt.step()
     model.train(was)
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        raise FloatingPointError(f"training diverged: the model has NaN/inf weights after "
+                                 f"{recipe.epochs} epochs (recipe lr={recipe.lr!r})")
     return model
+
+
+def _check_training_data(X: torch.Tensor, y: torch.Tensor, task: str) -> int | None:
+    """Finite inputs; non-negative integer class labels (returns the largest, which the
+    first forward pass checks against the model's output width) or finite regression
+    targets (returns ``None``)."""
+    if not bool(torch.isfinite(X).all()):
+        bad = int((~torch.isfinite(X)).sum())
+        raise ValueError(f"X must be finite, got {bad} NaN/inf value(s)")
+    if task != "classification":
+        if not bool(torch.isfinite(y).all()):
+            raise ValueError("y must be finite, got NaN/inf regression targets")
+        return None
+    if y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if int(y.min()) < 0:
+        raise ValueError(f"y must hold labels >= 0, got a label {int(y.min())}")
+    return int(y.max())
 
 
 def make_adam(params: list[torch.Tensor], recipe: Recipe) -> torch.optim.Adam:
