@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from theorylab._validation import check_int, check_probability, check_rng
+from theorylab._validation import check_array, check_int, check_probability, check_rng
 
 __all__ = ["softmax", "accuracy", "accuracy_family", "mae_family", "entropy", "modified_entropy",
            "mia_features", "svc_mia", "svc_mia_privacy", "regression_svc_mia", "entropy_lr_mia",
@@ -54,11 +54,9 @@ def _probs(p, *, name: str) -> np.ndarray:
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
-    """Refuse NaN/inf: a metric of a diverged model is undefined, not a number to average."""
-    if not np.all(np.isfinite(a)):
-        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN/inf value(s) (a diverged "
-                         "model? its metrics are undefined)")
+    """Refuse NaN/inf (the shared check's message): a metric of a diverged model is
+    undefined, not a number to average."""
+    check_array(a, name=name, ndim=None)
 
 
 def _labels(y, n: int, *, name: str) -> np.ndarray:

@@ -49,7 +49,10 @@ def importance(model: nn.Module, data: Subset, *, batch_size: int = 64
     """Diagonal importance per parameter: the mean over consecutive batches of the squared
     gradient of the batch-mean cross-entropy (model in eval mode, labels used)."""
     batch_size = check_int(batch_size, name="batch_size", minimum=1)
-    _check_subset(data, "data")
+    if not isinstance(data, Subset):
+        raise TypeError(f"data must be a Subset, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError("data must hold at least one sample, got 0")
     was = model.training
     model.eval()
     imp = {n: torch.zeros_like(p) for n, p in model.named_parameters()}
@@ -65,13 +68,6 @@ def importance(model: nn.Module, data: Subset, *, batch_size: int = 64
     model.zero_grad(set_to_none=True)
     model.train(was)
     return {n: v / max(n_batches, 1) for n, v in imp.items()}
-
-
-def _check_subset(data, name: str) -> None:
-    if not (hasattr(data, "X") and hasattr(data, "y")):
-        raise TypeError(f"{name} must be a Subset (X, y), got {type(data).__name__}")
-    if len(data.X) == 0:
-        raise ValueError(f"{name} must hold at least one sample, got 0")
 
 
 def _check_importance(imp, model: nn.Module, name: str) -> None:
