@@ -6,8 +6,11 @@ Three paths in one run: the Python loop of ``train_model`` (the peer), the gener
 ensemble that :func:`train_ensemble` uses for MLPs. Target: the ensemble at least 5× faster
 than the loop. Prints models/second (wall) and CPU seconds (process time: with one thread it
 is the work done, less disturbed by other processes on a shared machine than wall time).
+``--threads`` sets torch's intra-op threads for all three paths alike (default 1, as in the
+claims' workers): the loop's small products cannot use a second thread (its wall time stays,
+its CPU time doubles), the ensemble's batched products and fused Adam can.
 Run: ``python benchmarks/bench_unlearning_oracle.py [--models 64] [--epochs 2] [--device cpu]
-[--repeats 2]``.
+[--repeats 2] [--threads 1]``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,12 @@ def main(argv=None) -> dict[str, float]:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads, the same for every path (default 1)")
     args = ap.parse_args(argv)
+    if args.threads < 1:
+        ap.error(f"--threads must be >= 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     d = load_digits_split(rng=0)
     X, y = as_tensors(d.X_train, d.y_train, device=args.device)
     recipe = Recipe(hidden=(128, 64), epochs=args.epochs, batch_size=64)
