@@ -22,6 +22,7 @@ from theorylab.unlearning.methods import (  # noqa: E402
     UndeclaredInputError,
     Withheld,
     apply_method,
+    check_model,
     get_method,
     list_methods,
     register_method,
@@ -136,6 +137,61 @@ def test_do_nothing_copies_and_keeps_the_original(setup):
     out2, _ = apply_method("ga", model, forget, retain, generator=_gen())
     _close(_params(model), before)  # the original is never modified
     assert not torch.equal(_params(out2)[0], before[0])
+
+
+@register_method("test_forward_only", config=_Cfg)
+def _forward_only(model, forget, retain=None, *, config, generator, train_set=None, oracles=None):
+    """Records the mode it was handed and one forward pass; trains nothing; hands the model
+    back in training mode."""
+    SEEN.update(mode=model.training, out=model(forget.X).detach())
+    return model.train()
+
+
+def test_a_model_in_the_wrong_mode_is_refused_by_name(setup):
+    model, forget, retain = setup
+    go = lambda m, method="none": apply_method(method, m, forget, retain, generator=_gen())
+    frozen = copy.deepcopy(model).requires_grad_(False)
+    with pytest.raises(ValueError, match=r"model must have every parameter trainable "
+                       r"\(requires_grad=True\).*got 4 frozen \('net.0.weight', 'net.0.bias', "
+                       r"'net.2.weight', \.\.\.\)\. Call model.requires_grad_\(True\)"):
+        go(frozen)
+    partly = copy.deepcopy(model)
+    partly.net[0].weight.requires_grad_(False)  # fine-tuning would silently skip this layer
+    with pytest.raises(ValueError, match=r"got 1 frozen \('net.0.weight'\)"):
+        go(partly, "ft")
+    with pytest.raises(TypeError, match=r"model must have the dtype of forget.X "
+                       r"\(torch.float64\), got parameter 'net.0.weight' of dtype torch.float32"):
+        go(copy.deepcopy(model).float(), "ga")
+    with pytest.raises(ValueError, match=r"model must be on the device of forget.X \(cpu\), "
+                       r"got parameter 'net.0.weight' on meta"):
+        go(copy.deepcopy(model).to("meta"))
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module, got str"):
+        go("model")
+    with pytest.raises(ValueError, match="model must have parameters to unlearn, got none"):
+        go(torch.nn.Identity())
+    # scoring only reads the model: a frozen one is fine there, another dtype is not
+    assert check_model(frozen, forget.X, trainable=False) is frozen
+    with pytest.raises(TypeError, match=r"model must have the dtype of X"):
+        check_model(frozen.float(), forget.X, data_name="X", trainable=False)
+
+
+def test_methods_see_and_return_eval_mode_whatever_the_callers_mode(setup):
+    _, forget, retain = setup
+    torch.manual_seed(0)
+    drop = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Dropout(0.5),
+                               torch.nn.Linear(32, 10)).double()
+    with torch.no_grad():
+        want = drop.eval()(forget.X)
+    for caller_mode in (True, False):
+        drop.train(caller_mode)
+        out, _ = apply_method("test_forward_only", drop, forget, config=_Cfg(),
+                              generator=_gen())
+        assert SEEN["mode"] is False  # the method's copy starts in eval mode
+        torch.testing.assert_close(SEEN["out"], want, rtol=0, atol=0)  # dropout off
+        assert out.training is False  # handed back in eval mode, though the method left train
+        assert drop.training is caller_mode  # the caller's model keeps its mode
+    out, _ = apply_method("none", drop.train(), forget, retain, generator=_gen())
+    assert out.training is False and drop.training
 
 
 def test_ga_one_full_batch_step_is_ascent(setup):

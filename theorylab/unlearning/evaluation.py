@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from theorylab.unlearning import metrics as mt
-from theorylab.unlearning.methods import Subset, apply_method, get_method
+from theorylab.unlearning.methods import Subset, apply_method, check_model, get_method
 from theorylab.unlearning.models import predict_logits
 from theorylab.unlearning.scenarios import ForgetSplit
 
@@ -51,6 +51,7 @@ def classifier_scores(model: nn.Module, X: torch.Tensor, y_train: np.ndarray,
     :func:`~theorylab.unlearning.runner.evaluate_method` gives it: its metrics are undefined,
     and a NaN fails every check it reaches instead of passing as a number.
     """
+    check_model(model, X, data_name="X", trainable=False)
     z = predict_logits(model, X).double().cpu().numpy()
     zt = predict_logits(model, Xt).double().cpu().numpy()
     extra = dict(forget_test=split.forget_test, retain_test=split.retain_test) if class_test \

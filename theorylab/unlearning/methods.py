@@ -13,6 +13,14 @@ declares what the method reads:
 :class:`Withheld` placeholder that raises :class:`UndeclaredInputError` on any use, so a method
 that reads an input it did not declare fails loudly instead of silently cheating. The method
 works on a deep copy of the model; the original is never modified.
+
+Modes: the method gets its copy in eval mode and the harness hands the result back in eval
+mode, so neither depends on the mode the caller left the model in (a method that trains sets
+train mode itself). A model the methods cannot work on faithfully is refused up front by
+:func:`check_model`: a frozen parameter (``requires_grad=False``) would silently be left out
+of every gradient step and importance (fine-tuning would train the rest, SSD would never
+dampen it), and parameters on another device or of another dtype than the data would fail
+deep inside the method with torch's own message.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from torch import nn
 from theorylab.unlearning.metrics import timed
 
 __all__ = ["Subset", "Withheld", "UndeclaredInputError", "MethodSpec", "register_method",
-           "get_method", "list_methods", "apply_method", "METHODS"]
+           "get_method", "list_methods", "apply_method", "check_model", "METHODS"]
 
 
 class UndeclaredInputError(PermissionError):
@@ -138,6 +146,43 @@ def list_methods() -> list[str]:
     return sorted(METHODS)
 
 
+def check_model(model: Any, data: Any = None, *, name: str = "model",
+                data_name: str = "forget.X", trainable: bool = True) -> nn.Module:
+    """``model`` itself when the harness can use it with ``data`` (an input tensor).
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not an ``nn.Module``; a floating parameter's dtype differs from a floating
+        ``data``'s (integer token inputs are not compared).
+    ValueError
+        A parameter not on ``data``'s device. With ``trainable`` (a model handed to a
+        method): no parameters at all, or any parameter with ``requires_grad=False``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(model).__name__}")
+    params = list(model.named_parameters())
+    if trainable:
+        if not params:
+            raise ValueError(f"{name} must have parameters to unlearn, got none")
+        frozen = [n for n, p in params if not p.requires_grad]
+        if frozen:
+            shown = ", ".join(repr(n) for n in frozen[:3]) + (", ..." if len(frozen) > 3 else "")
+            raise ValueError(
+                f"{name} must have every parameter trainable (requires_grad=True): the methods "
+                f"update or score all of them and would silently leave a frozen one out; got "
+                f"{len(frozen)} frozen ({shown}). Call {name}.requires_grad_(True) first")
+    if isinstance(data, torch.Tensor):
+        for n, p in params:
+            if p.device != data.device:
+                raise ValueError(f"{name} must be on the device of {data_name} ({data.device}), "
+                                 f"got parameter {n!r} on {p.device}")
+            if data.is_floating_point() and p.is_floating_point() and p.dtype != data.dtype:
+                raise TypeError(f"{name} must have the dtype of {data_name} ({data.dtype}), "
+                                f"got parameter {n!r} of dtype {p.dtype}")
+    return model
+
+
 def apply_method(method: str | MethodSpec, model: nn.Module, forget: Subset,
                  retain: Subset | None = None, *, config: Any = None,
                  generator: torch.Generator, train_set: Subset | None = None,
@@ -145,14 +190,17 @@ def apply_method(method: str | MethodSpec, model: nn.Module, forget: Subset,
     """Run ``method`` on a deep copy of ``model``, handing over only what it declared.
 
     Returns ``(unlearned_model, seconds)`` where seconds is the run time of the unlearning call
-    alone (RTE). ``config=None`` uses the method's defaults.
+    alone (RTE) and the model is in eval mode. The method starts from a copy in eval mode,
+    whatever mode ``model`` is in. ``config=None`` uses the method's defaults.
 
     Raises
     ------
     ValueError
-        When the method declares an input that is not supplied.
+        When the method declares an input that is not supplied; ``model`` with a frozen
+        parameter or on another device than ``forget.X`` (:func:`check_model`).
     TypeError
-        When ``config`` is not the method's config class, or the method returns no module.
+        When ``config`` is not the method's config class, ``model`` is not a module or has
+        another dtype than ``forget.X``, or the method returns no module.
     """
     spec = method if isinstance(method, MethodSpec) else get_method(method)
     if config is None:
@@ -164,6 +212,7 @@ def apply_method(method: str | MethodSpec, model: nn.Module, forget: Subset,
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if not isinstance(forget, Subset):
         raise TypeError(f"forget must be a Subset, got {type(forget).__name__}")
+    check_model(model, forget.X)
 
     def labelled(s: Subset, what: str) -> Subset:
         if spec.needs_labels:
@@ -182,7 +231,7 @@ def apply_method(method: str | MethodSpec, model: nn.Module, forget: Subset,
         retain=gate(retain, "retain set", "needs_retain", spec.needs_retain),
         train_set=gate(train_set, "training set", "needs_train_set", spec.needs_train_set),
         oracles=gate(oracles, "oracles", "needs_oracles", spec.needs_oracles))
-    work = copy.deepcopy(model)
+    work = copy.deepcopy(model).eval()
     call = lambda: spec.fn(work, labelled(forget, "forget set"), args["retain"],
                            config=config, generator=generator, train_set=args["train_set"],
                            oracles=args["oracles"])
@@ -190,4 +239,4 @@ def apply_method(method: str | MethodSpec, model: nn.Module, forget: Subset,
     if not isinstance(out, nn.Module):
         raise TypeError(f"method {spec.name!r} must return an nn.Module, got "
                         f"{type(out).__name__}")
-    return out, seconds
+    return out.eval(), seconds
