@@ -44,6 +44,7 @@ def test_report_loads_with_one_row_per_claim_and_every_image_decoded(tmp_path):
     assert "theorylab claims report" in dom
     assert f"data-claim-rows=\"{n_claims}\"" in dom, "summary table must have one row per claim"
     assert f"data-images=\"{n_img}/{n_img}\"" in dom, "every image must decode"
+    assert 'id="metric-glossary"' in dom, "the metric glossary must render"
     shot = tmp_path / "shot.png"
     _run(browser, "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri())
     import matplotlib.image as mpimg
@@ -66,3 +67,20 @@ def test_broken_image_is_detected(tmp_path):
     _, page = cli.write_report(fig, update_readme=False)
     dom = _run(browser, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()).stdout
     assert 'data-images="0/1"' in dom
+
+
+def test_report_carries_the_metric_glossary(tmp_path):
+    """Every unlearning metric with its direction and ideal value, in both report files."""
+    from theorylab.unlearning.reporting import METRICS
+
+    fig = tmp_path / "figures"
+    fig.mkdir()
+    src = next(p for p in claims.figures_dir().glob("*_smoke.json"))
+    (fig / src.name).write_text(src.read_text())
+    md_path, page = cli.write_report(fig, update_readme=False, redraw=False)
+    md, html = md_path.read_text(), page.read_text()
+    assert "## How to read the unlearning metrics" in md and "id='metric-glossary'" in html
+    for k, m in METRICS.items():
+        assert f"| `{k}` | {m.label} | {m.direction} | {m.ideal} |" in md
+        assert f"<td><code>{k}</code></td>" in html
+    assert html.count("<tr><td><code>") == len(METRICS)

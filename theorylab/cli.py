@@ -306,6 +306,8 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
                   f"{_seeds_text(r['seeds']['smoke'], _mark(r, 'seeds_smoke'))} | "
                   f"{_rt(rf)} | {_rt(rs)} |")
     md.append("")
+    glossary_md, glossary_html = _metric_glossary()
+    md += glossary_md
     papers: dict[str, list[dict[str, Any]]] = {}
     for r in sorted(rows, key=lambda r: (r["paper"], r["claim"])):
         papers.setdefault(r["paper"], []).append(r)
@@ -359,13 +361,35 @@ def write_report(fig_dir: str | os.PathLike | None = None, *, update_readme: boo
             + "<h2>Summary</h2><table id='summary'><thead><tr><th>claim</th><th>paper</th>"
             "<th>label</th><th>full</th><th>smoke</th><th>smoke seeds</th>"
             "<th>full runtime</th><th>smoke runtime</th></tr></thead><tbody>"
-            + "".join(trs) + "</tbody></table><h2>Contents</h2><ul class='toc'>"
+            + "".join(trs) + "</tbody></table>" + glossary_html
+            + "<h2>Contents</h2><ul class='toc'>"
             + "".join(h_toc) + "</ul>" + "\n".join(h_body) + script + "</body></html>\n")
     html_path = fig / "report.html"
     html_path.write_text(page)
     if update_readme:
         update_readme_table(rows, suites)
     return md_path, html_path
+
+
+def _metric_glossary() -> tuple[list[str], str]:
+    """The unlearning metrics with their direction and ideal value (Markdown lines, HTML),
+    from :data:`theorylab.unlearning.reporting.METRICS`."""
+    from theorylab.unlearning.reporting import METRICS
+
+    title = "How to read the unlearning metrics"
+    intro = ("θ_r: models retrained from scratch without the forget set D_f (the oracles); "
+             "D_r: retain set, D_t: test set. A method's number is read as its gap to θ_r's "
+             "mean, against the spread of θ_r over seeds.")
+    md = [f"## {title}", "", intro, "", "| key | metric | direction | ideal |",
+          "|---|---|---|---|"]
+    md += [f"| `{k}` | {m.label} | {m.direction} | {m.ideal} |" for k, m in METRICS.items()]
+    h = (f"<h2 id='metrics'>{html.escape(title)}</h2><p>{html.escape(intro)}</p>"
+         "<table id='metric-glossary'><tr><th>key</th><th>metric</th><th>direction</th>"
+         "<th>ideal</th></tr>"
+         + "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(m.label)}</td>"
+                   f"<td>{html.escape(m.direction)}</td><td>{html.escape(m.ideal)}</td></tr>"
+                   for k, m in METRICS.items()) + "</table>")
+    return md + [""], h
 
 
 def _badge(v: str) -> str:

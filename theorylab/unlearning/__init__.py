@@ -92,6 +92,7 @@ _LAZY: dict[str, str] = {
     "get_method": "methods",
     "list_methods": "methods",
     "apply_method": "methods",
+    "check_model": "methods",
     "SSDConfig": "ssd",
     "BlindspotConfig": "regression",
     "GaussianFTConfig": "regression",
@@ -118,6 +119,11 @@ _LAZY: dict[str, str] = {
     "summarize": "runner",
     "evaluate_klom": "runner",
     "SCENARIOS": "runner",
+    # tables and figures of a benchmark run
+    "results_table": "reporting",
+    "results_figure": "reporting",
+    "write_results": "reporting",
+    "metric_info": "reporting",
 }
 
 __all__ = sorted(_LAZY)
