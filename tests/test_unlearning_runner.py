@@ -156,6 +156,17 @@ def test_klom_of_doing_nothing_on_a_class_is_far_above_the_oracle_floor():
         evaluate_klom("none", "class", n_models=2)
 
 
+def test_klom_default_ensembles_are_large_enough_for_an_unsaturated_floor():
+    """64 models per side by default: with 8, each floor saturates at about 10.5 and no
+    method can be told apart from the oracles."""
+    from theorylab.unlearning.runner import evaluate_klom
+
+    r = evaluate_klom("none", "class")
+    assert r["n_models"] == 64
+    assert max(r["floor_forget"], r["floor_retain"], r["floor_val"]) < 5
+    assert r["klom_forget"] > r["floor_forget"] + 3
+
+
 def test_relearn_curve_counts_steps_to_the_original_accuracy():
     from theorylab.unlearning.data import load_digits_split
     from theorylab.unlearning.metrics import relearn_curve

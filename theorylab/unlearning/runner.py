@@ -495,7 +495,7 @@ def summarize(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | None =
     return out
 
 
-def evaluate_klom(method: str, scenario="random", *, n_models: int = 8, seed: int = 0,
+def evaluate_klom(method: str, scenario="random", *, n_models: int = 64, seed: int = 0,
                   dataset: str = "digits", data_kw: Mapping[str, Any] | None = None,
                   recipe: Mapping[str, Any] | None = None,
                   method_config: Mapping[str, Any] | None = None, n_retain: int = 200,
@@ -508,6 +508,13 @@ def evaluate_klom(method: str, scenario="random", *, n_models: int = 8, seed: in
     give per-point KLoM(unlearned ‖ oracle); the result holds the P95 per split
     (``klom_forget``, ``klom_retain``, ``klom_val``) and the floor KLoM(oracle half A ‖ half B)
     per split (``floor_*``). Compare methods only at equal ``n_models``.
+
+    ``n_models`` defaults to 64 per side: KLoM bins each point's margins into a 20-bin
+    histogram per side, and the floor compares two halves of the oracles, so few models give
+    a saturated floor that no method can be told apart from. Measured on digits (class
+    scenario, FT, default recipe): with 8 models per side every floor is 10.5 and FT's KLoM
+    10–11 on every split; with 64 the floors are 3.1–3.5 and FT's forget-set KLoM (10.9) stands
+    far above them.
     """
     import torch
 
