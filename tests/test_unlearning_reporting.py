@@ -95,6 +95,12 @@ def test_bad_arguments_are_named(records):
         results_table("records", "class")
     with pytest.raises(ValueError, match="run_benchmark records"):
         results_table([{"UA": 1.0}], "class")
+    with pytest.raises(ValueError, match="digits must be >= 0"):
+        results_table(records, "class", digits=-1)
+    with pytest.raises(TypeError, match="out_dir must be a folder path"):
+        write_results(records, 3)
+    with pytest.raises(ValueError, match="out_dir must be a non-empty folder path"):
+        write_results(records, "")
 
 
 def test_glossary_equals_the_metrics_module_table():

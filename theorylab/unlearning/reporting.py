@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from theorylab._validation import check_int
+
 __all__ = ["MetricInfo", "METRICS", "metric_info", "results_table", "results_figure",
            "write_results"]
 
@@ -157,6 +159,7 @@ def results_table(result: Any, scenario: str, *, keys: Sequence[str] | None = No
     """
     from theorylab.unlearning.runner import summarize
 
+    digits = check_int(digits, name="digits", minimum=0, maximum=12)
     recs = _scenario_records(result, scenario)
     keys = _keys(recs, keys)
     rows = summarize(recs, keys)
@@ -245,6 +248,11 @@ def write_results(result: Any, out_dir: str | os.PathLike, *,
     """:func:`results_table` and :func:`results_figure` of every scenario of ``result`` as
     ``<out_dir>/<scenario>.md`` and ``.png``; returns the paths written."""
     recs = _records(result)
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a folder path (str or os.PathLike), got "
+                        f"{type(out_dir).__name__} {out_dir!r}")
+    if not os.fspath(out_dir):
+        raise ValueError("out_dir must be a non-empty folder path, got ''")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
