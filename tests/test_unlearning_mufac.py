@@ -200,3 +200,14 @@ def test_identity_ulira_detects_no_unlearning_and_not_retraining(retrain_method)
     assert abs(retrained["AUC"] - 0.5) < 0.15  # retraining is what the oracles are
     with pytest.raises(ValueError, match="n_shadows must be >= 2"):
         identity_ulira(d, "none", recipe=retrain_method, n_shadows=1)
+
+
+def test_identity_ulira_defaults_to_64_models_per_side():
+    """LiRA-style audits default to ensembles of >= 64 models per side (62 shadows + the 2
+    targets); fewer shadows fit each image's Gaussians on too few models."""
+    import inspect
+
+    from theorylab.unlearning.mufac import identity_ulira
+
+    p = inspect.signature(identity_ulira).parameters
+    assert p["n_shadows"].default + p["n_targets"].default >= 64
