@@ -202,6 +202,23 @@ def test_identity_ulira_detects_no_unlearning_and_not_retraining(retrain_method)
         identity_ulira(d, "none", recipe=retrain_method, n_shadows=1)
 
 
+def test_identity_ulira_methods_share_the_ensembles_and_equal_single_calls(retrain_method):
+    from theorylab.unlearning.mufac import identity_ulira, identity_ulira_methods
+
+    d = make_identity_data(n_identities=60, n_forget=8, n_test=6, n_unseen=6, rng=0)
+    kw = dict(recipe=retrain_method, n_shadows=4, n_targets=2, seed=1)
+    both = identity_ulira_methods(d, {"none": None, "ft": {"epochs": 1}}, **kw)
+    assert both["none"] == identity_ulira(d, "none", **kw)
+    assert both["ft"] == identity_ulira(d, "ft", method_config={"epochs": 1}, **kw)
+    assert identity_ulira_methods(d, ["none"], **kw) == {"none": both["none"]}
+    with pytest.raises(TypeError, match="methods must be a mapping"):
+        identity_ulira_methods(d, "none", **kw)
+    with pytest.raises(ValueError, match="methods must name at least one method"):
+        identity_ulira_methods(d, [], **kw)
+    with pytest.raises(ValueError, match="method must be one of"):
+        identity_ulira_methods(d, ["nope"], **kw)
+
+
 def test_identity_ulira_defaults_to_64_models_per_side():
     """LiRA-style audits default to ensembles of >= 64 models per side (62 shadows + the 2
     targets); fewer shadows fit each image's Gaussians on too few models."""

@@ -45,7 +45,8 @@ from .scenarios import ForgetSplit, identity_forget
 
 __all__ = ["IdentityData", "make_identity_data", "class_forget_variant", "style_images",
            "CFKConfig", "AdvNegGradConfig", "last_layers", "catastrophic_forgetting_k",
-           "advanced_neggrad", "score_identity", "identity_benchmark", "identity_ulira"]
+           "advanced_neggrad", "score_identity", "identity_benchmark", "identity_ulira",
+           "identity_ulira_methods"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -392,8 +393,21 @@ def identity_ulira(data: IdentityData, method: str, *, recipe, n_shadows: int = 
     128-64, 20 epochs; 4 seeds) the AUC was 0.84 ± 0.04 (no unlearning) and 0.91 ± 0.02 (FT)
     with 8 shadows, 0.89 ± 0.02 and 0.95 ± 0.03 with 62. TPR@1% rests on 1 % of
     ``2 · n_targets · |D_f|`` negative scores (2 of 200 with 100 forget images), so it varies
-    by about 0.1 between seeds.
+    by about 0.1 between seeds. Several methods: :func:`identity_ulira_methods`.
     """
+    return identity_ulira_methods(data, {method: method_config}, recipe=recipe,
+                                  n_shadows=n_shadows, n_targets=n_targets, seed=seed,
+                                  device=device)[method]
+
+
+def identity_ulira_methods(data: IdentityData,
+                           methods: Mapping[str, Mapping[str, Any] | None] | Sequence[str], *,
+                           recipe, n_shadows: int = 62, n_targets: int = 2, seed: int = 0,
+                           device=None) -> dict[str, dict[str, float]]:
+    """:func:`identity_ulira` of several methods, ``{method: config overrides or None}`` (or
+    a sequence of names for their defaults), on one pair of ensembles: the originals and
+    the oracles do not depend on the method, so they are trained once. Each method's result
+    equals its own :func:`identity_ulira` call (same models, same generators)."""
     from .methods import Subset, apply_method, get_method
     from .metrics import lira_roc, lira_scores, margins
     from .models import as_tensors
@@ -402,8 +416,15 @@ def identity_ulira(data: IdentityData, method: str, *, recipe, n_shadows: int = 
     n_shadows = check_int(n_shadows, name="n_shadows", minimum=2)
     n_targets = check_int(n_targets, name="n_targets", minimum=1)
     seed = check_int(seed, name="seed", minimum=0)
-    spec = get_method(method)
-    cfg = spec.default_config(**dict(method_config or {}))
+    if isinstance(methods, str) or not isinstance(methods, (Mapping, Sequence)):
+        raise TypeError(f"methods must be a mapping {{method: config}} or a sequence of "
+                        f"method names, got {type(methods).__name__}")
+    if not isinstance(methods, Mapping):
+        methods = dict.fromkeys(methods)
+    if not methods:
+        raise ValueError("methods must name at least one method, got none")
+    specs = {m: get_method(m) for m in methods}
+    cfgs = {m: specs[m].default_config(**dict(methods[m] or {})) for m in methods}
     ds, sp = data.dataset, data.split
     X, y = as_tensors(ds.X_train, ds.y_train, device=device)
     n = n_shadows + n_targets
@@ -416,19 +437,23 @@ def identity_ulira(data: IdentityData, method: str, *, recipe, n_shadows: int = 
     forget = Subset(X[ix(sp.forget)], y[ix(sp.forget)])
     retain = Subset(X[ix(sp.retain)], y[ix(sp.retain)])
     yf = ds.y_train[sp.forget]
-    phi_u = []
-    for k in range(n):
-        out, _ = apply_method(spec, originals.member(k), forget, retain, config=cfg,
-                              generator=torch.Generator().manual_seed(1000 * seed + 4 + k),
-                              train_set=Subset(X, y), device=device)
-        with torch.no_grad():
-            z = out.eval()(forget.X).double().cpu().numpy()
-        phi_u.append(margins(z, yf))
-    phi_u = np.stack(phi_u)  # (n, |D_f|)
     phi_o = margins(oracles.logits(forget.X).double().cpu().numpy(), yf)  # (n, |D_f|)
-    if not (np.isfinite(phi_u).all() and np.isfinite(phi_o).all()):
-        return {"AUC": float("nan"), "TPR@1%": float("nan"), "TPR@0.1%": float("nan")}
-    lam = lira_scores(np.concatenate([phi_u[n_shadows:], phi_o[n_shadows:]]),
-                      phi_u[:n_shadows], phi_o[:n_shadows])
     labels = np.r_[np.ones(n_targets * yf.size), np.zeros(n_targets * yf.size)]
-    return lira_roc(lam.ravel(), labels)
+    out: dict[str, dict[str, float]] = {}
+    for m in methods:
+        phi_u = []
+        for k in range(n):
+            u, _ = apply_method(specs[m], originals.member(k), forget, retain, config=cfgs[m],
+                                generator=torch.Generator().manual_seed(1000 * seed + 4 + k),
+                                train_set=Subset(X, y), device=device)
+            with torch.no_grad():
+                z = u.eval()(forget.X).double().cpu().numpy()
+            phi_u.append(margins(z, yf))
+        phi_u = np.stack(phi_u)  # (n, |D_f|)
+        if not (np.isfinite(phi_u).all() and np.isfinite(phi_o).all()):
+            out[m] = {"AUC": float("nan"), "TPR@1%": float("nan"), "TPR@0.1%": float("nan")}
+            continue
+        lam = lira_scores(np.concatenate([phi_u[n_shadows:], phi_o[n_shadows:]]),
+                          phi_u[:n_shadows], phi_o[:n_shadows])
+        out[m] = lira_roc(lam.ravel(), labels)
+    return out
