@@ -63,6 +63,13 @@ def test_table_rows_are_the_unflagged_means_beside_the_oracle_band(records):
     assert "random" not in t.split("\n", 1)[1]
 
 
+def test_run_time_stands_next_to_one_training(records):
+    lines = results_table(records, "class", keys=("RTE",)).splitlines()
+    assert lines[6] == "| retrained oracles θ_r (5 per seed) | one training of θ_o: 2.00 s | | |"
+    ft = next(x for x in lines if x.startswith("| ft |"))
+    assert ft == "| ft | 0.500 ± 0.000 (25.0 % of one training) | 2 | 0 |"
+
+
 def test_figure_draws_the_band_the_original_and_each_method_mean(records):
     fig = results_figure(records, "class", keys=("UA", "TA"))
     ax_ua, ax_ta = [a for a in fig.axes if a.get_visible()]

@@ -153,6 +153,8 @@ def results_table(result: Any, scenario: str, *, keys: Sequence[str] | None = No
     """Markdown table of one scenario: a row per method (mean ± std over its unflagged seeds,
     the gap to the oracle mean in brackets), the retrained oracles' band and the original
     model above them, and two header rows giving each metric's direction and ideal value.
+    RTE, the run time of the unlearning call, stands next to the time of one training of θ_o
+    (oracle row) and as a percentage of it (method rows).
 
     ``result``: a :class:`~theorylab.unlearning.runner.BenchmarkResult` or its records.
     ``keys`` default to the runner's summary metrics of the records' task.
@@ -169,10 +171,11 @@ def results_table(result: Any, scenario: str, *, keys: Sequence[str] | None = No
     out = [f"Scenario `{scenario}` ({recs[0].get('dataset', '?')}): mean ± std over "
            f"{len(seeds)} seed(s), gap to the oracle mean in brackets; flagged runs are left "
            "out of every mean.", ""]
-    train = [r["train_time_s"] for r in recs if "train_time_s" in r]
-    if train:
-        out[0] += (f" One training of θ_o took {_fmt(float(np.mean(train)), 2)} s (mean over "
-                   "seeds), the scale for RTE.")
+    train_times = [r["train_time_s"] for r in recs if "train_time_s" in r]
+    train = float(np.mean(train_times)) if train_times else None
+    if train is not None:
+        out[0] += (f" One training of θ_o took {_fmt(train, 2)} s (mean over seeds), the "
+                   "scale for RTE.")
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
             "| direction | " + " | ".join(i.direction for i in info) + " | | |",
             "| ideal | " + " | ".join(i.ideal for i in info) + " | | |"]
@@ -180,6 +183,9 @@ def results_table(result: Any, scenario: str, *, keys: Sequence[str] | None = No
     cells = []
     for k in keys:
         b = _band(recs, k)
+        if k == "RTE" and train is not None:
+            cells.append(f"one training of θ_o: {_fmt(train, 2)} s")
+            continue
         cells.append("—" if b is None else f"{_fmt(b[0], digits)} ± {_fmt(b[1], digits)}")
     out.append(f"| retrained oracles θ_r ({n_orc} per seed) | " + " | ".join(cells) + " | | |")
     cells = []
@@ -196,6 +202,8 @@ def results_table(result: Any, scenario: str, *, keys: Sequence[str] | None = No
             c = f"{_fmt(row[f'{k}_mean'], digits)} ± {_fmt(row[f'{k}_std'], digits)}"
             if f"{k}_gap_mean" in row:
                 c += f" ({_fmt(row[f'{k}_gap_mean'], digits)})"
+            elif k == "RTE" and train:
+                c += f" ({_fmt(100 * row['RTE_mean'] / train, 1)} % of one training)"
             cells.append(c)
         flags = sorted({f for r in recs if r["method"] == row["method"] for f in r["flags"]})
         flagged = str(row["n_flagged"]) + (f" ({', '.join(flags)})" if flags else "")
