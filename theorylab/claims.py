@@ -1036,6 +1036,12 @@ def _abandon_pool(ex) -> None:
         if p.is_alive():
             p.kill()
             p.join(timeout=5)
+    # Let the pool's manager thread finish its clean-up (it closes its wake-up pipe) before
+    # the interpreter exits: otherwise concurrent.futures' exit hook can write to that pipe
+    # while the thread is closing it, and Python 3.11 prints an OSError (EBADF) traceback.
+    manager = getattr(ex, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 def _run_claims_dask(tasks, scale, device_name, dry, address, jobs, infos, finish) -> None:
