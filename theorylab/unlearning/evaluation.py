@@ -173,7 +173,7 @@ def evaluate_methods(original: nn.Module, forget: Subset, retain: Subset | None,
                               config=spec.default_config() if config is None else config,
                               generator=generator(), train_set=train_set, oracles=oracles,
                               device=device)
-        met = {k: float(v) for k, v in score(u.eval()).items()}
+        met = {k: float(v) for k, v in score(u).items()}
         table.metrics[label] = met
         table.gaps[label] = {k: abs(met[k] - o_mean[k]) for k in keys}
         table.avg_gap[label] = mt.avg_gap(met, o_mean, keys)

@@ -447,7 +447,7 @@ def identity_ulira_methods(data: IdentityData,
                                 generator=torch.Generator().manual_seed(1000 * seed + 4 + k),
                                 train_set=Subset(X, y), device=device)
             with torch.no_grad():
-                z = u.eval()(forget.X).double().cpu().numpy()
+                z = u(forget.X).double().cpu().numpy()
             phi_u.append(margins(z, yf))
         phi_u = np.stack(phi_u)  # (n, |D_f|)
         if not (np.isfinite(phi_u).all() and np.isfinite(phi_o).all()):

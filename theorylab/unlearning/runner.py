@@ -277,7 +277,6 @@ def _evaluate(prep, *, method, method_kw, dataset, data_kw, scenario, scenario_k
                                   config=spec.default_config(**method_kw),
                                   generator=torch.Generator().manual_seed(s["seed_method"]),
                                   train_set=Subset(X, y), device=device)
-    unlearned.eval()
     met = _score(unlearned, ctx)
     met["RTE"] = rte
     rec: dict[str, Any] = {"method": method, "scenario": scenario, "seed": seed,
@@ -549,7 +548,7 @@ def evaluate_klom(method: str, scenario="random", *, n_models: int = 64, seed: i
         g = torch.Generator().manual_seed(s["seed_method"] + k)
         out, _ = apply_method(spec, originals.member(k), forget, retain, config=cfg, generator=g,
                               train_set=Subset(X, y), device=device)
-        unlearned.append(predict_logits(out.eval(), torch.cat([X, ctx["Xt"]])))
+        unlearned.append(predict_logits(out, torch.cat([X, ctx["Xt"]])))
     z_u = torch.stack(unlearned).double().cpu().numpy()  # (N, n_train + n_test, K)
     z_o = oracles.logits(torch.cat([X, ctx["Xt"]])).double().cpu().numpy()
     labels = np.r_[y.cpu().numpy(), ctx["yt"].cpu().numpy()]
